@@ -1,0 +1,3 @@
+from mzops.cli import main
+
+main()

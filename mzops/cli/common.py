@@ -1,0 +1,65 @@
+"""What every sub-command shares: global options, output channels, exit codes.
+
+Conventions (README, "CLI conventions"): machine output alone on stdout with --json,
+human tables on stdout otherwise, progress and logs on stderr, -q quiets progress.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from mzops.errors import InputError
+
+# Piped output keeps whole cells: 80 columns would cut names and addresses.
+stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+@dataclass
+class Options:
+    inventory: Path
+    json: bool = False
+    quiet: bool = False
+
+
+def options(ctx: typer.Context) -> Options:
+    root = ctx.find_root()
+    if not isinstance(root.obj, Options):
+        root.obj = Options(inventory=Path(os.environ.get("MZOPS_INVENTORY", "inventory")))
+    return root.obj
+
+
+def want_json(ctx: typer.Context, local_flag: bool) -> bool:
+    return local_flag or options(ctx).json
+
+
+def progress(ctx: typer.Context, message: str) -> None:
+    if not options(ctx).quiet:
+        stderr.print(message, highlight=False, markup=False)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def register_path(ctx: typer.Context, given: Path | None) -> Path:
+    """The account register: given explicitly, else accounts.yml in the inventory folder."""
+    if given is not None:
+        return given
+    inv = options(ctx).inventory
+    folder = inv if inv.is_dir() else inv.parent
+    path = folder / "accounts.yml"
+    if not path.exists():
+        raise InputError(f"{path}: no account register (give --register FILE)")
+    return path
+
+
+JsonOption = typer.Option(False, "--json", help="Machine-readable output alone on stdout.")

@@ -1,0 +1,70 @@
+"""`mzops lab`: a local lab of real Debian hosts reachable by SSH (root only)."""
+
+from __future__ import annotations
+
+from typing import List
+
+import typer
+from rich.table import Table
+
+from mzops.cli import common
+from mzops.errors import InputError
+from mzops.lab import runtime
+
+app = typer.Typer(help="A lab of real SSH hosts in network namespaces, for tests and demos.",
+                  no_args_is_help=True)
+
+
+@app.command("up")
+def up(
+    ctx: typer.Context,
+    hosts: int = typer.Option(3, "--hosts", "-n", help="Number of general hosts (1-60)."),
+    db: bool = typer.Option(False, "--db", help="Add labdb1 (primary) and labdb2 (DR) running PostgreSQL 15 and MariaDB."),
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Start the lab and write its inventory (use it with `mzops -i`)."""
+    result = runtime.up(hosts=hosts, databases=db, log=lambda m: common.progress(ctx, m))
+    common.progress(ctx, f"lab up: {len(result.hosts)} hosts in {result.seconds:.1f} s")
+    _render_status(ctx, as_json)
+
+
+@app.command("down")
+def down(ctx: typer.Context) -> None:
+    """Stop every lab host and remove namespaces, routes, sockets and files."""
+    removed = runtime.down(log=lambda m: None)
+    common.progress(ctx, f"lab down: removed {len(removed)} items" if removed else "lab down: nothing to remove")
+
+
+@app.command("status")
+def status(ctx: typer.Context, as_json: bool = common.JsonOption) -> None:
+    """Show the lab's hosts and inventory path."""
+    _render_status(ctx, as_json)
+
+
+def _render_status(ctx: typer.Context, as_json: bool) -> None:
+    data = runtime.status()
+    if common.want_json(ctx, as_json):
+        common.print_json(data)
+        return
+    if not data["up"]:
+        common.stdout.print("lab is down")
+        if data["stale_namespaces"]:
+            common.stdout.print(f"stale namespaces: {', '.join(data['stale_namespaces'])} (run `mzops lab down`)")
+        return
+    table = Table("name", "address", "site", "zone", "databases", "state")
+    for h in data["hosts"]:
+        table.add_row(h["name"], h["address"], h["site"], h["zone"], "yes" if h["databases"] else "", h["state"])
+    common.stdout.print(table)
+    common.stdout.print(f"inventory: {data['inventory']}", highlight=False, markup=False)
+
+
+@app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def exec_(
+    ctx: typer.Context,
+    host: str = typer.Argument(..., help="Lab host name, e.g. lab01"),
+    command: List[str] = typer.Argument(None, help="Command and arguments, after --"),
+) -> None:
+    """Run a command as root on a lab host; its exit code is passed through."""
+    if not command:
+        raise InputError("no command given (mzops lab exec HOST -- CMD ...)")
+    raise typer.Exit(runtime.exec_on(host, list(command)))

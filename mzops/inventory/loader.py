@@ -1,0 +1,170 @@
+"""Read the estate from an Ansible inventory, through Ansible's own inventory engine.
+
+Ansible resolves groups, children, group_vars/host_vars and patterns exactly as the
+playbooks will see them; mzops only adds a line-aware pre-read of the YAML files so
+that a broken file is reported with its line, and the locations of asset definitions
+for later error messages.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from mzops import yamlfile
+from mzops.errors import InputError
+from mzops.inventory import model
+
+# Files in the inventory folder that are mzops data, not inventory sources. The same
+# list is in the repository's ansible.cfg so plain `ansible-inventory` agrees.
+MZOPS_DATA_FILES = ("accounts.yml", "zone_policy.yml", "waivers.yml")
+IGNORE_REGEX = ",".join(rf"^{name.replace('.', chr(92) + '.')}$" for name in MZOPS_DATA_FILES)
+YAML_SUFFIXES = (".yml", ".yaml")
+
+
+def ansible_environment() -> dict[str, str]:
+    """Settings every Ansible call made by mzops runs with (inventory engine and runner)."""
+    return {
+        "ANSIBLE_INVENTORY_IGNORE_REGEX": IGNORE_REGEX,
+        "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
+        "ANSIBLE_DUPLICATE_YAML_DICT_KEY": "error",
+        "ANSIBLE_LOCALHOST_WARNING": "False",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+        "ANSIBLE_NOCOLOR": "True",
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
+    }
+
+
+def _yaml_sources(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path] if path.suffix in YAML_SUFFIXES else []
+    out = []
+    for item in sorted(path.rglob("*")):
+        rel = item.relative_to(path)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if item.is_file() and item.suffix in YAML_SUFFIXES:
+            if len(rel.parts) == 1 and item.name in MZOPS_DATA_FILES:
+                continue
+            out.append(item)
+    return out
+
+
+def _host_locations(doc: yamlfile.Located) -> dict[str, str]:
+    """Where each host of a YAML inventory is defined: the entry carrying its vars,
+    else its first mention as a group member."""
+    defined: dict[str, str] = {}
+    mentioned: dict[str, str] = {}
+
+    def walk_group(group: Any, keypath: tuple) -> None:
+        if not isinstance(group, dict):
+            return
+        hosts = group.get("hosts")
+        if isinstance(hosts, dict):
+            for host, hostvars in hosts.items():
+                target = defined if hostvars else mentioned
+                target.setdefault(str(host), doc.where(keypath + ("hosts", host)))
+        children = group.get("children")
+        if isinstance(children, dict):
+            for name, child in children.items():
+                walk_group(child, keypath + ("children", name))
+
+    if isinstance(doc.data, dict):
+        for name, group in doc.data.items():
+            walk_group(group, (name,))
+    return {**mentioned, **defined}
+
+
+def load(path: Path | str) -> model.Estate:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: inventory not found (give -i PATH or set MZOPS_INVENTORY)")
+    locations: dict[str, str] = {}
+    for source in _yaml_sources(path):
+        doc = yamlfile.load(source)
+        if doc.data is not None and not isinstance(doc.data, dict):
+            raise InputError(f"{source}:1: expected a mapping at the top level")
+        if "group_vars" not in source.parts and "host_vars" not in source.parts:
+            for host, where in _host_locations(doc).items():
+                locations.setdefault(host, where)
+
+    manager, variables = _ansible_inventory(path)
+    assets: dict[str, model.Asset] = {}
+    catalogue: dict[str, Any] = {}
+    for host in manager.get_hosts("all"):
+        hostvars = variables.get_vars(host=host, include_hostvars=False)
+        catalogue = catalogue or hostvars
+        assets[host.name] = _asset(host.name, hostvars, [g.name for g in host.get_groups()])
+    groups = {
+        name: sorted(h.name for h in group.get_hosts())
+        for name, group in manager.groups.items()
+    }
+    if not catalogue:
+        catalogue = variables.get_vars()
+    return model.Estate(
+        source=str(path), assets=assets,
+        zones=_catalogue(catalogue.get(model.VAR_ZONES)),
+        sites=_catalogue(catalogue.get(model.VAR_SITES)),
+        groups=groups, locations=locations,
+    )
+
+
+def _ansible_inventory(path: Path):
+    os.environ.update({k: v for k, v in ansible_environment().items() if k not in os.environ})
+    from ansible.errors import AnsibleError
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
+
+    loader = DataLoader()
+    try:
+        manager = InventoryManager(loader=loader, sources=[str(path)])
+    except AnsibleError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise InputError(f"{path}: Ansible cannot read this inventory: {first}") from None
+    return manager, VariableManager(loader=loader, inventory=manager)
+
+
+def _catalogue(raw: Any) -> dict[str, model.Zone]:
+    out: dict[str, model.Zone] = {}
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            value = value if isinstance(value, dict) else {}
+            out[str(key)] = model.Zone(
+                id=str(key), name=str(value.get("name", key)), name_zh=str(value.get("name_zh", ""))
+            )
+    return out
+
+
+def _asset(name: str, hv: dict[str, Any], groups: list[str]) -> model.Asset:
+    def text(key: str) -> str | None:
+        value = hv.get(key)
+        return None if value is None else str(value)
+
+    port = hv.get(model.VAR_DB_PORT)
+    creds = hv.get(model.VAR_CREDENTIALS) or {}
+    return model.Asset(
+        name=name,
+        kind=text(model.VAR_KIND) or "",
+        zone=text(model.VAR_ZONE) or "",
+        site=text(model.VAR_SITE) or "",
+        platform=text(model.VAR_PLATFORM),
+        address=text("ansible_host") or name,
+        criticality=text(model.VAR_CRITICALITY) or "normal",
+        groups=sorted(g for g in groups if g not in ("all", "ungrouped")),
+        db_engine=text(model.VAR_DB_ENGINE),
+        db_port=port if isinstance(port, int) or port is None else _int_or_raw(port),
+        db_server=text(model.VAR_DB_SERVER),
+        fw_vendor=text(model.VAR_FW_VENDOR),
+        device_type=text(model.VAR_DEVICE_TYPE),
+        credentials={str(k): str(v) for k, v in creds.items()} if isinstance(creds, dict) else {"?": str(creds)},
+        vars=dict(hv),
+    )
+
+
+def _int_or_raw(value: Any) -> Any:
+    try:
+        return int(str(value))
+    except ValueError:
+        return value

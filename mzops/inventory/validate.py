@@ -1,0 +1,115 @@
+"""Consistency checks of the estate and the account register (pure: no I/O).
+
+Each problem is one line naming the file, line and key at fault. Findings about the
+*accounts themselves* (shared, role conflicts, ...) belong to `mzops accounts check`,
+not here: this only refuses input that cannot be meant.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mzops.inventory import model
+from mzops.inventory.register import LoadedRegister
+
+SECRET_NAME = re.compile(r"(pass(word)?|secret|token|private_key)$", re.IGNORECASE)
+
+
+def estate_problems(estate: model.Estate) -> list[str]:
+    problems: list[str] = []
+    if not estate.zones:
+        problems.append(f"{estate.source}: {model.VAR_ZONES}: no zones declared (group_vars/all)")
+    if not estate.sites:
+        problems.append(f"{estate.source}: {model.VAR_SITES}: no sites declared (group_vars/all)")
+    by_folded: dict[str, str] = {}
+    by_address: dict[str, str] = {}
+    for asset in estate.assets.values():
+        where = estate.where(asset.name)
+
+        def bad(key: str, message: str) -> None:
+            problems.append(f"{where}: {asset.name}.{key}: {message}")
+
+        folded = asset.name.lower()
+        if folded in by_folded:
+            bad("name", f"duplicate asset: same name as {by_folded[folded]!r} but for letter case")
+        by_folded[folded] = asset.name
+
+        if asset.kind not in model.KINDS:
+            bad(model.VAR_KIND, _choice(asset.kind, model.KINDS, "kind"))
+        if asset.zone not in estate.zones and estate.zones:
+            bad(model.VAR_ZONE, _choice(asset.zone, estate.zones, "zone"))
+        if asset.site not in estate.sites and estate.sites:
+            bad(model.VAR_SITE, _choice(asset.site, estate.sites, "site"))
+        if asset.criticality not in model.CRITICALITIES:
+            bad(model.VAR_CRITICALITY, _choice(asset.criticality, model.CRITICALITIES, "criticality"))
+        if asset.kind in ("host", "firewall") and not asset.platform:
+            bad(model.VAR_PLATFORM, "missing (e.g. debian-12, kylin-v10, huawei-usg)")
+
+        if asset.kind == "database":
+            if asset.db_engine not in model.DB_ENGINES:
+                bad(model.VAR_DB_ENGINE, _choice(asset.db_engine, model.DB_ENGINES, "database engine"))
+            if not isinstance(asset.db_port, int) or not 0 < asset.db_port < 65536:
+                bad(model.VAR_DB_PORT, f"{asset.db_port!r} is not a TCP port")
+            if asset.db_server is not None:
+                server = estate.assets.get(asset.db_server)
+                if server is None or server.kind != "host":
+                    bad(model.VAR_DB_SERVER, f"{asset.db_server!r} is not a host asset")
+        elif asset.kind in ("host", "firewall") and asset.address:
+            other = by_address.get(asset.address)
+            if other:
+                bad("ansible_host", f"duplicate asset: address {asset.address} is also {other!r}")
+            by_address[asset.address] = asset.name
+
+        if asset.kind == "firewall":
+            if not asset.fw_vendor:
+                bad(model.VAR_FW_VENDOR, "missing (e.g. huawei_usg, h3c_secpath, hillstone_stoneos, nftables)")
+            if not asset.device_type:
+                bad(model.VAR_DEVICE_TYPE, "missing (the Netmiko device_type, e.g. huawei)")
+
+        for role, ref in asset.credentials.items():
+            if not model.CREDENTIAL_REF.match(ref):
+                bad(f"{model.VAR_CREDENTIALS}.{role}",
+                    "not a credential reference (use vault:PATH#FIELD, env:NAME or ansible-vault:FILE#KEY)")
+        for key, value in asset.vars.items():
+            if SECRET_NAME.search(key) and isinstance(value, str) and value \
+                    and not model.CREDENTIAL_REF.match(value) and "{{" not in value:
+                bad(key, "looks like a literal secret: put a reference in mzops_credentials instead")
+    return problems
+
+
+def register_problems(reg: LoadedRegister, estate: model.Estate) -> list[str]:
+    problems: list[str] = []
+    doc = reg.doc
+    seen_people: dict[str, int] = {}
+    for index, person in enumerate(reg.register.people):
+        if person.id in seen_people:
+            problems.append(f"{doc.where(('people', index, 'id'))}: people.{index}.id: "
+                            f"duplicate person id {person.id!r} (also item {seen_people[person.id]})")
+        seen_people.setdefault(person.id, index)
+    people = reg.people
+    seen_entries: dict[tuple, int] = {}
+    for index, entry in enumerate(reg.register.accounts):
+        def bad(key: str, message: str, sub: tuple = ()) -> None:
+            keypath = ("accounts", index, key) + sub
+            problems.append(f"{doc.where(keypath)}: {'.'.join(map(str, keypath))}: {message}")
+
+        person = people.get(entry.person)
+        if person is None:
+            bad("person", f"unknown person {entry.person!r} (not in people)")
+        elif entry.role and entry.role not in person.roles:
+            bad("role", f"{entry.person} does not hold role {entry.role!r} (holds: "
+                        f"{', '.join(person.roles) or 'none'})")
+        for pos, name in enumerate(entry.assets):
+            if name not in estate.assets and name not in estate.groups:
+                bad("assets", f"unknown asset or group {name!r}", (pos,))
+        identity = (entry.account, entry.person, tuple(sorted(entry.assets)))
+        if identity in seen_entries:
+            bad("account", f"duplicate entry (same as accounts.{seen_entries[identity]})")
+        seen_entries.setdefault(identity, index)
+    return problems
+
+
+def _choice(value, allowed, what: str) -> str:
+    if not value:
+        return f"missing {what} (one of: {', '.join(allowed)})"
+    return f"unknown {what} {value!r} (one of: {', '.join(allowed)})"

@@ -1,0 +1,182 @@
+"""Text of the files the lab generates: boot script, PID 1, ssh config, inventory."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import yaml
+
+from mzops.lab import topology
+from mzops.lab.topology import LabHost
+
+# Capabilities no lab host may use: they act on the shared kernel, not the host.
+# CAP_AUDIT_CONTROL above all: audit rules are kernel-global (shared/notes/lab.md).
+# CAP_SYS_ADMIN too, so a host cannot remount /proc/sys read-write.
+DROPPED_CAPS = (
+    "sys_module", "sys_time", "sys_rawio", "audit_control", "audit_read", "sys_boot",
+    "mac_admin", "mac_override", "syslog", "wake_alarm", "block_suspend", "sys_admin",
+    "sys_resource", "sys_pacct", "lease", "sys_tty_config",
+)
+SETPRIV = "setpriv --bounding-set " + ",".join("-" + c for c in DROPPED_CAPS)
+INIT_PATH = "/usr/local/sbin/mzops-lab-init"
+READY_FILE = "/run/mzops-lab-ready"
+# How PID 1 starts each service (bookworm's rsyslog ships no init script).
+BASE_SERVICES = ("/usr/sbin/rsyslogd", "/etc/init.d/ssh start", "/etc/init.d/cron start")
+DB_SERVICES = ("/etc/init.d/postgresql start", "/etc/init.d/mariadb start")
+HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def boot_script(host: LabHost, lowers: list[Path], upper: Path, work: Path, root: Path) -> str:
+    """Runs as PID 1 of the host's new PID and mount namespaces, then becomes its init.
+
+    Every mount here lives only in the host's private mount namespace, so it vanishes
+    with the host: `lab down` has nothing to unmount even after a failed `up`.
+    """
+    r = shlex.quote(str(root))
+    lowerdir = ":".join(str(p) for p in lowers)
+    devices = " ".join(("null", "zero", "full", "random", "urandom", "tty"))
+    services = BASE_SERVICES + (DB_SERVICES if host.databases else ())
+    return f"""#!/bin/sh
+set -e
+R={r}
+mount -t overlay overlay -o lowerdir={lowerdir},upperdir={upper},workdir={work} "$R"
+hostname {host.name}
+mount -t proc -o nosuid,nodev,noexec proc "$R/proc"
+# /proc/sys is read-only except net.*: kernel.* and vm.* are the machine's own.
+mount --bind "$R/proc/sys" "$R/proc/sys"
+mount --bind "$R/proc/sys/net" "$R/proc/sys/net"
+mount -o remount,bind,ro,nosuid,nodev,noexec "$R/proc/sys"
+if [ -e "$R/proc/sysrq-trigger" ]; then
+  mount --bind "$R/proc/sysrq-trigger" "$R/proc/sysrq-trigger"
+  mount -o remount,bind,ro "$R/proc/sysrq-trigger"
+fi
+mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"
+mount -t tmpfs -o mode=755,nosuid,size=4m dev "$R/dev"
+for d in {devices}; do touch "$R/dev/$d"; mount --bind "/dev/$d" "$R/dev/$d"; done
+mkdir -p "$R/dev/pts" "$R/dev/shm"
+mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts "$R/dev/pts"
+ln -s pts/ptmx "$R/dev/ptmx"
+ln -s /proc/self/fd "$R/dev/fd"
+ln -s /proc/self/fd/0 "$R/dev/stdin"; ln -s /proc/self/fd/1 "$R/dev/stdout"; ln -s /proc/self/fd/2 "$R/dev/stderr"
+mount -t tmpfs -o mode=1777,nosuid,nodev shm "$R/dev/shm"
+mount -t tmpfs -o mode=755,nosuid,nodev run "$R/run"
+exec env -i PATH={HOST_PATH} HOME=/root LANG=C.UTF-8 \\
+  {SETPRIV} chroot "$R" {INIT_PATH} {' '.join(shlex.quote(s) for s in services)}
+"""
+
+
+# PID 1 of a lab host: start services by their init scripts, then reap orphans.
+INIT_PROGRAM = f"""#!/usr/bin/python3
+import os, shlex, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+with open("/var/log/mzops-lab-init.log", "a") as log:
+    for command in sys.argv[1:]:
+        try:
+            rc = subprocess.call(shlex.split(command), stdout=log, stderr=log)
+        except OSError as exc:
+            rc = exc
+        log.write(f"{{command}}: exit {{rc}}\\n")
+        log.flush()
+with open("{READY_FILE}", "w") as ready:
+    ready.write("ready\\n")
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        time.sleep(1)
+"""
+
+
+def ssh_config(hosts: list[LabHost], lab_dir: Path) -> str:
+    """Client config that reaches hosts only through the lab control namespace."""
+    key = lab_dir / "ssh" / "id_ed25519"
+    lines = []
+    for host in hosts:
+        lines += [f"Host {host.name}", f"  HostName {host.address}", ""]
+    net = topology.SUBNET.network_address.exploded.rsplit(".", 2)[0]
+    lines += [
+        f"Host {' '.join(h.name for h in hosts)} {net}.*.*",
+        "  User root",
+        f'  IdentityFile "{key}"',
+        "  IdentitiesOnly yes",
+        f'  UserKnownHostsFile "{lab_dir / "ssh" / "known_hosts"}"',
+        "  StrictHostKeyChecking yes",
+        "  GlobalKnownHostsFile /dev/null",
+        # The only way in: a relay started inside the lab control namespace.
+        f"  ProxyCommand /usr/bin/nsenter --net=/run/netns/{topology.CONTROL_NETNS} /usr/bin/socat STDIO TCP:%h:%p",
+        "  ControlMaster auto",
+        f'  ControlPath "{lab_dir / "cm"}/%C"',
+        "  ControlPersist 300",
+        "  BatchMode yes",
+        "  ConnectTimeout 10",
+        "  ServerAliveInterval 15",
+        "  LogLevel ERROR",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+ZONE_NAMES = {
+    "smc": ("Security management centre", "安全管理中心"),
+    "user": ("User zone", "用户区"),
+    "core": ("Core data exchange zone", "核心数据交换区"),
+    "internet": ("Internet access zone", "互联网接入区"),
+    "wan": ("WAN access zone", "广域网接入区"),
+    "monitor": ("Monitoring and early-warning zone", "监测预警区"),
+}
+SITE_NAMES = {"primary": ("Lab primary site", "实验主站点"), "dr": ("Lab DR site", "实验灾备站点")}
+DB_PORTS = {"postgresql": 5432, "mariadb": 3306}
+
+
+def inventory(hosts: list[LabHost], lab_dir: Path) -> dict[str, str]:
+    """The lab as an mzops estate: relative path -> YAML text."""
+    kinds: dict[str, dict] = {"hosts": {}, "databases": {}}
+    zones: dict[str, dict] = {}
+    sites: dict[str, dict] = {}
+    for host in hosts:
+        kinds["hosts"][host.name] = {"ansible_host": host.address, "mzops_platform": "debian-12"}
+        members = [host.name]
+        if host.databases:
+            for engine, port in DB_PORTS.items():
+                name = f"{host.name}-{'pg' if engine == 'postgresql' else engine}"
+                kinds["databases"][name] = {
+                    "ansible_host": host.address, "mzops_db_engine": engine,
+                    "mzops_db_port": port, "mzops_db_server": host.name,
+                }
+                members.append(name)
+        for name in members:
+            zones.setdefault(f"zone_{host.zone}", {})[name] = None
+            sites.setdefault(host.site, {})[name] = None
+    children: dict[str, dict] = {
+        "hosts": {"vars": {"mzops_kind": "host"}, "hosts": kinds["hosts"]},
+    }
+    if kinds["databases"]:
+        children["databases"] = {"vars": {"mzops_kind": "database"}, "hosts": kinds["databases"]}
+    for group, members in sorted(zones.items()):
+        children[group] = {"vars": {"mzops_zone": group[len("zone_"):]}, "hosts": members}
+    for site, members in sorted(sites.items()):
+        children[site] = {"vars": {"mzops_site": site}, "hosts": members}
+    doc = {"all": {
+        "vars": {
+            "ansible_user": "root",
+            "ansible_ssh_args": f"-F {shlex.quote(str(lab_dir / 'ssh' / 'config'))}",
+            "ansible_python_interpreter": "/usr/bin/python3",
+        },
+        "children": children,
+    }}
+    catalogue = {
+        "mzops_zones": {z: {"name": n, "name_zh": zh} for z, (n, zh) in ZONE_NAMES.items()},
+        "mzops_sites": {s: {"name": n, "name_zh": zh} for s, (n, zh) in SITE_NAMES.items()},
+    }
+    register = {
+        "people": [{"id": "lab.admin", "name": "Lab administrator", "roles": ["sysadmin"]}],
+        "accounts": [{"account": "root", "person": "lab.admin", "kind": "service", "assets": ["hosts"]}],
+    }
+    header = "# Generated by `mzops lab up`; removed by `mzops lab down`.\n"
+    dump = lambda data: header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)  # noqa: E731
+    return {
+        "hosts.yml": dump(doc),
+        "group_vars/all/estate.yml": dump(catalogue),
+        "accounts.yml": dump(register),
+    }

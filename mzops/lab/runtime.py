@@ -1,0 +1,341 @@
+"""Bring the lab up and down, report on it, run commands on its hosts.
+
+Safety (shared/notes/lab.md): while the lab is up the root namespace routes the lab
+subnet to `unreachable`, the lab has no link to the root namespace at all, and the
+only way in is a relay started inside the lab control namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from mzops.errors import InputError, OperationFailed
+from mzops.lab import files, rootfs, topology
+from mzops.lab.topology import LabHost
+from mzops.paths import mzops_home
+
+REQUIRED_TOOLS = ("ip", "unshare", "nsenter", "setpriv", "socat", "ssh", "ssh-keygen", "chroot")
+READY_TIMEOUT = 90.0
+
+
+def lab_dir() -> Path:
+    return mzops_home() / "lab"
+
+
+def state_file() -> Path:
+    return lab_dir() / "state.json"
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise InputError("the lab needs root (network namespaces, mounts): run as root or with sudo")
+
+
+def _sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(list(cmd), capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise OperationFailed(f"{' '.join(cmd)}: {proc.stderr.strip() or 'exit ' + str(proc.returncode)}")
+    return proc
+
+
+def _ip(*args: str, netns: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    prefix = ("ip", "-n", netns) if netns else ("ip",)
+    return _sh(*prefix, *args, check=check)
+
+
+def lab_netns() -> list[str]:
+    out = _sh("ip", "netns", "list", check=False).stdout
+    names = [line.split()[0] for line in out.splitlines() if line.strip()]
+    return [n for n in names if n.startswith(topology.NETNS_PREFIX)]
+
+
+def is_up() -> bool:
+    return state_file().exists() or bool(lab_netns())
+
+
+# ---------------------------------------------------------------- up
+
+@dataclass
+class UpResult:
+    hosts: list[LabHost]
+    inventory: Path
+    seconds: float
+    built_layers: bool
+
+
+def up(hosts: int = 3, databases: bool = False, log=print) -> UpResult:
+    require_root()
+    missing = [tool for tool in REQUIRED_TOOLS if not shutil.which(tool)]
+    if missing:
+        raise InputError(f"missing tools for the lab: {', '.join(missing)} (see README, set-up)")
+    try:
+        planned = topology.plan(hosts, databases)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if is_up():
+        raise InputError("the lab is already up (run `mzops lab down` first)")
+    if len(str(lab_dir() / "cm")) + 42 > 104:
+        raise InputError(f"MZOPS_HOME is too long for ssh control sockets: {mzops_home()}")
+
+    start = time.monotonic()
+    layer = rootfs.DATABASES if databases else rootfs.BASE
+    built = not all(rootfs.is_built(item) for item in layer.chain())
+    lowers = rootfs.ensure(layer, log=log)
+    base_lowers = rootfs.ensure(rootfs.BASE, log=log)
+    try:
+        _network(planned)
+        _prepare_files(planned)
+        log(f"starting {len(planned)} lab hosts")
+        state = {"hosts": [], "subnet": str(topology.SUBNET), "started": time.time()}
+        procs = {}
+        for host in planned:
+            procs[host.name] = _start_host(host, lowers if host.databases else base_lowers)
+            state["hosts"].append({**host.to_dict(), "pid": procs[host.name].pid})
+        inv = _write_inventory(planned)
+        state["inventory"] = str(inv)
+        state_file().write_text(json.dumps(state, indent=2))
+        _wait_ready(planned, procs)
+    except BaseException:
+        log("lab up failed: clearing what was created")
+        down(log=lambda *_: None)
+        raise
+    return UpResult(planned, inv, time.monotonic() - start, built)
+
+
+def _network(hosts: list[LabHost]) -> None:
+    # Safety first: before any lab address exists, the root namespace can't send there.
+    _ip("route", "replace", "unreachable", str(topology.SUBNET))
+    ctl = topology.CONTROL_NETNS
+    _ip("netns", "add", ctl)
+    _ip("link", "set", "lo", "up", netns=ctl)
+    _sh("ip", "netns", "exec", ctl, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    for seg in topology.segments(hosts):
+        _ip("link", "add", seg.bridge, "type", "bridge", netns=ctl)
+        _ip("addr", "add", f"{seg.gateway}/24", "dev", seg.bridge, netns=ctl)
+        _ip("link", "set", seg.bridge, "up", netns=ctl)
+    for host in hosts:
+        ns, peer = host.netns, f"v-{host.name}"[:15]
+        _ip("netns", "add", ns)
+        _ip("link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", peer, "netns", ctl)
+        _ip("link", "set", peer, "master", host.segment.bridge, "up", netns=ctl)
+        _ip("link", "set", "lo", "up", netns=ns)
+        _ip("addr", "add", f"{host.address}/24", "dev", "eth0", netns=ns)
+        _ip("link", "set", "eth0", "up", netns=ns)
+        # No default route: hosts reach the lab subnet and nothing else.
+        _ip("route", "add", str(topology.SUBNET), "via", host.segment.gateway, netns=ns)
+
+
+def _host_dir(host: LabHost) -> Path:
+    return lab_dir() / "hosts" / host.name
+
+
+def _prepare_files(hosts: list[LabHost]) -> None:
+    base = lab_dir()
+    for sub in ("ssh", "cm", "hosts"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    os.chmod(base / "ssh", 0o700)
+    os.chmod(base / "cm", 0o700)
+    key = base / "ssh" / "id_ed25519"
+    if not key.exists():
+        _sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mzops-lab", "-f", str(key))
+    pubkey = (base / "ssh" / "id_ed25519.pub").read_text()
+    etc_hosts = "127.0.0.1\tlocalhost\n" + "".join(f"{h.address}\t{h.name}\n" for h in hosts)
+
+    def one(host: LabHost) -> str:
+        hdir = _host_dir(host)
+        upper = hdir / "upper"
+        for sub in ("root", "work"):
+            (hdir / sub).mkdir(parents=True, exist_ok=True)
+        for path, mode in (("etc/ssh", 0o755), ("root/.ssh", 0o700), ("usr/local/sbin", 0o755)):
+            (upper / path).mkdir(parents=True, exist_ok=True)
+            os.chmod(upper / path, mode)
+        os.chmod(upper / "root", 0o700)
+        _sh("ssh-keygen", "-A", "-f", str(upper))
+        (upper / "root/.ssh/authorized_keys").write_text(pubkey)
+        os.chmod(upper / "root/.ssh/authorized_keys", 0o600)
+        (upper / "etc/hostname").write_text(host.name + "\n")
+        (upper / "etc/hosts").write_text(etc_hosts)
+        init = upper / files.INIT_PATH.lstrip("/")
+        init.write_text(files.INIT_PROGRAM)
+        os.chmod(init, 0o755)
+        hostkey = (upper / "etc/ssh/ssh_host_ed25519_key.pub").read_text().split()
+        return f"{host.address} {hostkey[0]} {hostkey[1]}\n"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        known = list(pool.map(one, hosts))
+    (base / "ssh" / "known_hosts").write_text("".join(known))
+    (base / "ssh" / "config").write_text(files.ssh_config(hosts, base))
+
+
+def _start_host(host: LabHost, lowers: list[Path]) -> subprocess.Popen:
+    hdir = _host_dir(host)
+    script = hdir / "boot.sh"
+    script.write_text(files.boot_script(host, lowers, hdir / "upper", hdir / "work", hdir / "root"))
+    console = open(hdir / "console.log", "wb")
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", host.netns, "unshare", "--mount", "--uts", "--ipc", "--pid",
+         "--fork", "--kill-child", "--propagation", "private", "/bin/sh", str(script)],
+        stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
+        start_new_session=True, close_fds=True,
+    )
+    console.close()
+    return proc
+
+
+def _write_inventory(hosts: list[LabHost]) -> Path:
+    inv = lab_dir() / "inventory"
+    for rel, text in files.inventory(hosts, lab_dir()).items():
+        path = inv / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return inv
+
+
+def ssh_command(host: str, *command: str) -> list[str]:
+    return ["ssh", "-F", str(lab_dir() / "ssh" / "config"), host, *command]
+
+
+def _console_tail(host: LabHost) -> str:
+    lines = (_host_dir(host) / "console.log").read_text(errors="replace").strip().splitlines()
+    return " | ".join(line.strip() for line in lines[-3:])
+
+
+def _wait_ready(hosts: list[LabHost], procs: dict[str, subprocess.Popen]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+
+    def wait(host: LabHost) -> None:
+        while True:
+            if procs[host.name].poll() is not None:
+                raise OperationFailed(f"lab host {host.name} stopped while booting: {_console_tail(host)}")
+            proc = subprocess.run(
+                ssh_command(host.name, "test", "-e", files.READY_FILE),
+                capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            )
+            if proc.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise OperationFailed(
+                    f"lab host {host.name} ({host.address}) not ready after {READY_TIMEOUT:.0f} s: "
+                    f"{proc.stderr.strip() or 'no answer'}; console: {_console_tail(host)}"
+                )
+            time.sleep(0.2)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(wait, hosts))
+
+
+# ---------------------------------------------------------------- down
+
+def down(log=print) -> list[str]:
+    """Remove everything a lab (or a failed `up`) created. Safe to call any time."""
+    require_root()
+    removed: list[str] = []
+    cm = lab_dir() / "cm"
+    for sock in sorted(cm.glob("*")) if cm.is_dir() else []:
+        subprocess.run(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "lab"],
+                       capture_output=True, stdin=subprocess.DEVNULL, timeout=10)
+        removed.append(f"control socket {sock.name}")
+    namespaces = lab_netns()
+    # Kill every process in every lab namespace (SIGKILL: unshare ignores TERM while
+    # waiting for its child), then the namespaces themselves.
+    for _ in range(50):
+        pids = [int(p) for ns in namespaces
+                for p in _sh("ip", "netns", "pids", ns, check=False).stdout.split()]
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+    else:
+        raise OperationFailed(f"lab processes survive SIGKILL in {', '.join(namespaces)}")
+    for ns in namespaces:
+        _ip("netns", "del", ns, check=False)
+        removed.append(f"namespace {ns}")
+    route = _ip("route", "show", "type", "unreachable", str(topology.SUBNET), check=False).stdout
+    if route.strip():
+        _ip("route", "del", "unreachable", str(topology.SUBNET))
+        removed.append(f"route unreachable {topology.SUBNET}")
+    for mount in leftover_mounts():
+        _sh("umount", "-l", mount, check=False)
+        removed.append(f"mount {mount}")
+    for sub in ("hosts", "cm", "ssh", "inventory"):
+        path = lab_dir() / sub
+        if path.exists():
+            shutil.rmtree(path)
+    if state_file().exists():
+        state_file().unlink()
+        removed.append("lab state")
+    for line in removed:
+        log(f"removed {line}")
+    return removed
+
+
+def leftover_mounts() -> list[str]:
+    """Mounts in this (root) mount namespace below the lab folder: there should be none."""
+    prefix = str(lab_dir()) + "/"
+    out = []
+    with open("/proc/self/mountinfo") as info:
+        for line in info:
+            point = line.split()[4].replace("\\040", " ")
+            if point.startswith(prefix):
+                out.append(point)
+    return sorted(out, key=len, reverse=True)
+
+
+# ---------------------------------------------------------------- status / exec
+
+def status() -> dict:
+    if not state_file().exists():
+        return {"up": False, "inventory": None, "hosts": [], "stale_namespaces": lab_netns()}
+    state = json.loads(state_file().read_text())
+    hosts = []
+    for entry in state["hosts"]:
+        alive = Path(f"/proc/{entry['pid']}").exists()
+        hosts.append({
+            "name": entry["name"], "address": entry["address"], "zone": entry["zone"],
+            "site": entry["site"], "databases": entry["databases"],
+            "state": "running" if alive else "stopped",
+        })
+    return {"up": True, "inventory": state["inventory"], "subnet": state["subnet"],
+            "ssh_config": str(lab_dir() / "ssh" / "config"), "hosts": hosts}
+
+
+def _init_pid(unshare_pid: int) -> int | None:
+    try:
+        children = Path(f"/proc/{unshare_pid}/task/{unshare_pid}/children").read_text().split()
+    except OSError:
+        return None
+    return int(children[0]) if children else None
+
+
+def exec_on(name: str, command: list[str], interactive: bool = True) -> int:
+    """Run a command as root on a lab host, inside all its namespaces; return its exit code."""
+    require_root()
+    if not state_file().exists():
+        raise InputError("the lab is not up (run `mzops lab up`)")
+    state = json.loads(state_file().read_text())
+    entry = next((h for h in state["hosts"] if h["name"] == name), None)
+    if entry is None:
+        known = ", ".join(h["name"] for h in state["hosts"])
+        raise InputError(f"no lab host named {name!r} (lab hosts: {known})")
+    if not command:
+        raise InputError("no command given (mzops lab exec HOST -- CMD ...)")
+    pid = _init_pid(entry["pid"])
+    if pid is None:
+        raise OperationFailed(f"lab host {name} is not running")
+    argv = ["nsenter", "--target", str(pid), "--mount", "--uts", "--ipc", "--net", "--pid",
+            "--root", "--wd", "--", *files.SETPRIV.split(), *command]
+    env = {"PATH": files.HOST_PATH, "HOME": "/root", "LANG": "C.UTF-8",
+           "TERM": os.environ.get("TERM", "dumb")}
+    return subprocess.call(argv, env=env, stdin=None if interactive else subprocess.DEVNULL)

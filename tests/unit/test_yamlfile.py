@@ -1,0 +1,42 @@
+import pytest
+
+from mzops import yamlfile
+from mzops.errors import InputError
+
+
+def write(tmp_path, text):
+    path = tmp_path / "f.yml"
+    path.write_text(text)
+    return path
+
+
+def test_lines_are_recorded_for_keys_and_items(tmp_path):
+    doc = yamlfile.load(write(tmp_path, "a:\n  b: 1\nlist:\n  - x\n  - {y: 2}\n"))
+    assert doc.line_of(("a", "b")) == 2
+    assert doc.line_of(("list", 1, "y")) == 5
+    assert doc.where(("list", 1, "missing")) == f"{doc.path}:5"
+
+
+def test_duplicate_key_is_refused_with_both_lines(tmp_path):
+    with pytest.raises(InputError) as err:
+        yamlfile.load(write(tmp_path, "hosts:\n  web01: {}\n  db01: {}\n  web01: {}\n"))
+    assert str(err.value) == f"{tmp_path / 'f.yml'}:4: hosts.web01: duplicate key (first defined on line 2)"
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path):
+    with pytest.raises(InputError) as err:
+        yamlfile.load(write(tmp_path, "a: 1\nb: [1, 2\nc: 3\n"))
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / 'f.yml'}:")
+    assert "malformed YAML" in message and "\n" not in message
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        yamlfile.load(tmp_path / "nope.yml")
+
+
+def test_non_string_keys_keep_their_lines(tmp_path):
+    doc = yamlfile.load(write(tmp_path, "2027: a\ntrue: b\n"))
+    assert doc.line_of((2027,)) == 1
+    assert doc.line_of((True,)) == 2
