@@ -48,7 +48,7 @@ class LabSession:
     def run(self, *args: str) -> subprocess.CompletedProcess:
         return run_mzops(*args, home=self.home)
 
-    def ensure_up(self, hosts: int = 3, db: bool = False) -> dict:
+    def ensure_up(self, hosts: int = 3, db: bool = True) -> dict:
         if self.status is None:
             if os.geteuid() != 0:
                 pytest.skip("the lab needs root")

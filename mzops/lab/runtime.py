@@ -103,9 +103,11 @@ def up(hosts: int = 3, databases: bool = False, log=print) -> UpResult:
         state["inventory"] = str(inv)
         state_file().write_text(json.dumps(state, indent=2))
         _wait_ready(planned, procs)
-    except BaseException:
+    except BaseException as exc:
         log("lab up failed: clearing what was created")
         down(log=lambda *_: None)
+        if isinstance(exc, OSError):
+            raise OperationFailed(f"lab up failed: {exc.strerror or exc}: {exc.filename or ''}") from None
         raise
     return UpResult(planned, inv, time.monotonic() - start, built)
 
@@ -271,8 +273,10 @@ def down(log=print) -> list[str]:
         removed.append(f"mount {mount}")
     for sub in ("hosts", "cm", "ssh", "inventory"):
         path = lab_dir() / sub
-        if path.exists():
+        if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
     if state_file().exists():
         state_file().unlink()
         removed.append("lab state")

@@ -1,0 +1,37 @@
+"""Running Ansible through ansible-runner, the way every mzops command does it.
+
+Each run gets a fresh private data directory (ansible-runner keeps `env/` files and
+the command line there), the settings mzops needs, and the Ansible executables of
+the interpreter mzops runs in, whatever PATH the caller had (cron, systemd timers).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from mzops.inventory.loader import ansible_environment
+
+
+def environment() -> dict[str, str]:
+    bindir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "/usr/bin:/bin")
+    if bindir not in path.split(os.pathsep):
+        path = bindir + os.pathsep + path
+    return {**ansible_environment(), "PATH": path}
+
+
+def run_module(private_dir: Path, inventory: str, pattern: str, module: str,
+               module_args: str = "", forks: int = 10) -> Any:
+    """Run one ad-hoc module over a host pattern; returns the ansible-runner Runner."""
+    import ansible_runner
+
+    env = environment()
+    # ansible-runner resolves the `ansible` executable from the process PATH.
+    os.environ["PATH"] = env["PATH"]
+    return ansible_runner.run(
+        private_data_dir=str(private_dir), inventory=inventory, host_pattern=pattern,
+        module=module, module_args=module_args or None, envvars=env, forks=forks, quiet=True,
+    )

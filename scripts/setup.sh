@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install what mzops and its tests need on a fresh Debian 12 machine (run as root):
+# system packages for the lab, and a virtualenv in .venv with mzops and test extras.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(debootstrap socat iproute2 openssh-client util-linux zstd bc ca-certificates)
+
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+if ! .venv/bin/python -c 'import mzops, pytest, ansible_runner' 2>/dev/null \
+   || [ pyproject.toml -nt .venv/.mzops-installed ]; then
+  echo "setup: installing Python dependencies into .venv" >&2
+  if ! { .venv/bin/pip install -q --disable-pip-version-check -U pip &&
+          .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'; } >.venv/pip.log 2>&1; then
+    grep -v '^WARNING: Location' .venv/pip.log >&2
+    echo "setup: pip install failed (log: .venv/pip.log)" >&2
+    exit 1
+  fi
+  touch .venv/.mzops-installed
+fi
