@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from mzops import __version__
-from mzops.cli import common, inventory, lab
+from mzops.cli import audit, common, inventory, lab
 from mzops.errors import MzopsError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(lab.app, name="lab")
+app.add_typer(audit.app, name="audit")
 
 
 def _version(value: bool) -> None:
@@ -43,9 +44,26 @@ def root(
     ctx.obj = common.Options(inventory=inventory_path, json=json_output, quiet=quiet)
 
 
+# Typer vendors click privately; its public BadParameter still derives from click's
+# ClickException, which every usage error (unknown option, missing argument) is.
+ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
 def main() -> None:
     try:
-        app(standalone_mode=True)
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            typer.echo(exc.ctx.get_help())
+            sys.exit(0)
+        # Usage errors as one line, like every other mzops error (exit 2).
+        where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
+        common.stderr.print(f"mzops: error: {exc.format_message()}{where}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        common.stderr.print("mzops: aborted")
+        sys.exit(130)
     except MzopsError as exc:
         common.stderr.print(f"mzops: error: {exc}", markup=False, highlight=False)
         sys.exit(exc.exit_code)

@@ -35,6 +35,12 @@ def down(ctx: typer.Context) -> None:
     common.progress(ctx, f"lab down: removed {len(removed)} items" if removed else "lab down: nothing to remove")
 
 
+@app.command("reset")
+def reset(ctx: typer.Context, hosts: List[str] = typer.Argument(..., help="Lab host names")) -> None:
+    """Restart hosts from a pristine root filesystem (tests use this for a clean slate)."""
+    runtime.reset(list(hosts), log=lambda m: common.progress(ctx, m))
+
+
 @app.command("status")
 def status(ctx: typer.Context, as_json: bool = common.JsonOption) -> None:
     """Show the lab's hosts and inventory path."""

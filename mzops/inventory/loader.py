@@ -102,12 +102,14 @@ def load(path: Path | str) -> model.Estate:
     }
     if not catalogue:
         catalogue = variables.get_vars()
-    return model.Estate(
+    estate = model.Estate(
         source=str(path), assets=assets,
         zones=_catalogue(catalogue.get(model.VAR_ZONES)),
         sites=_catalogue(catalogue.get(model.VAR_SITES)),
         groups=groups, locations=locations,
     )
+    estate.pattern_matcher = lambda pattern: [h.name for h in manager.get_hosts(pattern)]
+    return estate
 
 
 def _ansible_inventory(path: Path):

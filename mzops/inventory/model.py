@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 KINDS = ("host", "database", "firewall")
 CRITICALITIES = ("key", "normal")
@@ -83,6 +83,8 @@ class Estate:
     groups: dict[str, list[str]]  # group name -> member asset names (recursive)
     # asset name -> "file:line" of its first definition, for error messages
     locations: dict[str, str] = field(default_factory=dict)
+    # Ansible's own host-pattern matching (set by the loader): pattern -> asset names
+    pattern_matcher: Callable[[str], list[str]] | None = field(default=None, repr=False)
 
     def where(self, asset: str) -> str:
         return self.locations.get(asset, self.source)
@@ -95,6 +97,14 @@ class Estate:
             and (zone is None or a.zone == zone)
             and (site is None or a.site == site)
         ]
+
+    def limit(self, pattern: str | None) -> list[str]:
+        """Asset names an Ansible host pattern selects ('web*', 'dr:&databases', '!fw-*')."""
+        if not pattern:
+            return sorted(self.assets)
+        if self.pattern_matcher is None:
+            raise RuntimeError("estate was not loaded through Ansible")
+        return sorted(set(self.pattern_matcher(pattern)) & set(self.assets))
 
     def expand(self, names: list[str]) -> set[str]:
         """Asset names for a list of asset or group names (unknown names are skipped)."""

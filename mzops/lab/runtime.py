@@ -149,32 +149,38 @@ def _prepare_files(hosts: list[LabHost]) -> None:
     if not key.exists():
         _sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mzops-lab", "-f", str(key))
     pubkey = (base / "ssh" / "id_ed25519.pub").read_text()
-    etc_hosts = "127.0.0.1\tlocalhost\n" + "".join(f"{h.address}\t{h.name}\n" for h in hosts)
-
-    def one(host: LabHost) -> str:
-        hdir = _host_dir(host)
-        upper = hdir / "upper"
-        for sub in ("root", "work"):
-            (hdir / sub).mkdir(parents=True, exist_ok=True)
-        for path, mode in (("etc/ssh", 0o755), ("root/.ssh", 0o700), ("usr/local/sbin", 0o755)):
-            (upper / path).mkdir(parents=True, exist_ok=True)
-            os.chmod(upper / path, mode)
-        os.chmod(upper / "root", 0o700)
-        _sh("ssh-keygen", "-A", "-f", str(upper))
-        (upper / "root/.ssh/authorized_keys").write_text(pubkey)
-        os.chmod(upper / "root/.ssh/authorized_keys", 0o600)
-        (upper / "etc/hostname").write_text(host.name + "\n")
-        (upper / "etc/hosts").write_text(etc_hosts)
-        init = upper / files.INIT_PATH.lstrip("/")
-        init.write_text(files.INIT_PROGRAM)
-        os.chmod(init, 0o755)
-        hostkey = (upper / "etc/ssh/ssh_host_ed25519_key.pub").read_text().split()
-        return f"{host.address} {hostkey[0]} {hostkey[1]}\n"
-
+    etc_hosts = _etc_hosts([(h.address, h.name) for h in hosts])
     with ThreadPoolExecutor(max_workers=8) as pool:
-        known = list(pool.map(one, hosts))
+        known = list(pool.map(lambda h: _prepare_host(h, pubkey, etc_hosts), hosts))
     (base / "ssh" / "known_hosts").write_text("".join(known))
     (base / "ssh" / "config").write_text(files.ssh_config(hosts, base))
+
+
+def _prepare_host(host: LabHost, pubkey: str, etc_hosts: str, host_keys: dict[str, bytes] | None = None) -> str:
+    """Write the host's own files into a fresh upper dir; return its known_hosts line."""
+    hdir = _host_dir(host)
+    upper = hdir / "upper"
+    for sub in ("root", "work"):
+        (hdir / sub).mkdir(parents=True, exist_ok=True)
+    for path, mode in (("etc/ssh", 0o755), ("root/.ssh", 0o700), ("usr/local/sbin", 0o755)):
+        (upper / path).mkdir(parents=True, exist_ok=True)
+        os.chmod(upper / path, mode)
+    os.chmod(upper / "root", 0o700)
+    if host_keys:
+        for name, data in host_keys.items():
+            (upper / "etc/ssh" / name).write_bytes(data)
+            os.chmod(upper / "etc/ssh" / name, 0o644 if name.endswith(".pub") else 0o600)
+    else:
+        _sh("ssh-keygen", "-A", "-f", str(upper))
+    (upper / "root/.ssh/authorized_keys").write_text(pubkey)
+    os.chmod(upper / "root/.ssh/authorized_keys", 0o600)
+    (upper / "etc/hostname").write_text(host.name + "\n")
+    (upper / "etc/hosts").write_text(etc_hosts)
+    init = upper / files.INIT_PATH.lstrip("/")
+    init.write_text(files.INIT_PROGRAM)
+    os.chmod(init, 0o755)
+    hostkey = (upper / "etc/ssh/ssh_host_ed25519_key.pub").read_text().split()
+    return f"{host.address} {hostkey[0]} {hostkey[1]}\n"
 
 
 def _start_host(host: LabHost, lowers: list[Path]) -> subprocess.Popen:
@@ -246,21 +252,7 @@ def down(log=print) -> list[str]:
                        capture_output=True, stdin=subprocess.DEVNULL, timeout=10)
         removed.append(f"control socket {sock.name}")
     namespaces = lab_netns()
-    # Kill every process in every lab namespace (SIGKILL: unshare ignores TERM while
-    # waiting for its child), then the namespaces themselves.
-    for _ in range(50):
-        pids = [int(p) for ns in namespaces
-                for p in _sh("ip", "netns", "pids", ns, check=False).stdout.split()]
-        if not pids:
-            break
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.1)
-    else:
-        raise OperationFailed(f"lab processes survive SIGKILL in {', '.join(namespaces)}")
+    _kill_namespace_processes(namespaces)
     for ns in namespaces:
         _ip("netns", "del", ns, check=False)
         removed.append(f"namespace {ns}")
@@ -285,6 +277,23 @@ def down(log=print) -> list[str]:
     return removed
 
 
+def _kill_namespace_processes(namespaces: list[str]) -> None:
+    """SIGKILL every process in these network namespaces (unshare ignores TERM while it
+    waits for its child) and wait until none is left."""
+    for _ in range(50):
+        pids = [int(p) for ns in namespaces
+                for p in _sh("ip", "netns", "pids", ns, check=False).stdout.split()]
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+    raise OperationFailed(f"lab processes survive SIGKILL in {', '.join(namespaces)}")
+
+
 def leftover_mounts() -> list[str]:
     """Mounts in this (root) mount namespace below the lab folder: there should be none."""
     prefix = str(lab_dir()) + "/"
@@ -295,6 +304,42 @@ def leftover_mounts() -> list[str]:
             if point.startswith(prefix):
                 out.append(point)
     return sorted(out, key=len, reverse=True)
+
+
+def reset(names: list[str], log=print) -> None:
+    """Restart hosts from a pristine root filesystem (same name, address and keys)."""
+    require_root()
+    state = _state()
+    by_name = {h["name"]: h for h in state["hosts"]}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise InputError(f"no lab host named {unknown[0]!r} (lab hosts: {', '.join(by_name)})")
+    for name in names:
+        entry = by_name[name]
+        host = LabHost(entry["name"], entry["site"], entry["zone"], entry["address"], entry["databases"])
+        _kill_namespace_processes([host.netns])
+        hdir = _host_dir(host)
+        keep = {p.name: p.read_bytes() for p in (hdir / "upper/etc/ssh").glob("ssh_host_*")}
+        for sub in ("upper", "work"):
+            shutil.rmtree(hdir / sub)
+        etc_hosts = _etc_hosts([(h["address"], h["name"]) for h in state["hosts"]])
+        _prepare_host(host, (lab_dir() / "ssh" / "id_ed25519.pub").read_text(), etc_hosts, keep)
+        layer = rootfs.DATABASES if host.databases else rootfs.BASE
+        proc = _start_host(host, [rootfs.layer_dir(item) for item in layer.chain()])
+        entry["pid"] = proc.pid
+        state_file().write_text(json.dumps(state, indent=2))
+        _wait_ready([host], {host.name: proc})
+        log(f"{name}: reset")
+
+
+def _state() -> dict:
+    if not state_file().exists():
+        raise InputError("the lab is not up (run `mzops lab up`)")
+    return json.loads(state_file().read_text())
+
+
+def _etc_hosts(entries: list[tuple[str, str]]) -> str:
+    return "127.0.0.1\tlocalhost\n" + "".join(f"{address}\t{name}\n" for address, name in entries)
 
 
 # ---------------------------------------------------------------- status / exec

@@ -1,0 +1,102 @@
+"""`mzops audit`: read-only MLPS compliance audit of the estate, with reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mzops import report
+from mzops.cli import common
+from mzops.cli.inventory import load_estate
+from mzops.compliance import audit, catalogue, waivers
+from mzops.errors import InputError
+from mzops.results import Run
+
+app = typer.Typer(help="Read-only MLPS compliance audit: evidence per rule per asset.", no_args_is_help=True)
+
+FormatOption = typer.Option("table", "--format", "-f", help="table, json, junit or html.")
+
+
+def _request(ctx: typer.Context, profile: str, rules: Optional[str], waiver_file: Optional[Path],
+             forks: int, save_facts: Optional[Path]) -> audit.AuditRequest:
+    cat = catalogue.load(profile)
+    ids = [r.strip() for r in rules.split(",") if r.strip()] if rules else None
+    selected = cat.select(ids)
+    in_force, expired = [], []
+    path = waiver_file
+    if path is None:
+        inv = common.options(ctx).inventory
+        default = (inv if inv.is_dir() else inv.parent) / "waivers.yml"
+        path = default if default.exists() else None
+    if path is not None:
+        in_force, expired = waivers.split(waivers.load(path, set(cat.rules)), audit.today())
+        for w in expired:
+            common.progress(ctx, f"waiver expired on {w.expires}: {w.rule} for {w.targets} (not applied)")
+    if forks < 1:
+        raise InputError("--forks must be at least 1")
+    return audit.AuditRequest(cat, selected, in_force, expired, forks=forks, save_facts=save_facts)
+
+
+def _emit(ctx: typer.Context, run: Run, fmt: str, output: Optional[Path], as_json: bool) -> None:
+    if as_json:
+        fmt = "json"
+    if fmt not in report.FORMATS:
+        raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
+    text = report.render(run, fmt)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        common.progress(ctx, f"{fmt} report written to {output}")
+        if not common.want_json(ctx, as_json):
+            common.stdout.print(report.render(run, "table"), markup=False, highlight=False, end="")
+    else:
+        common.stdout.print(text, markup=False, highlight=False, end="") if fmt == "table" else \
+            __import__("sys").stdout.write(text)
+    code = run.exit_code()
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command("run")
+def run_cmd(
+    ctx: typer.Context,
+    limit: Optional[str] = typer.Option(None, "--limit", "-l", help="Ansible host pattern, e.g. 'zone_core:&primary'."),
+    profile: str = typer.Option("mlps3", "--profile", help="Baseline profile (folder under baselines/)."),
+    rules: Optional[str] = typer.Option(None, "--rules", help="Comma-separated rule ids (prefix* allowed)."),
+    fmt: str = FormatOption,
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the report to this file."),
+    waiver_file: Optional[Path] = typer.Option(None, "--waivers", help="Waivers YAML (default: waivers.yml beside the inventory, if any)."),
+    forks: int = typer.Option(10, "--forks", help="Hosts assessed in parallel."),
+    save_facts: Optional[Path] = typer.Option(None, "--save-facts", help="Keep each host's fact bundle in this folder."),
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Audit hosts over SSH (one round trip each). Exit 0 compliant, 1 findings, 3 unreachable."""
+    if fmt not in report.FORMATS:
+        raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
+    estate = load_estate(ctx)
+    request = _request(ctx, profile, rules, waiver_file, forks, save_facts)
+    chosen = audit.targets(estate, limit)
+    common.progress(ctx, f"auditing {len(chosen)} host(s) against {len(request.rules)} rules ({profile})")
+    result = audit.run(estate, chosen, request, progress=lambda m: common.progress(ctx, m))
+    _emit(ctx, result, fmt, output, common.want_json(ctx, as_json))
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    ctx: typer.Context,
+    folder: Path = typer.Argument(..., help="Folder of bundles saved with --save-facts."),
+    profile: str = typer.Option("mlps3", "--profile"),
+    rules: Optional[str] = typer.Option(None, "--rules"),
+    fmt: str = FormatOption,
+    output: Optional[Path] = typer.Option(None, "-o", "--output"),
+    waiver_file: Optional[Path] = typer.Option(None, "--waivers"),
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Evaluate saved fact bundles offline (no target is contacted)."""
+    inv = common.options(ctx).inventory
+    estate = load_estate(ctx) if inv.exists() else None
+    request = _request(ctx, profile, rules, waiver_file, 1, None)
+    result = audit.evaluate_saved(folder, estate, request)
+    _emit(ctx, result, fmt, output, common.want_json(ctx, as_json))

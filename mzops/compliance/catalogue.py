@@ -1,0 +1,176 @@
+"""Baselines as data: `baselines/<profile>/<family>.yml`, one rule catalogue per file.
+
+A rule carries its MLPS clause and GB/T 28448 evaluation id, severity, platforms, the
+check type with its arguments, the parameters it reads, the remediation task and its
+test scenarios. Thresholds are parameters with defaults in the file; an inventory
+group overrides them with `mzops_baseline_params` (the hardening roles read the same
+variable, so audit and hardening cannot drift apart).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mzops import yamlfile
+from mzops.compliance.checks import registry
+from mzops.errors import InputError
+
+BASELINES = Path(__file__).resolve().parent.parent.parent / "baselines"
+PARAMS_VAR = "mzops_baseline_params"
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Strict):
+    en: str
+    zh: str
+
+
+class Remediation(_Strict):
+    # The Ansible task tag that fixes this rule (the rule id), or null if manual only.
+    task: str | None = None
+    hint: Text
+
+
+class Scenarios(_Strict):
+    """How tests make the rule pass and fail: shell run on a lab host, or, where the lab
+    cannot show it (shared kernel), sections replaced in a recorded fact bundle."""
+
+    lab: bool = True
+    # What the failing scenario must yield: "manual" where the host alone cannot prove
+    # non-compliance (e.g. a second factor enforced by a bastion).
+    fail_status: Literal["fail", "manual"] = "fail"
+    passing: str | dict[str, str] = Field(alias="pass")
+    failing: str | dict[str, str] = Field(alias="fail")
+    why_not_lab: str | None = None
+
+
+class Rule(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_.-]+$")
+    title: Text
+    clause: str
+    eval_id: str = Field(pattern=r"^L3-[A-Z0-9]+-\d+$")
+    severity: Literal["low", "medium", "high", "critical"]
+    platforms: tuple[str, ...] = ("linux",)
+    check: str
+    args: dict[str, Any] = {}
+    remediation: Remediation
+    scenarios: Scenarios
+
+    @field_validator("check")
+    @classmethod
+    def _known_check(cls, value: str) -> str:
+        if value not in registry():
+            raise ValueError(f"unknown check type {value!r}")
+        return value
+
+    def params_used(self) -> set[str]:
+        found: set[str] = set()
+
+        def walk(value: Any) -> None:
+            if isinstance(value, str) and value.startswith("$"):
+                found.add(value[1:])
+            elif isinstance(value, dict):
+                for v in value.values():
+                    walk(v)
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v)
+        walk(self.args)
+        return found
+
+    def resolve_args(self, params: dict[str, Any]) -> dict[str, Any]:
+        def sub(value: Any) -> Any:
+            if isinstance(value, str) and value.startswith("$"):
+                return params[value[1:]]
+            if isinstance(value, dict):
+                return {k: sub(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [sub(v) for v in value]
+            return value
+        return sub(self.args)
+
+
+class Baseline(_Strict):
+    profile: str
+    family: str
+    title: Text
+    parameters: dict[str, Any]
+    rules: tuple[Rule, ...]
+
+
+class Catalogue:
+    def __init__(self, baseline: Baseline, path: Path):
+        self.baseline = baseline
+        self.path = path
+        self.rules = {r.id: r for r in baseline.rules}
+
+    def select(self, ids: list[str] | None) -> list[Rule]:
+        if not ids:
+            return list(self.baseline.rules)
+        unknown = [i for i in ids if i not in self.rules and not any(r.startswith(i.rstrip("*")) for r in self.rules if i.endswith("*"))]
+        if unknown:
+            raise InputError(f"--rules: unknown rule id {unknown[0]!r} in profile {self.baseline.profile} "
+                             f"({self.path})")
+        out = []
+        for rule in self.baseline.rules:
+            if any(rule.id == i or (i.endswith("*") and rule.id.startswith(i[:-1])) for i in ids):
+                out.append(rule)
+        return out
+
+    def params_for(self, asset_vars: dict[str, Any], where: str) -> dict[str, Any]:
+        overrides = asset_vars.get(PARAMS_VAR) or {}
+        if not isinstance(overrides, dict):
+            raise InputError(f"{where}: {PARAMS_VAR} must be a mapping")
+        unknown = sorted(set(overrides) - set(self.baseline.parameters))
+        if unknown:
+            raise InputError(f"{where}: {PARAMS_VAR}.{unknown[0]}: unknown baseline parameter "
+                             f"(known: {', '.join(sorted(self.baseline.parameters))})")
+        return {**self.baseline.parameters, **overrides}
+
+    def groups_needed(self, rules: list[Rule]) -> list[str]:
+        needs = {"os"} | {n for r in rules for n in registry()[r.check].needs}
+        return sorted(needs)
+
+
+def profiles() -> list[str]:
+    return sorted(p.name for p in BASELINES.iterdir() if p.is_dir()) if BASELINES.is_dir() else []
+
+
+def load(profile: str, family: str = "linux", root: Path = BASELINES) -> Catalogue:
+    path = root / profile / f"{family}.yml"
+    if not path.exists():
+        known = ", ".join(profiles()) or "none"
+        raise InputError(f"--profile: unknown profile {profile!r} (no {path}; profiles: {known})")
+    doc = yamlfile.load(path)
+    try:
+        baseline = Baseline.model_validate(doc.data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise doc.error(tuple(err["loc"]), err["msg"]) from None
+    problems = _consistency(baseline)
+    if problems:
+        keypath, message = problems[0]
+        raise doc.error(keypath, message)
+    return Catalogue(baseline, path)
+
+
+def _consistency(baseline: Baseline) -> list[tuple[tuple, str]]:
+    out = []
+    seen: set[str] = set()
+    for index, rule in enumerate(baseline.rules):
+        if rule.id in seen:
+            out.append((("rules", index, "id"), f"duplicate rule id {rule.id!r}"))
+        seen.add(rule.id)
+        for name in sorted(rule.params_used() - set(baseline.parameters)):
+            out.append((("rules", index, "args"), f"unknown parameter ${name}"))
+        if not re.match(r"^8\.\d+\.\d+(\.\d+)? ?[a-z]?\)?", rule.clause):
+            out.append((("rules", index, "clause"), f"not a GB/T 22239-2019 clause: {rule.clause!r}"))
+    return out

@@ -1,0 +1,424 @@
+"""Identity and authentication: PAM, passwords, accounts, sudo, su, shell sessions."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from mzops.compliance.checks import (ERROR, FAIL, MANUAL, PASS, Context, Outcome, check,
+                                     describe)
+from mzops.compliance.facts import Line, PamEntry
+
+
+def _stacks(ctx: Context, which: str) -> dict[str, list[PamEntry]]:
+    """The platform's login stacks that exist on the host, resolved, one phase each."""
+    names = ctx.platform.password_stacks if which == "password" else ctx.platform.auth_stacks
+    return {name: ctx.facts.pam_stack(name, which) for name in names
+            if ctx.facts.file(f"/etc/pam.d/{name}") is not None}
+
+
+def _no_stacks(ctx: Context, which: str, expected: str) -> Outcome:
+    names = ctx.platform.password_stacks if which == "password" else ctx.platform.auth_stacks
+    return Outcome(ERROR, expected, f"no PAM {which} stack found ({', '.join(names) or 'unknown platform'})", [])
+
+
+def _modules(entries: list[PamEntry], names: tuple[str, ...]) -> list[PamEntry]:
+    return [e for e in entries if e.module in names]
+
+
+# ------------------------------------------------------------------ password quality
+
+QUALITY_MODULES = ("pam_pwquality.so", "pam_cracklib.so")
+
+
+def _pwquality(ctx: Context) -> tuple[dict[str, tuple[str, str]], list[PamEntry]]:
+    """Effective pwquality settings: conf, then conf.d, then module arguments."""
+    values: dict[str, tuple[str, str]] = {}
+    paths = ["/etc/security/pwquality.conf", *sorted(ctx.facts.files("/etc/security/pwquality.conf.d/*.conf"))]
+    for path in paths:
+        for key, (value, line) in ctx.facts.keyvalues(path, "=").items():
+            values[key] = (value, str(line))
+        for line_text in (ctx.facts.file(path) or "").splitlines():
+            if line_text.strip() == "enforce_for_root":
+                values["enforce_for_root"] = ("", f"{path}: enforce_for_root")
+    entries = [e for stack in _stacks(ctx, "password").values() for e in _modules(stack, QUALITY_MODULES)]
+    for entry in entries:
+        for arg in entry.args:
+            key, _, value = arg.partition("=")
+            values[key] = (value, str(entry.origin))
+    return values, entries
+
+
+@check("pwquality", needs=("pam",))
+def pwquality(ctx: Context) -> Outcome:
+    """setting: minlen | minclass | enforce_for_root, with the module in every password stack."""
+    stacks = _stacks(ctx, "password")
+    what = ctx.args["setting"]
+    minimum = ctx.args.get("min")
+    expected = {"minlen": f"minlen >= {minimum}", "minclass": f"at least {minimum} character classes",
+                "enforce_for_root": "enforce_for_root set"}[what] + ", pam_pwquality in every password stack"
+    if not stacks:
+        return _no_stacks(ctx, "password", expected)
+    missing = [name for name, entries in stacks.items() if not _modules(entries, QUALITY_MODULES)]
+    if missing:
+        return Outcome(FAIL, expected, f"no pam_pwquality in {', '.join(missing)}",
+                       [f"/etc/pam.d/{name}: password stack without pam_pwquality/pam_cracklib" for name in missing])
+    values, _ = _pwquality(ctx)
+    if what == "enforce_for_root":
+        found = values.get("enforce_for_root")
+        return Outcome(PASS if found else FAIL, expected, "set" if found else "not set",
+                       [found[1]] if found else ["enforce_for_root in neither pwquality.conf nor module arguments"])
+    if what == "minlen":
+        value, where = values.get("minlen", ("8", "built-in default minlen 8 (libpwquality)"))
+        # pam_cracklib counts credits towards minlen; pwquality does the same: the
+        # length a user must type is at least minlen - credits, so be strict here.
+        ok = value.isdigit() and int(value) >= int(minimum)
+        return Outcome(PASS if ok else FAIL, expected, f"minlen {value}", [where])
+    classes, evidence = 0, []
+    minclass = values.get("minclass")
+    if minclass and minclass[0].isdigit():
+        classes = int(minclass[0])
+        evidence.append(minclass[1])
+    required = [k for k in ("dcredit", "ucredit", "lcredit", "ocredit")
+                if values.get(k) and values[k][0].lstrip("-").isdigit() and int(values[k][0]) < 0]
+    if len(required) > classes:
+        classes = len(required)
+        evidence = [values[k][1] for k in required]
+    return Outcome(PASS if classes >= int(minimum) else FAIL, expected,
+                   f"{classes} class(es) required", evidence or ["no minclass or negative credits set"])
+
+
+# ------------------------------------------------------------------ lockout
+
+LOCK_MODULES = ("pam_faillock.so", "pam_tally2.so", "pam_tally.so")
+
+
+@check("pam_lockout", needs=("pam",))
+def pam_lockout(ctx: Context) -> Outcome:
+    """Lock after at most `deny` failures for at least `unlock_time` s, in every auth stack."""
+    deny_max, unlock_min = int(ctx.args["deny_max"]), int(ctx.args["unlock_min"])
+    expected = (f"pam_faillock (preauth + authfail) in every auth stack, deny <= {deny_max}, "
+                f"unlock_time >= {unlock_min} (0 = until an admin unlocks)")
+    stacks = _stacks(ctx, "auth")
+    if not stacks:
+        return _no_stacks(ctx, "auth", expected)
+    conf = {k: (v, str(line)) for k, (v, line) in ctx.facts.keyvalues("/etc/security/faillock.conf", "=").items()}
+    for raw in (ctx.facts.file("/etc/security/faillock.conf") or "").splitlines():
+        if raw.strip() == "even_deny_root":
+            conf["even_deny_root"] = ("", "/etc/security/faillock.conf: even_deny_root")
+    problems, evidence = [], []
+    for name, entries in stacks.items():
+        locks = _modules(entries, LOCK_MODULES)
+        if not locks:
+            problems.append(f"/etc/pam.d/{name}: no pam_faillock or pam_tally2 in the auth stack")
+            continue
+        evidence += [str(e.origin) for e in locks]
+        settings = dict(conf)
+        for entry in locks:
+            for arg in entry.args:
+                key, _, value = arg.partition("=")
+                settings[key] = (value, str(entry.origin))
+        if locks[0].module == "pam_faillock.so":
+            modes = {a for e in locks for a in e.args if a in ("preauth", "authfail", "authsucc")}
+            if not {"preauth", "authfail"} <= modes:
+                problems.append(f"/etc/pam.d/{name}: pam_faillock lacks {' and '.join(sorted({'preauth', 'authfail'} - modes))}")
+        deny = settings.get("deny", ("3", "pam_faillock default deny=3"))
+        unlock = settings.get("unlock_time", ("600", "pam_faillock default unlock_time=600"))
+        if not deny[0].isdigit() or int(deny[0]) == 0 or int(deny[0]) > deny_max:
+            problems.append(f"{deny[1]} (deny={deny[0]})")
+        if not unlock[0].isdigit() or (0 < int(unlock[0]) < unlock_min):
+            problems.append(f"{unlock[1]} (unlock_time={unlock[0]})")
+        if ctx.args.get("even_deny_root") and "even_deny_root" not in settings:
+            problems.append(f"/etc/pam.d/{name}: root is not locked too (even_deny_root)")
+    return Outcome(FAIL if problems else PASS, expected, "; ".join(problems) or "as expected",
+                   problems + evidence)
+
+
+@check("pam_no_nullok", needs=("pam",))
+def pam_no_nullok(ctx: Context) -> Outcome:
+    found = [e for name in {*ctx.platform.auth_stacks, *ctx.platform.password_stacks}
+             for e in ctx.facts.pam_stack(name) if e.module == "pam_unix.so" and "nullok" in e.args]
+    unique = sorted({str(e.origin) for e in found})
+    return Outcome(FAIL if unique else PASS, "pam_unix without nullok (no login with an empty password)",
+                   "nullok present" if unique else "no nullok", unique)
+
+
+@check("pam_history", needs=("pam",))
+def pam_history(ctx: Context) -> Outcome:
+    remember = int(ctx.args["remember"])
+    expected = f"the last {remember} passwords cannot be reused (pam_pwhistory or pam_unix remember)"
+    stacks = _stacks(ctx, "password")
+    if not stacks:
+        return _no_stacks(ctx, "password", expected)
+    conf = ctx.facts.keyvalues("/etc/security/pwhistory.conf", "=")
+    problems, evidence = [], []
+    for name, entries in stacks.items():
+        best = None
+        for entry in entries:
+            if entry.module in ("pam_pwhistory.so", "pam_unix.so"):
+                value = entry.arg("remember")
+                if value is None and entry.module == "pam_pwhistory.so":
+                    value = conf["remember"][0] if "remember" in conf else "10"
+                if value and value.isdigit():
+                    best = max(best or 0, int(value))
+                    evidence.append(str(entry.origin))
+        if best is None or best < remember:
+            problems.append(f"/etc/pam.d/{name}: remembers {best or 0} passwords")
+    return Outcome(FAIL if problems else PASS, expected, "; ".join(problems) or "as expected", problems + evidence)
+
+
+# ------------------------------------------------------------------ hashes and ageing
+
+STRONG_HASHES = {"6": "sha512", "y": "yescrypt", "gy": "gost-yescrypt", "7": "scrypt", "sm3": "sm3"}
+
+
+@check("password_hashing", needs=("accounts", "pam"))
+def password_hashing(ctx: Context) -> Outcome:
+    """New passwords hashed with SHA-512/yescrypt/SM3 (login.defs and pam_unix)."""
+    allowed = [a.lower() for a in ctx.args["allowed"]]
+    expected = f"ENCRYPT_METHOD and pam_unix use one of {', '.join(allowed)}"
+    method = ctx.facts.login_defs.get("ENCRYPT_METHOD")
+    problems, evidence = [], []
+    if method is None:
+        problems.append("/etc/login.defs: ENCRYPT_METHOD not set (DES by default for some tools)")
+    elif method[0].lower() not in allowed:
+        problems.append(str(method[1]))
+    else:
+        evidence.append(str(method[1]))
+    for name, entries in _stacks(ctx, "password").items():
+        for entry in _modules(entries, ("pam_unix.so",)):
+            algos = [a for a in entry.args if a in ("md5", "bigcrypt", "sha256", "sha512", "blowfish", "yescrypt",
+                                                   "gost_yescrypt", "sm3")]
+            if any(a not in allowed for a in algos):
+                problems.append(str(entry.origin))
+            else:
+                evidence.append(str(entry.origin))
+    return Outcome(FAIL if problems else PASS, expected, "; ".join(problems) or "strong hashing", problems + evidence)
+
+
+@check("stored_hashes", needs=("accounts",))
+def stored_hashes(ctx: Context) -> Outcome:
+    """No account still holds an MD5, DES or other weak password hash."""
+    weak = [e for e in ctx.facts.shadow.values()
+            if e.state in ("password", "locked") and e.algorithm and e.algorithm not in STRONG_HASHES]
+    return Outcome(FAIL if weak else PASS, "every stored password hash is SHA-512, yescrypt or SM3",
+                   ", ".join(f"{e.name} ({e.algorithm})" for e in weak) or "all strong",
+                   [f"/etc/shadow: {e.name}: hash type {e.algorithm}" for e in weak])
+
+
+@check("empty_passwords", needs=("accounts",))
+def empty_passwords(ctx: Context) -> Outcome:
+    empty = [e.name for e in ctx.facts.shadow.values() if e.state == "empty"]
+    if not ctx.facts.shadow:
+        return Outcome(ERROR, "no account with an empty password", "/etc/shadow could not be read",
+                       [(ctx.facts.text("shadow") or "").strip()[:200]])
+    return Outcome(FAIL if empty else PASS, "no account with an empty password",
+                   ", ".join(empty) or "none", [f"/etc/shadow: {name}: empty password field" for name in empty])
+
+
+@check("account_max_age", needs=("accounts",))
+def account_max_age(ctx: Context) -> Outcome:
+    """Accounts that can log in with a password have a maximum password age."""
+    max_days = int(ctx.args["max_days"])
+    bad = [e for e in ctx.facts.shadow.values()
+           if e.state == "password" and (e.max_days is None or e.max_days > max_days)]
+    return Outcome(FAIL if bad else PASS, f"password max age <= {max_days} days for every account with a password",
+                   ", ".join(f"{e.name} ({e.max_days if e.max_days is not None else 'none'})" for e in bad) or "all within",
+                   [f"/etc/shadow: {e.name}: max {e.max_days}" for e in bad])
+
+
+# ------------------------------------------------------------------ accounts
+
+def _duplicates(pairs: list[tuple[object, str]]) -> dict[object, list[str]]:
+    seen: dict[object, list[str]] = defaultdict(list)
+    for key, where in pairs:
+        seen[key].append(where)
+    return {k: v for k, v in sorted(seen.items(), key=lambda kv: str(kv[0])) if len(v) > 1}
+
+
+@check("unique_ids", needs=("accounts",))
+def unique_ids(ctx: Context) -> Outcome:
+    """what: uid | name | gid | group_name. Sorted before counting (no uniq-without-sort miss)."""
+    what = ctx.args["what"]
+    if what in ("uid", "name"):
+        pairs = [((a.uid if what == "uid" else a.name), str(a.origin)) for a in ctx.facts.accounts]
+        source = "/etc/passwd"
+    else:
+        pairs = [((gid if what == "gid" else name), str(line)) for name, gid, _, line in ctx.facts.groups]
+        source = "/etc/group"
+    if not pairs:
+        return Outcome(ERROR, f"unique {what}s", f"{source} could not be read", [])
+    dups = _duplicates(pairs)
+    return Outcome(FAIL if dups else PASS, f"every {what} in {source} is unique",
+                   ", ".join(f"{k} x{len(v)}" for k, v in dups.items()) or "all unique",
+                   [w for ws in dups.values() for w in ws])
+
+
+@check("uid0_only_root", needs=("accounts",))
+def uid0_only_root(ctx: Context) -> Outcome:
+    others = [a for a in ctx.facts.accounts if a.uid == 0 and a.name != "root"]
+    return Outcome(FAIL if others else PASS, "only root has UID 0",
+                   ", ".join(a.name for a in others) or "only root", [str(a.origin) for a in others])
+
+
+@check("system_accounts_locked", needs=("accounts",))
+def system_accounts_locked(ctx: Context) -> Outcome:
+    """System accounts (UID below UID_MIN) have no login shell or a locked password."""
+    uid_min = ctx.facts.uid_min()
+    exempt = set(ctx.args.get("exempt", ["root", "sync", "shutdown", "halt"]))
+    shells = ctx.facts.login_shells
+    bad = []
+    for account in ctx.facts.accounts:
+        if account.uid >= uid_min or account.name in exempt or account.shell not in shells:
+            continue
+        shadow = ctx.facts.shadow.get(account.name)
+        if shadow is None or shadow.state in ("password", "empty"):
+            bad.append(account)
+    return Outcome(FAIL if bad else PASS, f"accounts below UID {uid_min} have no login shell or a locked password",
+                   ", ".join(a.name for a in bad) or "all locked down", [str(a.origin) for a in bad])
+
+
+@check("su_restricted", needs=("pam",))
+def su_restricted(ctx: Context) -> Outcome:
+    wheel = [e for e in ctx.facts.pam_stack("su", "auth") if e.module == "pam_wheel.so"
+             and "trust" not in e.args]
+    return Outcome(PASS if wheel else FAIL, "su limited to an admin group by pam_wheel (auth required)",
+                   "pam_wheel active" if wheel else "anyone who knows root's password can su",
+                   [str(e.origin) for e in wheel] or ["/etc/pam.d/su: pam_wheel.so commented out or absent"])
+
+
+# ------------------------------------------------------------------ sudo
+
+USER_SPEC = re.compile(r"^(?P<who>[^\s=]+(?:\s*,\s*[^\s=]+)*)\s+(?P<hosts>[^=]+?)\s*=\s*(?P<rest>.+)$")
+
+
+def _user_specs(lines: list[Line]) -> list[tuple[list[str], str, Line]]:
+    out = []
+    for line in lines:
+        if re.match(r"^(Defaults|User_Alias|Runas_Alias|Host_Alias|Cmnd_Alias|Cmd_Alias)\b", line.text):
+            continue
+        match = USER_SPEC.match(line.text)
+        if match:
+            who = [w.strip() for w in match.group("who").split(",")]
+            out.append((who, match.group("rest"), line))
+    return out
+
+
+@check("sudo_nopasswd", needs=("sudo",))
+def sudo_nopasswd(ctx: Context) -> Outcome:
+    allowed = set(ctx.args.get("allowed", []))
+    bad = [str(line) for who, rest, line in _user_specs(ctx.facts.sudoers)
+           if "NOPASSWD:" in rest and not set(who) <= allowed]
+    bad += [str(line) for line in ctx.facts.sudoers
+            if re.match(r"^Defaults\b.*!authenticate", line.text)]
+    return Outcome(FAIL if bad else PASS,
+                   f"no NOPASSWD in sudoers except for {', '.join(sorted(allowed)) or 'nobody'}",
+                   f"{len(bad)} line(s)" if bad else "none", bad)
+
+
+@check("sudo_all", needs=("sudo",))
+def sudo_all(ctx: Context) -> Outcome:
+    """Unrestricted `ALL` commands only for the approved admin principals."""
+    allowed = set(ctx.args.get("allowed", []))
+    bad = []
+    for who, rest, line in _user_specs(ctx.facts.sudoers):
+        commands = re.sub(r"\([^)]*\)", "", rest)
+        commands = re.sub(r"\b[A-Z_]+:", "", commands)
+        if any(c.strip() == "ALL" for c in commands.split(",")) and not set(who) <= allowed:
+            bad.append(str(line))
+    return Outcome(FAIL if bad else PASS,
+                   f"sudo ALL only for {', '.join(sorted(allowed))}", f"{len(bad)} line(s)" if bad else "none", bad)
+
+
+@check("sudo_defaults", needs=("sudo",))
+def sudo_defaults(ctx: Context) -> Outcome:
+    wanted = ctx.args["defaults"]
+    defaults = [line for line in ctx.facts.sudoers if line.text.startswith("Defaults")]
+    missing, evidence = [], []
+    for name in wanted:
+        hits = [line for line in defaults if re.search(rf"(^|[\s,]){re.escape(name)}(\b|=)", line.text)
+                and not re.search(rf"!{re.escape(name)}\b", line.text)]
+        (evidence.extend(map(str, hits)) if hits else missing.append(name))
+    return Outcome(FAIL if missing else PASS, f"Defaults {', '.join(wanted)}",
+                   f"missing: {', '.join(missing)}" if missing else "all set",
+                   evidence + [f"sudoers: no Defaults {m}" for m in missing])
+
+
+# ------------------------------------------------------------------ shell sessions
+
+PROFILE_FILES = ("/etc/profile", "/etc/profile.d/*.sh", "/etc/bash.bashrc", "/etc/bashrc")
+
+
+def _profile_lines(ctx: Context) -> list[Line]:
+    from mzops.compliance.facts import meaningful_lines
+
+    out = []
+    for pattern in PROFILE_FILES:
+        for path, text in ctx.facts.files(pattern).items():
+            out += meaningful_lines(path, text)
+    return out
+
+
+@check("shell_timeout", needs=("profile",))
+def shell_timeout(ctx: Context) -> Outcome:
+    max_seconds = int(ctx.args["max_seconds"])
+    expected = f"TMOUT between 1 and {max_seconds}, readonly and exported, in the login profile"
+    lines = _profile_lines(ctx)
+    values = [(int(m.group(1)), line) for line in lines
+              for m in [re.search(r"\bTMOUT=(\d+)", line.text)] if m]
+    if not values:
+        return Outcome(FAIL, expected, "TMOUT not set", ["no TMOUT= in /etc/profile, profile.d or bashrc"])
+    readonly = any(re.search(r"\b(readonly|declare\s+-\w*r|typeset\s+-\w*r)\b.*TMOUT", line.text) for line in lines)
+    exported = any(re.search(r"\bexport\b.*\bTMOUT\b|\b(declare|typeset)\s+-\w*x\w*\b.*TMOUT|readonly\s+-x", line.text)
+                   for line in lines)
+    value, where = values[-1]
+    problems = []
+    if not 0 < value <= max_seconds:
+        problems.append(f"TMOUT={value}")
+    if not readonly:
+        problems.append("not readonly (a user can unset it)")
+    if not exported:
+        problems.append("not exported")
+    return Outcome(FAIL if problems else PASS, expected, "; ".join(problems) or f"TMOUT={value}",
+                   [str(line) for _, line in values])
+
+
+@check("umask", needs=("accounts", "profile"))
+def umask(ctx: Context) -> Outcome:
+    """Default umask at least as strict as the required one everywhere it is set."""
+    required = int(str(ctx.args["umask"]), 8)
+    found = []
+    login = ctx.facts.login_defs.get("UMASK")
+    if login:
+        found.append((login[0], login[1]))
+    for line in _profile_lines(ctx):
+        match = re.match(r"^\s*umask\s+(0?[0-7]{3})\b", line.text)
+        if match:
+            found.append((match.group(1), line))
+    expected = f"umask {required:03o} or stricter in login.defs and login profiles"
+    if not found:
+        return Outcome(FAIL, expected, "no umask set", ["UMASK not in /etc/login.defs and no umask in profiles"])
+    weak = [(v, line) for v, line in found if (int(v, 8) & required) != required]
+    return Outcome(FAIL if weak else PASS, expected,
+                   ", ".join(f"{v}" for v, _ in weak) or "strict enough", [str(line) for _, line in weak or found])
+
+
+# ------------------------------------------------------------------ multi-factor
+
+MFA_MODULES = ("pam_google_authenticator.so", "pam_oath.so", "pam_u2f.so", "pam_pkcs11.so",
+               "pam_yubico.so", "pam_radius_auth.so", "pam_duo.so", "pam_sss_gss.so")
+
+
+@check("mfa", needs=("pam", "sshd"))
+def mfa(ctx: Context) -> Outcome:
+    """A second factor on the host, or (manual) proof that logins pass a 2FA bastion."""
+    expected = "two factors for admin logins (OTP/U2F/certificate in PAM, or two sshd AuthenticationMethods)"
+    modules = [e for e in ctx.facts.pam_stack("sshd", "auth") if e.module in MFA_MODULES]
+    methods = (ctx.facts.sshd.get("authenticationmethods") or ["any"])[0]
+    two_methods = any("," in chain for chain in methods.split())
+    if modules or two_methods:
+        return Outcome(PASS, expected, "second factor configured",
+                       [str(e.origin) for e in modules] + ([f"sshd -T: authenticationmethods {methods}"] if two_methods else []))
+    return Outcome(MANUAL, expected, "no second factor on the host",
+                   ["no OTP/U2F/PKCS#11 module in /etc/pam.d/sshd; sshd -T: authenticationmethods "
+                    f"{methods}", "confirm that every admin login passes a two-factor bastion"])

@@ -1,0 +1,243 @@
+"""Audit, logging, integrity, mandatory access control, time, malware, updates."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+from mzops.compliance.checks import (ERROR, FAIL, MANUAL, PASS, Context, Outcome, check)
+from mzops.compliance.facts import meaningful_lines
+
+
+@check("daemon_active", needs=("packages", "services"))
+def daemon_active(ctx: Context) -> Outcome:
+    """A daemon installed, enabled at boot and running (auditd, a syslog daemon, chrony, ...)."""
+    processes, units = ctx.args["processes"], ctx.args.get("units", [])
+    label = ctx.args.get("label", "/".join(processes))
+    expected = f"{label} running" + (" and enabled" if units else "")
+    running = ctx.facts.running(processes)
+    enabled = sorted(u for u in ctx.facts.enabled_units if u.removesuffix(".service") in units)
+    evidence = [f"running: {p}" for p in running] + [f"enabled: {u}" for u in enabled]
+    if running and (enabled or not units):
+        return Outcome(PASS, expected, "running" + (" and enabled" if enabled else ""), evidence)
+    actual = "not running" if not running else "running but not enabled at boot"
+    return Outcome(FAIL, expected, actual, evidence or [f"no {label} process; no enabled unit"])
+
+
+def _audit_rules(ctx: Context, expected: str) -> tuple[list[str] | None, Outcome | None]:
+    rules = ctx.facts.audit_rules
+    if rules is not None:
+        return rules, None
+    rc, text = ctx.facts.rc("auditctl_l"), (ctx.facts.text("auditctl_l") or "").strip()
+    if rc == 127:
+        return None, Outcome(FAIL, expected, "auditctl not installed", ["auditctl: command not found"])
+    return None, Outcome(ERROR, expected, f"loaded audit rules unreadable (exit {rc})", [text[:200]])
+
+
+@check("audit_watch", needs=("audit",))
+def audit_watch(ctx: Context) -> Outcome:
+    """Loaded kernel audit rules (not rule files) watch these paths / syscalls."""
+    paths, syscalls = ctx.args.get("paths", []), ctx.args.get("syscalls", [])
+    expected = "loaded audit rules cover " + ", ".join(paths + syscalls)
+    rules, early = _audit_rules(ctx, expected)
+    if early:
+        return early
+    missing, evidence = [], []
+    for path in paths:
+        hits = [r for r in rules if re.search(rf"(-w|path=|dir=)\s*{re.escape(path)}(\s|$)", r)]
+        (evidence.extend(hits[:1]) if hits else missing.append(path))
+    for name in syscalls:
+        hits = [r for r in rules if re.search(rf"-S\s+(\S+,)?{re.escape(name)}(,|\s|$)", r)]
+        (evidence.extend(hits[:1]) if hits else missing.append(name))
+    return Outcome(FAIL if missing else PASS, expected,
+                   f"not audited: {', '.join(missing)}" if missing else "all audited",
+                   evidence + [f"auditctl -l: nothing for {m}" for m in missing])
+
+
+@check("audit_immutable", needs=("audit",))
+def audit_immutable(ctx: Context) -> Outcome:
+    expected = "audit configuration locked until reboot (enabled 2, `-e 2`)"
+    status = ctx.facts.audit_status
+    if status is None:
+        _, early = _audit_rules(ctx, expected)
+        rc = ctx.facts.rc("auditctl_s")
+        if rc == 127:
+            return Outcome(FAIL, expected, "auditctl not installed", ["auditctl: command not found"])
+        return Outcome(ERROR, expected, "audit status unreadable", [(ctx.facts.text("auditctl_s") or "")[:200]])
+    enabled = status.get("enabled", "?")
+    return Outcome(PASS if enabled == "2" else FAIL, expected, f"enabled {enabled}", [f"auditctl -s: enabled {enabled}"])
+
+
+@check("remote_logging", needs=("logs",))
+def remote_logging(ctx: Context) -> Outcome:
+    """Logs forwarded to a central log host (rsyslog omfwd/@@, syslog-ng network)."""
+    require_tcp = ctx.args.get("require_tcp", True)
+    expected = "logs forwarded to a central log host" + (" over TCP" if require_tcp else "")
+    tcp, udp = [], []
+    for pattern in ("/etc/rsyslog.conf", "/etc/rsyslog.d/*.conf"):
+        for path, text in ctx.facts.files(pattern).items():
+            for line in meaningful_lines(path, text):
+                if re.search(r"\s@@\S+|omfwd.*protocol\s*=\s*\"tcp\"|omrelp", line.text):
+                    tcp.append(str(line))
+                elif re.search(r"\s@[^@\s]\S*|omfwd", line.text):
+                    udp.append(str(line))
+    for line in meaningful_lines("/etc/syslog-ng/syslog-ng.conf", ctx.facts.file("/etc/syslog-ng/syslog-ng.conf") or ""):
+        if re.search(r"\b(network|tcp|syslog)\s*\(", line.text) and "destination" in line.text:
+            tcp.append(str(line))
+    if tcp or (udp and not require_tcp):
+        return Outcome(PASS, expected, "forwarding", tcp + udp)
+    if udp:
+        return Outcome(FAIL, expected, "forwarding over UDP only (records can be lost)", udp)
+    return Outcome(FAIL, expected, "no forwarding", ["no omfwd/@@ action in rsyslog, no network destination"])
+
+
+FREQUENCY_DAYS = {"hourly": 1 / 24, "daily": 1, "weekly": 7, "monthly": 28, "yearly": 365}
+
+
+def _logrotate_blocks(ctx: Context) -> tuple[dict[str, str], list[tuple[list[str], dict[str, str], str]]]:
+    """Global directives and (paths, directives, where) blocks of logrotate configs."""
+    global_opts: dict[str, str] = {}
+    blocks = []
+    for pattern in ("/etc/logrotate.conf", "/etc/logrotate.d/*"):
+        for path, text in ctx.facts.files(pattern).items():
+            current: tuple[list[str], dict[str, str], str] | None = None
+            pending: list[str] = []
+            for line in meaningful_lines(path, text):
+                t = line.text
+                if current is None and t.endswith("{"):
+                    current = (pending + t[:-1].split(), {}, str(line))
+                    pending = []
+                elif current is None and t.startswith("/"):
+                    pending += t.split()
+                elif t.startswith("}"):
+                    if current:
+                        blocks.append(current)
+                    current = None
+                else:
+                    key, _, value = t.partition(" ")
+                    (current[1] if current else global_opts)[key] = value.strip()
+    return global_opts, blocks
+
+
+@check("log_retention", needs=("logs",))
+def log_retention(ctx: Context) -> Outcome:
+    """Local rotation keeps `days` of the named logs, or a central log host is declared
+    to keep them (parameter central_retention_days) and forwarding is configured."""
+    days, logs = int(ctx.args["days"]), ctx.args["logs"]
+    expected = f"security logs kept >= {days} days (local rotation, or forwarded to a central store that keeps them)"
+    global_opts, blocks = _logrotate_blocks(ctx)
+    results, evidence = [], []
+    for log in logs:
+        block = next((b for b in blocks if any(fnmatch.fnmatch(log, p) for p in b[0])), None)
+        if block is None:
+            continue
+        opts = {**global_opts, **block[1]}
+        freq = next((f for f in FREQUENCY_DAYS if f in opts), "weekly")
+        rotate = int(opts.get("rotate", "0")) if opts.get("rotate", "0").isdigit() else 0
+        kept = rotate * FREQUENCY_DAYS[freq]
+        if "maxage" in opts and opts["maxage"].isdigit():
+            kept = min(kept, int(opts["maxage"]))
+        results.append(kept)
+        evidence.append(f"{block[2]} -> {log}: {freq}, rotate {rotate} = {kept:.0f} days")
+    central = ctx.args.get("central_retention_days") or 0
+    forwarded = remote_logging(Context(ctx.facts, ctx.platform, {"require_tcp": False})).status == PASS
+    if central >= days and forwarded:
+        return Outcome(PASS, expected, f"central log host keeps {central} days",
+                       evidence + [f"parameter central_retention_days = {central}, forwarding configured"])
+    if not results:
+        return Outcome(FAIL, expected, "no rotation policy found for the security logs",
+                       [f"no logrotate block for {', '.join(logs)}"])
+    shortest = min(results)
+    return Outcome(PASS if shortest >= days else FAIL, expected, f"{shortest:.0f} days kept locally", evidence)
+
+
+@check("log_permissions", needs=("logs",))
+def log_permissions(ctx: Context) -> Outcome:
+    protected = ctx.args["protected"]
+    bad = []
+    for st in ctx.facts.varlog:
+        if st.mode & 0o002:
+            bad.append(f"{st.path}: {st.mode:04o} world-writable")
+        elif st.mode & 0o004 and any(fnmatch.fnmatch(st.path, p + "*") for p in protected):
+            bad.append(f"{st.path}: {st.mode:04o} world-readable")
+    return Outcome(FAIL if bad else PASS,
+                   "no log file world-writable; security logs not world-readable",
+                   f"{len(bad)} file(s)" if bad else "as expected",
+                   bad or [f"{len(ctx.facts.varlog)} files under /var/log checked"])
+
+
+@check("auditd_conf", needs=("audit",))
+def auditd_conf(ctx: Context) -> Outcome:
+    """What auditd does when its disk fills: never silently drop records."""
+    wanted = ctx.args["settings"]  # key -> allowed values
+    path = "/etc/audit/auditd.conf"
+    expected = "; ".join(f"{k} in {'/'.join(v)}" for k, v in wanted.items())
+    if ctx.facts.file(path) is None:
+        return Outcome(FAIL, expected, f"{path} missing (auditd not installed)", [f"{path}: not found"])
+    kv = {k.lower(): v for k, v in ctx.facts.keyvalues(path, "=").items()}
+    bad, evidence = [], []
+    for key, allowed in wanted.items():
+        found = kv.get(key)
+        value = found[0].lower() if found else "(not set)"
+        (evidence if value in [a.lower() for a in allowed] else bad).append(
+            str(found[1]) if found else f"{path}: {key} not set")
+    return Outcome(FAIL if bad else PASS, expected, "; ".join(bad) or "as expected", bad + evidence)
+
+
+@check("mac_enforcing", needs=("mac",))
+def mac_enforcing(ctx: Context) -> Outcome:
+    mac = ctx.facts.mac
+    expected = "SELinux enforcing, or AppArmor enabled with profiles loaded"
+    evidence = [f"{k}: {v}" for k, v in mac.items()] or ["no SELinux tools and no AppArmor module"]
+    if mac.get("selinux", "").lower() == "enforcing":
+        return Outcome(PASS, expected, "SELinux enforcing", evidence)
+    if mac.get("apparmor_module", "").upper() == "Y" and int(mac.get("apparmor_profiles", "0") or 0) > 0:
+        return Outcome(PASS, expected, "AppArmor enabled", evidence)
+    return Outcome(FAIL, expected, mac.get("selinux") or "no mandatory access control", evidence)
+
+
+@check("any_process", needs=("services",))
+def any_process(ctx: Context) -> Outcome:
+    """At least one of these processes runs (anti-malware agents, time sync daemons)."""
+    names, label = ctx.args["processes"], ctx.args["label"]
+    running = ctx.facts.running(names)
+    return Outcome(PASS if running else FAIL, f"{label} running ({', '.join(names)})",
+                   ", ".join(running) or "none running", [f"running: {p}" for p in running] or [f"no {label} process"])
+
+
+@check("aide", needs=("aide", "packages"))
+def aide(ctx: Context) -> Outcome:
+    """what: initialised (installed with a database) | scheduled (a periodic check)."""
+    what, info = ctx.args["what"], ctx.facts.aide
+    if what == "initialised":
+        ok = bool(info.get("binary")) and bool(info.get("database"))
+        return Outcome(PASS if ok else FAIL, "AIDE installed and its database initialised",
+                       "initialised" if ok else ("installed, no database" if info.get("binary") else "not installed"),
+                       [f"{k}: {', '.join(v)}" for k, v in info.items() if k in ("binary", "database")]
+                       or ["no aide binary"])
+    scheduled = info.get("scheduled", [])
+    return Outcome(PASS if scheduled else FAIL, "an integrity check scheduled (cron or timer running aide)",
+                   "scheduled" if scheduled else "not scheduled",
+                   [f"aide in {p}" for p in scheduled] or ["no cron entry or timer mentions aide"])
+
+
+@check("security_updates", needs=("updates",))
+def security_updates(ctx: Context) -> Outcome:
+    expected = "no pending security update"
+    text = ctx.facts.text("updates")
+    if text is None:
+        return Outcome(MANUAL, expected, "no package manager answer", [])
+    if ctx.facts.rc("updates") != 0:
+        return Outcome(MANUAL, expected, "package manager could not tell", [text.strip()[-200:]])
+    pending = [line for line in text.splitlines()
+               if line.startswith("Inst ") and "security" in line.lower()
+               or re.match(r"^\S+\s+\S*(Important|Critical|Moderate|Low)/Sec\.", line)]
+    if pending:
+        return Outcome(FAIL, expected, f"{len(pending)} pending", pending[:20])
+    lists = [n for n in (ctx.facts.text("pkglists") or "").split()
+             if n not in ("lock", "partial", "auxfiles") and not n.endswith(":")]
+    if not lists:
+        return Outcome(MANUAL, expected, "the host has no package lists to compare against",
+                       ["no package index under /var/lib/apt/lists or the yum/dnf cache: "
+                        "refresh from the internal mirror, then audit again"])
+    return Outcome(PASS, expected, "none pending", [text.strip().splitlines()[-1] if text.strip() else ""])

@@ -1,0 +1,54 @@
+"""Platform families, decided from /etc/os-release; one module per family.
+
+A family module declares what differs between distributions (PAM file names, the
+package manager, package names) so rules never test `if distro == ...`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Platform:
+    family: str                         # debian, rhel, openeuler, kylin, uos
+    matches: tuple[str, ...]            # os-release IDs this family claims
+    # PAM services whose stacks carry the password / auth phases for logins.
+    password_stacks: tuple[str, ...] = ()
+    auth_stacks: tuple[str, ...] = ()
+    # Names a package has on this family, keyed by a neutral name.
+    package_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()       # other names rules may use (e.g. "rhel" for openEuler)
+
+    @property
+    def names(self) -> set[str]:
+        return {self.family, "linux", *self.aliases}
+
+    def packages(self, neutral: str) -> tuple[str, ...]:
+        return self.package_names.get(neutral, (neutral,))
+
+
+FAMILIES: list[Platform] = []
+
+
+def register(platform: Platform) -> Platform:
+    FAMILIES.append(platform)
+    return platform
+
+
+UNKNOWN = Platform("unknown", ())
+
+
+def detect(os_release: dict[str, str]) -> Platform:
+    """ID first (kylin is also ID_LIKE rhel or debian), then ID_LIKE in order."""
+    if not FAMILIES:
+        for mod in pkgutil.iter_modules(__path__):
+            importlib.import_module(f"{__name__}.{mod.name}")
+    ids = [os_release.get("ID", "").lower()] + os_release.get("ID_LIKE", "").lower().split()
+    for candidate in ids:
+        for platform in FAMILIES:
+            if candidate in platform.matches:
+                return platform
+    return UNKNOWN

@@ -1,0 +1,89 @@
+"""One SSH execution on a host, with the connection settings Ansible would use.
+
+The audit sends one script on stdin and reads one framed answer, so a host costs one
+round trip whatever the number of rules. The ssh command is built from the asset's
+Ansible variables (ansible_host/port/user, private key, ssh args, become) so that
+ssh_config, jump hosts and ControlMaster behave as they do for the playbooks.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Any
+
+# ssh exits 255 for its own errors (connect, auth, host key); anything else is the
+# remote command's exit code.
+SSH_ERROR = 255
+
+
+@dataclass
+class Target:
+    name: str
+    host: str
+    port: int | None = None
+    user: str | None = None
+    identity_file: str | None = None
+    ssh_args: tuple[str, ...] = ()
+    become: bool = False
+    become_user: str = "root"
+
+    @classmethod
+    def from_vars(cls, name: str, hostvars: dict[str, Any]) -> Target:
+        args: list[str] = []
+        for key in ("ansible_ssh_args", "ansible_ssh_common_args", "ansible_ssh_extra_args"):
+            if hostvars.get(key):
+                args += shlex.split(str(hostvars[key]))
+        port = hostvars.get("ansible_port") or hostvars.get("ansible_ssh_port")
+        user = hostvars.get("ansible_user") or hostvars.get("ansible_ssh_user")
+        become = hostvars.get("ansible_become", False)
+        return cls(
+            name=name,
+            host=str(hostvars.get("ansible_host") or name),
+            port=int(port) if port else None,
+            user=str(user) if user else None,
+            identity_file=hostvars.get("ansible_ssh_private_key_file")
+            or hostvars.get("ansible_private_key_file"),
+            ssh_args=tuple(args),
+            become=str(become).lower() in ("1", "true", "yes") or become is True,
+            become_user=str(hostvars.get("ansible_become_user") or "root"),
+        )
+
+    def argv(self, remote_command: str, connect_timeout: int = 10) -> list[str]:
+        cmd = ["ssh", *self.ssh_args, "-o", "BatchMode=yes", "-o", f"ConnectTimeout={connect_timeout}"]
+        if self.user:
+            cmd += ["-o", f"User={self.user}"]
+        if self.port:
+            cmd += ["-o", f"Port={self.port}"]
+        if self.identity_file:
+            cmd += ["-i", str(self.identity_file)]
+        if self.become and self.user != self.become_user:
+            # -n: never prompt. A password-requiring sudo fails clearly instead of hanging.
+            remote_command = f"sudo -n -u {shlex.quote(self.become_user)} -- {remote_command}"
+        return [*cmd, "--", self.host, remote_command]
+
+
+@dataclass
+class Execution:
+    rc: int
+    stdout: bytes
+    stderr: str
+    seconds: float
+
+    @property
+    def transport_failed(self) -> bool:
+        return self.rc == SSH_ERROR
+
+
+def run_script(target: Target, script: bytes, args: list[str], timeout: float = 300) -> Execution:
+    """Run a POSIX sh script read from stdin on the target: `sh -s -- ARGS`."""
+    remote = "/bin/sh -s -- " + " ".join(shlex.quote(a) for a in args)
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(target.argv(remote), input=script, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return Execution(SSH_ERROR, b"", f"no answer within {timeout:.0f} s", time.monotonic() - start)
+    stderr = proc.stderr.decode(errors="replace").strip()
+    return Execution(proc.returncode, proc.stdout, stderr, time.monotonic() - start)
