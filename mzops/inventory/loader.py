@@ -108,8 +108,21 @@ def load(path: Path | str) -> model.Estate:
         sites=_catalogue(catalogue.get(model.VAR_SITES)),
         groups=groups, locations=locations,
     )
-    estate.pattern_matcher = lambda pattern: [h.name for h in manager.get_hosts(pattern)]
+    estate.pattern_matcher = lambda pattern: _quietly(lambda: [h.name for h in manager.get_hosts(pattern)])
     return estate
+
+
+def _quietly(call):
+    """Run an Ansible call without its warnings on stderr (mzops reports the outcome)."""
+    from ansible.utils.display import Display
+
+    display = Display()
+    saved = display.warning
+    display.warning = lambda *args, **kwargs: None
+    try:
+        return call()
+    finally:
+        display.warning = saved
 
 
 def _ansible_inventory(path: Path):

@@ -5,8 +5,21 @@ from __future__ import annotations
 
 import fnmatch
 
-from mzops.compliance.checks import (FAIL, MANUAL, PASS, Context, Outcome, check, compare,
-                                     describe)
+from mzops.compliance.checks import (ERROR, FAIL, NOTAPPLICABLE, PASS, Context, Outcome, check,
+                                     compare, describe)
+
+
+def _sshd_unavailable(ctx: Context, expected: str) -> Outcome | None:
+    """sshd -T failing means sshd would not start with this configuration: an error,
+    with sshd's own words; no sshd at all means the SSH rules do not apply."""
+    if ctx.facts.sshd:
+        return None
+    rc = ctx.facts.rc("sshd_t")
+    output = (ctx.facts.text("sshd_t") or "").strip()
+    if rc == 127 or rc is None:
+        return Outcome(NOTAPPLICABLE, expected, "no SSH server installed", [output[:200] or "sshd not collected"])
+    return Outcome(ERROR, expected, "sshd rejects its configuration (sshd -T failed)",
+                   [f"sshd -T (exit {rc}): {line}" for line in output.splitlines()[:5]])
 
 
 @check("sshd_option", needs=("sshd",))
@@ -14,26 +27,27 @@ def sshd_option(ctx: Context) -> Outcome:
     """An effective sshd setting (`sshd -T`, so Include'd drop-ins count as sshd sees them)."""
     key, op, value = ctx.args["key"].lower(), ctx.args["op"], ctx.args.get("value")
     expected = f"{key} {describe(op, value)}"
-    settings = ctx.facts.sshd
-    if not settings:
-        return Outcome(MANUAL, expected, "sshd -T gave no answer",
-                       [f"sshd -T: {(ctx.facts.text('sshd_t') or '').strip()[:200]}"])
-    values = settings.get(key)
+    unavailable = _sshd_unavailable(ctx, expected)
+    if unavailable:
+        return unavailable
+    values = ctx.facts.sshd.get(key)
     actual = values[0] if values else None
     source = ctx.facts.sshd_source(key)
     evidence = [f"sshd -T: {key} {actual if actual is not None else '(not set)'}"]
     evidence.append(str(source) if source else "set by default (no line in sshd_config or its drop-ins)")
-    return Outcome(PASS if compare(actual, op, value) else FAIL, expected, f"{key} {actual}", evidence)
+    shown = actual if actual is not None else "not set"
+    return Outcome(PASS if compare(actual, op, value) else FAIL, expected, f"{key} {shown}", evidence)
 
 
 @check("sshd_list_excludes", needs=("sshd",))
 def sshd_list_excludes(ctx: Context) -> Outcome:
     """A comma list (ciphers, macs, kexalgorithms) holds no weak algorithm."""
     key, patterns = ctx.args["key"].lower(), ctx.args["weak"]
-    values = ctx.facts.sshd.get(key)
     expected = f"{key} without {', '.join(patterns)}"
-    if not values:
-        return Outcome(MANUAL, expected, "sshd -T gave no answer", [])
+    unavailable = _sshd_unavailable(ctx, expected)
+    if unavailable:
+        return unavailable
+    values = ctx.facts.sshd.get(key) or [""]
     offered = values[0].split(",")
     weak = [alg for alg in offered if any(fnmatch.fnmatch(alg, p) for p in patterns)]
     return Outcome(FAIL if weak else PASS, expected,
@@ -130,7 +144,7 @@ def sysctl(ctx: Context) -> Outcome:
     expected = ", ".join(f"{k} = {v}" for k, v in keys.items())
     values = ctx.facts.sysctl
     if not values:
-        return Outcome(MANUAL, expected, "sysctl gave no answer", [])
+        return Outcome(ERROR, expected, "sysctl gave no answer", [(ctx.facts.text("sysctl") or "")[:200]])
     wrong = {k: values.get(k) for k, v in keys.items() if values.get(k) is not None and str(values[k]) != str(v)}
     seen = [f"{k} = {values.get(k, '(absent)')}" for k in keys]
     return Outcome(FAIL if wrong else PASS, expected,
