@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(debootstrap socat iproute2 openssh-client util-linux zstd bc ca-certificates)
+# chromium + CJK fonts: the HTML report test renders the report as an evaluator sees it.
+SYSTEM_PACKAGES=(debootstrap socat iproute2 openssh-client util-linux zstd bc ca-certificates openssl
+                 chromium fonts-noto-cjk)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

@@ -1,0 +1,60 @@
+"""The HTML report as an evaluator sees it, rendered in headless Chromium."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from mzops import report
+from test_reports import evaluated_run  # noqa: F401  (same recorded-bundle run)
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+
+
+@pytest.fixture
+def page(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        requests = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.requests = requests
+        yield page
+        browser.close()
+
+
+def test_evaluator_sees_scores_clauses_findings_and_waivers(page, tmp_path):
+    run = evaluated_run(tmp_path)
+    path = tmp_path / "report.html"
+    path.write_text(report.render(run, "html"), encoding="utf-8")
+    page.goto(path.as_uri())
+    assert page.requests == [path.as_uri()], "the report loads nothing from anywhere"
+    assert "合规检查报告" in page.inner_text("h1") and "compliance report" in page.inner_text("h1")
+    headings = page.locator("h2").all_inner_texts()
+    assert len(headings) == 6 and headings[1].startswith("二、按条款汇总")
+    # per-target scores: every target is a visible row, the unreachable one says so
+    scores = page.locator("table").nth(0)
+    assert scores.locator("tr").count() == 1 + len(run.targets)
+    assert "不可达 / unreachable" in scores.inner_text()
+    # per-clause roll-up with the evaluation report's verdicts
+    clauses = page.locator("table").nth(1).inner_text()
+    assert "8.1.4.1 a)" in clauses and "L3-CES1-01" in clauses and "部分符合" in clauses
+    # each failing rule is a visible finding with evidence and its remediation hint
+    failing = sum(1 for t in run.targets for r in t.results if r.status in ("fail", "error"))
+    findings = page.locator("div.finding:not(.manual)")
+    assert findings.count() == failing
+    first = findings.first
+    assert first.is_visible()
+    text = first.inner_text()
+    assert "证据 Evidence" in text and "整改建议 Remediation" in text
+    assert page.get_by_text("/etc/login.defs:", exact=False).first.is_visible()
+    # waivers: the one in force with its approver, the expired one flagged
+    waivers = page.locator("table").nth(2).inner_text()
+    assert "李娜 (security admin)" in waivers and "已过期" in waivers
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=False)

@@ -1,0 +1,133 @@
+"""Reports and waivers, over evaluations of recorded bundles (no lab needed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from bundles import debian12, patched
+from mzops import report
+from mzops.compliance import audit, catalogue, waivers
+from mzops.compliance.collector import Bundle
+from mzops.errors import InputError
+from mzops.results import Run, TargetResult
+
+CATALOGUE = catalogue.load("mlps3")
+
+
+def write_waivers(tmp_path, text):
+    path = tmp_path / "waivers.yml"
+    path.write_text(text)
+    return path
+
+
+WAIVERS = """waivers:
+  - rule: linux.auth.mfa
+    targets: zone_core
+    justification: Admin logins only through the two-factor bastion smc-bastion-01.
+    approver: 李娜 (security admin)
+    expires: 2099-12-31
+  - rule: linux.ssh.x11
+    targets: "lab*"
+    justification: Temporary exception for a graphical installer during migration.
+    approver: 张伟
+    expires: 2020-01-31
+"""
+
+
+def evaluated_run(tmp_path, waiver_text=WAIVERS, hosts=("lab-a", "lab-b")) -> Run:
+    folder = tmp_path / "facts"
+    folder.mkdir(parents=True)
+    for index, name in enumerate(hosts):
+        bundle = debian12() if index == 0 else patched(debian12(), {"file:/etc/login.defs": "PASS_MAX_DAYS 30\n"})
+        bundle.target = name
+        bundle.save(folder)
+    in_force, expired = waivers.split(waivers.load(write_waivers(tmp_path, waiver_text), set(CATALOGUE.rules)),
+                                      dt.date(2026, 11, 28))
+    request = audit.AuditRequest(CATALOGUE, list(CATALOGUE.baseline.rules), in_force, expired)
+    run = audit.evaluate_saved(folder, None, request)
+    for t in run.targets:  # saved bundles carry no inventory: place them for the waiver
+        for r in t.results:
+            if r.rule == "linux.auth.mfa" and r.status == "manual":
+                waiver = next(w for w in in_force if w.rule == r.rule)
+                if waiver.covers(r.rule, t.name, ["zone_core"]):
+                    r.status, r.waiver = "waived", waiver.to_dict()
+    run.targets.append(TargetResult("county-07", "unreachable", message="ssh: connect to host 10.9.7.11 port 22: Connection timed out"))
+    return run
+
+
+def test_waiver_applies_and_expired_waiver_does_not(tmp_path):
+    folder = tmp_path / "facts"
+    folder.mkdir()
+    bundle = debian12()
+    bundle.target = "lab-a"
+    bundle.save(folder)
+    in_force, expired = waivers.split(waivers.load(write_waivers(tmp_path, WAIVERS), set(CATALOGUE.rules)),
+                                      dt.date(2026, 11, 28))
+    request = audit.AuditRequest(CATALOGUE, list(CATALOGUE.baseline.rules), in_force, expired)
+    from mzops.compliance import evaluate
+    _, results = evaluate.evaluate(bundle, request.rules, CATALOGUE.baseline.parameters, in_force, ["zone_core"])
+    by_rule = {r.rule: r for r in results}
+    assert by_rule["linux.auth.mfa"].status == "waived"
+    assert by_rule["linux.auth.mfa"].waiver["approver"] == "李娜 (security admin)"
+    assert by_rule["linux.ssh.x11"].status == "fail", "an expired waiver no longer applies"
+    assert [w.rule for w in expired] == ["linux.ssh.x11"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("waivers:\n  - rule: linux.nope\n    targets: x\n    justification: long enough reason\n    approver: a\n    expires: 2030-01-01\n",
+     ":2: waivers.0.rule: no rule matches 'linux.nope'"),
+    ("waivers:\n  - rule: linux.ssh.x11\n    targets: x\n    justification: long enough reason\n    expires: 2030-01-01\n",
+     ":2: waivers.0.approver: Field required"),
+    ("waivers:\n  - rule: linux.ssh.x11\n    targets: x\n    justification: long enough reason\n    approver: a\n    expires: someday\n",
+     ":6: waivers.0.expires: Input should be a valid date"),
+    ("waivers:\n  - rule: linux.ssh.x11\n    target: x\n", ":3: waivers.0.target: unknown key"),
+    ("- just a list\n", ":1: expected a mapping"),
+])
+def test_bad_waiver_file(tmp_path, text, message):
+    with pytest.raises(InputError) as err:
+        waivers.load(write_waivers(tmp_path, text), set(CATALOGUE.rules))
+    assert message in str(err.value) and str(err.value).startswith(str(tmp_path / "waivers.yml"))
+
+
+def test_json_report(tmp_path):
+    run = evaluated_run(tmp_path)
+    data = json.loads(report.render(run, "json"))
+    assert data["profile"] == "mlps3" and data["generated_at"]
+    assert data["summary"]["unassessed"] == ["county-07"]
+    assert data["expired_waivers"][0]["rule"] == "linux.ssh.x11"
+    first = data["targets"][0]
+    assert first["score"] is not None and first["counts"]["fail"] > 0
+    assert run.exit_code() == 3
+
+
+def test_junit_report(tmp_path):
+    run = evaluated_run(tmp_path)
+    root = ET.fromstring(report.render(run, "junit"))
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    assert set(suites) == {"lab-a", "lab-b", "county-07"}
+    lab = suites["lab-a"]
+    assert int(lab.get("tests")) == len(CATALOGUE.rules)
+    assert int(lab.get("failures")) == len(lab.findall("testcase/failure"))
+    failure = lab.find("testcase[@name='linux.pw.max_days']/failure")
+    assert failure is not None and "PASS_MAX_DAYS 99999" in failure.text
+    assert suites["lab-b"].find("testcase[@name='linux.pw.max_days']/failure") is None
+    assert suites["county-07"].find("testcase/error").get("message").startswith("unreachable")
+
+
+def test_clause_rollup_verdicts(tmp_path):
+    rows = {row["clause"]: row for row in report.clause_rollup(evaluated_run(tmp_path))}
+    assert rows["8.1.4.1 a)"]["verdict"] == "partially compliant"   # some pass, some fail
+    assert rows["8.1.4.7"]["verdict"] == "non-compliant"            # AIDE missing on both
+    assert rows["8.1.4.1 a)"]["eval_ids"] == ["L3-CES1-01"]
+    clauses = [row["clause"] for row in report.clause_rollup(evaluated_run(tmp_path / "x"))]
+    assert clauses == sorted(clauses, key=lambda c: [int(n) for n in c.split()[0].split(".")])
+
+
+def test_html_report_is_self_contained(tmp_path):
+    html = report.render(evaluated_run(tmp_path), "html")
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    assert "<link" not in html and "src=" not in html
