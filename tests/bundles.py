@@ -5,7 +5,11 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import datetime as dt
+
+from mzops.compliance import audit, catalogue, waivers
 from mzops.compliance.collector import Bundle, Section
+from mzops.results import Run, TargetResult
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "bundles"
 
@@ -35,3 +39,47 @@ def with_sysctl(bundle: Bundle, values: dict[str, str]) -> Bundle:
              if line.split(" = ")[0] not in values]
     lines += [f"{k} = {v}" for k, v in values.items()]
     return patched(bundle, {"sysctl": "\n".join(lines) + "\n"})
+
+
+CATALOGUE = catalogue.load("mlps3")
+
+
+def write_waivers(tmp_path, text):
+    path = tmp_path / "waivers.yml"
+    path.write_text(text)
+    return path
+
+
+WAIVERS = """waivers:
+  - rule: linux.auth.mfa
+    targets: zone_core
+    justification: Admin logins only through the two-factor bastion smc-bastion-01.
+    approver: 李娜 (security admin)
+    expires: 2099-12-31
+  - rule: linux.ssh.x11
+    targets: "lab*"
+    justification: Temporary exception for a graphical installer during migration.
+    approver: 张伟
+    expires: 2020-01-31
+"""
+
+
+def evaluated_run(tmp_path, waiver_text=WAIVERS, hosts=("lab-a", "lab-b")) -> Run:
+    folder = tmp_path / "facts"
+    folder.mkdir(parents=True)
+    for index, name in enumerate(hosts):
+        bundle = debian12() if index == 0 else patched(debian12(), {"file:/etc/login.defs": "PASS_MAX_DAYS 30\n"})
+        bundle.target = name
+        bundle.save(folder)
+    in_force, expired = waivers.split(waivers.load(write_waivers(tmp_path, waiver_text), set(CATALOGUE.rules)),
+                                      dt.date(2026, 11, 28))
+    request = audit.AuditRequest(CATALOGUE, list(CATALOGUE.baseline.rules), in_force, expired)
+    run = audit.evaluate_saved(folder, None, request)
+    for t in run.targets:  # saved bundles carry no inventory: place them for the waiver
+        for r in t.results:
+            if r.rule == "linux.auth.mfa" and r.status == "manual":
+                waiver = next(w for w in in_force if w.rule == r.rule)
+                if waiver.covers(r.rule, t.name, ["zone_core"]):
+                    r.status, r.waiver = "waived", waiver.to_dict()
+    run.targets.append(TargetResult("county-07", "unreachable", message="ssh: connect to host 10.9.7.11 port 22: Connection timed out"))
+    return run

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gzip
+import zlib
 import datetime as dt
 import json
 import secrets
@@ -89,15 +91,25 @@ class CollectionError(Exception):
 def collect(target: ssh.Target, groups: list[str], timeout: float = 300) -> Bundle:
     nonce = "MZ" + secrets.token_hex(8)
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    run = ssh.run_script(target, script(), [nonce, *groups], timeout=timeout)
+    run = ssh.run_script(target, script(), [nonce, *groups], timeout=timeout, compress=True)
     if run.transport_failed:
         raise CollectionError(_first_line(run.stderr) or "ssh failed", unreachable=True)
-    sections = parse(run.stdout, nonce)
+    sections = parse(_gunzip(run.stdout), nonce)
     if not sections:
         raise CollectionError(
             f"no facts returned (exit {run.rc}): {_first_line(run.stderr) or 'empty output'}",
             unreachable=False)
     return Bundle(target.name, started, sections, run.seconds)
+
+
+def _gunzip(data: bytes) -> bytes:
+    """Output is gzipped when the target had gzip; a cut-off stream yields what arrived."""
+    if not data.startswith(b"\x1f\x8b"):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data)
 
 
 def _first_line(text: str) -> str:

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from mzops import report
-from test_reports import evaluated_run  # noqa: F401  (same recorded-bundle run)
+from bundles import evaluated_run
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
