@@ -76,3 +76,63 @@ def lab_session():
 @pytest.fixture
 def lab(lab_session: LabSession) -> dict:
     return lab_session.ensure_up()
+
+
+# ------------------------------------------------------------------ a real Vault API server
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class OpenBao:
+    """`bao server -dev` on a loopback port, with an AppRole for mzops."""
+
+    def __init__(self, tmp: Path):
+        import secrets as pysecrets
+
+        self.root_token = "root-" + pysecrets.token_hex(8)
+        self.addr = f"http://127.0.0.1:{free_port()}"
+        bao = Path(sys.executable).parent / "bao"
+        self.proc = subprocess.Popen(
+            [str(bao), "server", "-dev", f"-dev-listen-address={self.addr[7:]}",
+             f"-dev-root-token-id={self.root_token}"],
+            stdout=open(tmp / "bao.log", "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={"PATH": os.environ["PATH"], "HOME": str(tmp)})
+        import hvac
+        import time
+
+        self.admin = hvac.Client(url=self.addr, token=self.root_token)
+        for _ in range(100):
+            try:
+                if self.admin.sys.is_initialized():
+                    break
+            except Exception:
+                pass
+            time.sleep(0.1)
+        self.admin.sys.enable_auth_method("approle")
+        self.admin.sys.create_or_update_policy("mzops-read", 'path "secret/data/mzops/*" { capabilities = ["read"] }')
+
+    def approle(self, ttl: str = "1h") -> dict[str, str]:
+        self.admin.auth.approle.create_or_update_approle(
+            "mzops", token_policies=["mzops-read"], token_ttl=ttl, token_max_ttl="2h")
+        role_id = self.admin.auth.approle.read_role_id("mzops")["data"]["role_id"]
+        secret_id = self.admin.auth.approle.generate_secret_id("mzops")["data"]["secret_id"]
+        return {"VAULT_ADDR": self.addr, "VAULT_ROLE_ID": role_id, "VAULT_SECRET_ID": secret_id}
+
+    def put(self, path: str, **data: str) -> None:
+        self.admin.secrets.kv.v2.create_or_update_secret(path=path, secret=data, mount_point="secret")
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def openbao(tmp_path_factory):
+    server = OpenBao(tmp_path_factory.mktemp("openbao"))
+    yield server
+    server.stop()

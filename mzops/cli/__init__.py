@@ -8,8 +8,9 @@ from pathlib import Path
 import typer
 
 from mzops import __version__
-from mzops.cli import audit, common, inventory, lab
-from mzops.errors import MzopsError
+from mzops import access, oplog, secrets
+from mzops.cli import audit, common, inventory, lab, log, secrets_cmd
+from mzops.errors import InputError, MzopsError
 
 app = typer.Typer(
     name="mzops",
@@ -21,6 +22,8 @@ app = typer.Typer(
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(lab.app, name="lab")
 app.add_typer(audit.app, name="audit")
+app.add_typer(log.app, name="log")
+app.add_typer(secrets_cmd.app, name="secrets")
 
 
 def _version(value: bool) -> None:
@@ -49,24 +52,77 @@ def root(
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
+GLOBAL_WITH_VALUE = ("-i", "--inventory")
+RESULTS = {0: "ok", 1: "findings or failure", 2: "usage or validation error", 3: "targets unreachable"}
+
+
+def command_path(argv: list[str]) -> str:
+    """The sub-command named on the command line ("audit run"), skipping options."""
+    words, skip = [], False
+    for token in argv:
+        if skip:
+            skip = False
+            continue
+        if token in GLOBAL_WITH_VALUE:
+            skip = True
+            continue
+        if token == "--":
+            break
+        if token.startswith("-"):
+            continue
+        words.append(token)
+        if len(words) == 2:
+            break
+    return " ".join(words)
+
+
 def main() -> None:
+    """Authorize the command for the user's role, run it, and log it (also refusals)."""
+    argv = sys.argv[1:]
+    command = command_path(argv)
+    logged = bool(command) and not any(a in ("--help", "--version") for a in argv)
+    user, uid = oplog.current_user()
+    role, result, code = access.UNRESTRICTED, None, 0
+    try:
+        if logged:
+            decision = access.authorize(command, user, uid)
+            role = decision.role
+            if not decision.allowed:
+                common.stderr.print(f"mzops: error: refused: {decision.reason}", markup=False, highlight=False)
+                result, code = "refused", 2
+        if result is None:
+            code = _run()
+    except InputError as exc:  # a broken roles file refuses everything
+        common.stderr.print(f"mzops: error: {exc}", markup=False, highlight=False)
+        result, code = "refused", exc.exit_code
+    if logged:
+        try:
+            oplog.append([secrets.redact(a) for a in ["mzops", *argv]], role, common.RUN["targets"],
+                         result or RESULTS.get(code, "error"), code, common.RUN["run_id"])
+        except MzopsError as exc:
+            common.stderr.print(f"mzops: error: {exc}", markup=False, highlight=False)
+            code = code or exc.exit_code
+    sys.exit(code)
+
+
+def _run() -> int:
     try:
         code = app(standalone_mode=False)
-        sys.exit(code if isinstance(code, int) else 0)
+        return code if isinstance(code, int) else 0
     except ClickException as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":
             typer.echo(exc.ctx.get_help())
-            sys.exit(0)
+            return 0
         # Usage errors as one line, like every other mzops error (exit 2).
         where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
         common.stderr.print(f"mzops: error: {exc.format_message()}{where}", markup=False, highlight=False)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except typer.Abort:
         common.stderr.print("mzops: aborted")
-        sys.exit(130)
+        return 130
     except MzopsError as exc:
-        common.stderr.print(f"mzops: error: {exc}", markup=False, highlight=False)
-        sys.exit(exc.exit_code)
+        common.stderr.print(f"mzops: error: {secrets.redact(str(exc))}", markup=False, highlight=False)
+        return exc.exit_code
     except KeyboardInterrupt:
         common.stderr.print("mzops: interrupted")
-        sys.exit(130)
+        return 130

@@ -13,6 +13,7 @@ from mzops.cli.inventory import load_estate
 from mzops.compliance import audit, catalogue, waivers
 from mzops.errors import InputError
 from mzops.results import Run
+from mzops.secrets import Resolver
 
 app = typer.Typer(help="Read-only MLPS compliance audit: evidence per rule per asset.", no_args_is_help=True)
 
@@ -36,7 +37,10 @@ def _request(ctx: typer.Context, profile: str, rules: Optional[str], waiver_file
             common.progress(ctx, f"waiver expired on {w.expires}: {w.rule} for {w.targets} (not applied)")
     if forks < 1:
         raise InputError("--forks must be at least 1")
-    return audit.AuditRequest(cat, selected, in_force, expired, forks=forks, save_facts=save_facts)
+    inv = common.options(ctx).inventory
+    resolver = Resolver(base=inv if inv.is_dir() else inv.parent)
+    return audit.AuditRequest(cat, selected, in_force, expired, forks=forks, save_facts=save_facts,
+                              resolver=resolver)
 
 
 def _emit(ctx: typer.Context, run: Run, fmt: str, output: Optional[Path], as_json: bool) -> None:
@@ -78,6 +82,7 @@ def run_cmd(
     estate = load_estate(ctx)
     request = _request(ctx, profile, rules, waiver_file, forks, save_facts)
     chosen = audit.targets(estate, limit)
+    common.note_targets(a.name for a in chosen)
     common.progress(ctx, f"auditing {len(chosen)} host(s) against {len(request.rules)} rules ({profile})")
     result = audit.run(estate, chosen, request, progress=lambda m: common.progress(ctx, m))
     _emit(ctx, result, fmt, output, common.want_json(ctx, as_json))

@@ -7,6 +7,7 @@ human tables on stdout otherwise, progress and logs on stderr, -q quiets progres
 from __future__ import annotations
 
 import json
+import uuid
 import os
 import sys
 from dataclasses import dataclass
@@ -63,3 +64,10 @@ def register_path(ctx: typer.Context, given: Path | None) -> Path:
 
 
 JsonOption = typer.Option(False, "--json", help="Machine-readable output alone on stdout.")
+
+# What the running command acted on, for its operation-log record (one command per process).
+RUN = {"targets": [], "run_id": uuid.uuid4().hex[:12]}
+
+
+def note_targets(names) -> None:
+    RUN["targets"] = sorted(set(RUN["targets"]) | set(names))

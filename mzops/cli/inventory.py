@@ -59,6 +59,7 @@ def show(ctx: typer.Context, name: str = typer.Argument(..., help="Asset name"),
     asset = estate.assets.get(name)
     if asset is None:
         raise InputError(f"{estate.source}: no asset named {name!r}")
+    common.note_targets([name])
     data = asset.to_dict()
     data["defined_at"] = estate.where(name)
     if common.want_json(ctx, as_json):

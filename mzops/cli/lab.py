@@ -24,6 +24,7 @@ def up(
 ) -> None:
     """Start the lab and write its inventory (use it with `mzops -i`)."""
     result = runtime.up(hosts=hosts, databases=db, log=lambda m: common.progress(ctx, m))
+    common.note_targets(h.name for h in result.hosts)
     common.progress(ctx, f"lab up: {len(result.hosts)} hosts in {result.seconds:.1f} s")
     _render_status(ctx, as_json)
 
@@ -38,6 +39,7 @@ def down(ctx: typer.Context) -> None:
 @app.command("reset")
 def reset(ctx: typer.Context, hosts: List[str] = typer.Argument(..., help="Lab host names")) -> None:
     """Restart hosts from a pristine root filesystem (tests use this for a clean slate)."""
+    common.note_targets(hosts)
     runtime.reset(list(hosts), log=lambda m: common.progress(ctx, m))
 
 
@@ -73,4 +75,5 @@ def exec_(
     """Run a command as root on a lab host; its exit code is passed through."""
     if not command:
         raise InputError("no command given (mzops lab exec HOST -- CMD ...)")
+    common.note_targets([host])
     raise typer.Exit(runtime.exec_on(host, list(command)))

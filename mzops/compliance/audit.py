@@ -21,6 +21,7 @@ from mzops.connect import ssh
 from mzops.errors import InputError
 from mzops.inventory.model import Asset, Estate
 from mzops.results import ASSESSED, TARGET_ERROR, UNREACHABLE, Run, TargetResult
+from mzops.secrets import Resolver, SecretError
 
 AUDITED_KINDS = ("host",)
 
@@ -34,6 +35,7 @@ class AuditRequest:
     forks: int = 10
     save_facts: Path | None = None
     timeout: float = 300
+    resolver: Resolver | None = None
 
 
 def targets(estate: Estate, pattern: str | None) -> list[Asset]:
@@ -64,6 +66,13 @@ def run(estate: Estate, assets: list[Asset], request: AuditRequest,
 
     def one(asset: Asset) -> TargetResult:
         target = ssh.Target.from_vars(asset.name, asset.vars)
+        reference = asset.credentials.get("ssh")
+        if reference:
+            try:
+                target.key = (request.resolver or Resolver()).resolve(reference)
+            except SecretError as exc:
+                progress(f"{asset.name}: error: {exc}")
+                return TargetResult(asset.name, TARGET_ERROR, asset.kind, asset.zone, asset.site, message=str(exc))
         try:
             bundle = collector.collect(target, groups, timeout=request.timeout)
         except CollectionError as exc:

@@ -8,11 +8,15 @@ ssh_config, jump hosts and ControlMaster behave as they do for the playbooks.
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 import subprocess
+import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 # ssh exits 255 for its own errors (connect, auth, host key); anything else is the
 # remote command's exit code.
@@ -29,6 +33,8 @@ class Target:
     ssh_args: tuple[str, ...] = ()
     become: bool = False
     become_user: str = "root"
+    # A private key resolved from a credential reference (mzops.secrets.Secret).
+    key: Any = None
 
     @classmethod
     def from_vars(cls, name: str, hostvars: dict[str, Any]) -> Target:
@@ -65,6 +71,38 @@ class Target:
         return [*cmd, "--", self.host, remote_command]
 
 
+class AgentError(Exception):
+    pass
+
+
+@contextmanager
+def _agent(key: Any) -> Iterator[dict[str, str] | None]:
+    """A private ssh-agent holding the key for one execution: the key goes from memory
+    to the agent on stdin, never to a file or an argument."""
+    if key is None:
+        yield None
+        return
+    folder = tempfile.mkdtemp(prefix="mzops-agent-")
+    sock = os.path.join(folder, "agent.sock")
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", sock], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.01)
+        env = {**os.environ, "SSH_AUTH_SOCK": sock}
+        material = key.reveal().strip() + "\n"
+        added = subprocess.run(["ssh-add", "-q", "-"], input=material.encode(), env=env, capture_output=True)
+        if added.returncode != 0:
+            raise AgentError(f"credential {key.reference}: not a usable SSH private key")
+        yield env
+    finally:
+        agent.kill()
+        agent.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @dataclass
 class Execution:
     rc: int
@@ -90,8 +128,11 @@ def run_script(target: Target, script: bytes, args: list[str], timeout: float = 
     remote = "/bin/sh -c " + shlex.quote(run)
     start = time.monotonic()
     try:
-        proc = subprocess.run(target.argv(remote), input=script, capture_output=True, timeout=timeout)
+        with _agent(target.key) as env:
+            proc = subprocess.run(target.argv(remote), input=script, capture_output=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return Execution(SSH_ERROR, b"", f"no answer within {timeout:.0f} s", time.monotonic() - start)
+    except AgentError as exc:
+        return Execution(SSH_ERROR, b"", str(exc), time.monotonic() - start)
     stderr = proc.stderr.decode(errors="replace").strip()
     return Execution(proc.returncode, proc.stdout, stderr, time.monotonic() - start)
