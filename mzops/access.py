@@ -30,6 +30,7 @@ READ = {"operator", "auditor"}
 COMMANDS: dict[str, set[str]] = {
     "inventory": {"operator", "auditor", "scheduler"},
     "audit": READ,
+    "accounts check": READ,
     "secrets check": READ,
     "log show": READ,
     "log verify": READ,

@@ -12,7 +12,8 @@ exec 4>&1
 sec() {
   name=$1; shift
   printf '%s BEGIN %s\n' "$N" "$name"
-  rc=$( { { "$@" 2>&1; echo $? >&3; } | base64 >&4; } 3>&1 )
+  # stdin is this script itself: no section may read it.
+  rc=$( { { "$@" </dev/null 2>&1; echo $? >&3; } | base64 >&4; } 3>&1 )
   printf '%s END %s %s\n' "$N" "$name" "$rc"
 }
 
@@ -44,6 +45,51 @@ shadow_summary() {
 }
 
 cmd_exists() { command -v "$1" >/dev/null 2>&1; }
+
+# Keys in each account's authorized_keys, as fingerprints with their comments.
+authorized_keys() {
+  while IFS=: read -r name _ _ _ _ home _; do
+    for f in "$home/.ssh/authorized_keys" "$home/.ssh/authorized_keys2"; do
+      [ -f "$f" ] || continue
+      ssh-keygen -lf "$f" 2>/dev/null | sed "s|^|$name |"
+    done
+  done < /etc/passwd
+  return 0
+}
+
+as_user() {  # run a command as another user, without a shell in between
+  u=$1; shift
+  if cmd_exists runuser; then runuser -u "$u" -- "$@"; else su -s /bin/sh "$u" -c "$*"; fi
+}
+
+PG_ROLES="SELECT rolname, rolsuper, rolcreaterole, rolcanlogin, coalesce(rolvaliduntil::text, ''),
+  rolreplication, rolbypassrls, rolpassword IS NULL FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY 1"
+PG_SESSIONS="SELECT usename, coalesce(host(client_addr), 'local'), count(*) FROM pg_stat_activity
+  WHERE usename IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"
+MY_USERS="SELECT user, host, json_value(priv, '$.plugin'), json_value(priv, '$.authentication_string') = '',
+  coalesce(json_value(priv, '$.account_locked'), 'false'), coalesce(json_value(priv, '$.password_last_changed'), ''),
+  coalesce(json_value(priv, '$.password_lifetime'), ''), coalesce(json_value(priv, '$.is_role'), 'false')
+  FROM mysql.global_priv ORDER BY 1, 2"
+MY_PRIVS="SELECT user, host, Super_priv, Grant_priv, File_priv, Shutdown_priv, Process_priv, password_expired
+  FROM mysql.user ORDER BY 1, 2"
+MY_SESSIONS="SELECT user, substring_index(host, ':', 1), count(*) FROM information_schema.processlist
+  WHERE user NOT IN ('system user', 'event_scheduler') GROUP BY 1, 2"
+
+databases() {
+  if cmd_exists psql && id postgres >/dev/null 2>&1 && ls /var/run/postgresql/.s.PGSQL.* >/dev/null 2>&1; then
+    sec pg_roles as_user postgres psql -XAtq -F '|' -d postgres -c "$PG_ROLES"
+    sec pg_sessions as_user postgres psql -XAtq -F '|' -d postgres -c "$PG_SESSIONS"
+  fi
+  my=""
+  for c in mariadb mysql; do cmd_exists $c && my=$c && break; done
+  sock=""
+  for f in /run/mysqld/mysqld.sock /var/run/mysqld/mysqld.sock /var/lib/mysql/mysql.sock; do [ -S "$f" ] && sock=$f; done
+  if [ -n "$my" ] && [ -n "$sock" ]; then
+    sec my_users $my -NB -e "$MY_USERS"
+    sec my_privs $my -NB -e "$MY_PRIVS"
+    sec my_sessions $my -NB -e "$MY_SESSIONS"
+  fi
+}
 
 packages() {
   if cmd_exists dpkg-query; then
@@ -100,6 +146,16 @@ for group in "$@"; do
   accounts)
     files /etc/passwd /etc/group /etc/login.defs /etc/default/useradd /etc/shells
     sec shadow shadow_summary
+    ;;
+  logins)
+    sec lastlog lastlog
+    sec last last -w -F -i
+    sec who who --ips
+    sec authorized_keys authorized_keys
+    sec today date -u +%Y-%m-%d
+    ;;
+  databases)
+    databases
     ;;
   pam)
     files /etc/pam.d/* /etc/security/pwquality.conf /etc/security/pwquality.conf.d/* \

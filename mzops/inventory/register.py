@@ -28,6 +28,9 @@ class Person(_Strict):
     name: str = Field(min_length=1)
     roles: tuple[Role, ...] = ()
     valid_until: dt.date | None = None
+    # SHA256 fingerprints of the person's SSH keys (ssh-keygen -lf): the evidence that
+    # an account's authorized_keys belong to one person, or to several.
+    ssh_keys: tuple[str, ...] = ()
 
 
 class Account(_Strict):
