@@ -31,6 +31,7 @@ COMMANDS: dict[str, set[str]] = {
     "inventory": {"operator", "auditor", "scheduler"},
     "audit": READ,
     "accounts check": READ,
+    "accounts lock": {"operator"},
     "secrets check": READ,
     "log show": READ,
     "log verify": READ,

@@ -184,9 +184,9 @@ def postgres_accounts(asset: str, facts: Facts, today: dt.date) -> list[Account]
         if len(p) != 8:
             continue
         name, superuser, createrole, canlogin, valid_until, replication, bypassrls, nopassword = p
-        if canlogin != "t":
-            continue  # group roles cannot log in
-        record = Account(asset, name, f"pg_authid row {number}", tracks_logins=False, sources=sessions.get(name, set()))
+        # NOLOGIN roles (groups, locked accounts) exist but cannot log in: locked records.
+        record = Account(asset, name, f"pg_authid row {number}", tracks_logins=False,
+                         sources=sessions.get(name, set()), locked=canlogin != "t")
         if valid_until and valid_until not in ("infinity",):
             until = dt.date.fromisoformat(valid_until[:10])
             if until < today:
@@ -271,7 +271,10 @@ class RegisterView:
         return [e for e in self.entries.get(asset, []) if e.account == account]
 
 
-def evaluate_asset(asset: Asset, accounts: list[Account], view: RegisterView, policy: Policy) -> list[Finding]:
+def evaluate_asset(asset: Asset, accounts: list[Account], view: RegisterView, policy: Policy,
+                   present: set[str] | None = None) -> list[Finding]:
+    """Findings for one asset. `present` names every account that exists there, also
+    those left out of `accounts` because they cannot log in (default: the records)."""
     findings: list[Finding] = []
     add = findings.append
     by_uid: dict[int, list[Account]] = defaultdict(list)
@@ -323,12 +326,15 @@ def evaluate_asset(asset: Asset, accounts: list[Account], view: RegisterView, po
             share(acct.name, f"the register maps it to {len(persons)} people ({', '.join(persons)})",
                   [f"{view_where(e)}" for e in entries])
         # --- register
+        expired = list(acct.expired)
         if not entries:
             if not acct.locked:
                 add(Finding(asset.name, acct.name, "unregistered", "present and usable, but in no register entry",
                             [acct.origin] + acct.admin))
+                if expired:  # a second, separate problem: it should not work at all any more
+                    add(Finding(asset.name, acct.name, "expired", "expired but still able to log in",
+                                [acct.origin] + expired))
             continue
-        expired = list(acct.expired)
         for entry in entries:
             person = view.people.get(entry.person)
             for label, until in (("register entry", entry.valid_until),
@@ -359,7 +365,7 @@ def evaluate_asset(asset: Asset, accounts: list[Account], view: RegisterView, po
     for name, (reasons, evidence) in shared.items():
         add(Finding(asset.name, name, "shared", "; ".join(reasons), evidence))
 
-    present = {a.name for a in accounts}
+    present = present if present is not None else {a.name for a in accounts}
     for entry in view.explicit.get(asset.name, []):
         if entry.account not in present:
             add(Finding(asset.name, entry.account, "register_stale",

@@ -62,3 +62,55 @@ def check(
     code = result.exit_code()
     if code:
         raise typer.Exit(code)
+
+
+@app.command("lock")
+def lock(
+    ctx: typer.Context,
+    account: Optional[str] = typer.Argument(None, help="Account to lock (with --asset)."),
+    asset: Optional[str] = typer.Option(None, "--asset", help="Asset that holds the account."),
+    fix: Optional[str] = typer.Option(None, "--fix", help="'expired': lock every expired account the check finds."),
+    limit: Optional[str] = typer.Option(None, "--limit", "-l", help="With --fix: Ansible host pattern."),
+    register_path: Optional[Path] = typer.Option(None, "--register"),
+    apply_changes: bool = typer.Option(False, "--apply", help="Change the targets (default: preview only)."),
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Lock accounts, never delete them: a preview by default, --apply to change."""
+    from mzops.harden import locks
+    from mzops.paths import mzops_home
+
+    estate = load_estate(ctx)
+    inv = common.options(ctx).inventory
+    resolver = Resolver(base=inv if inv.is_dir() else inv.parent)
+    if fix is not None:
+        if fix != "expired":
+            raise InputError(f"--fix: only 'expired' can be fixed automatically (got {fix!r})")
+        if account or asset:
+            raise InputError("--fix expired takes no ACCOUNT or --asset (use --limit)")
+        reg = register_file.load(common.register_path(ctx, register_path))
+        chosen = accounts_check.select(estate, limit)
+        report_ = accounts_check.run(estate, chosen, reg, accounts.Policy(today=dt.date.today()), resolver,
+                                     progress=lambda m: common.progress(ctx, m))
+        targets = sorted({(f.asset, f.account) for f in report_.findings if f.kind == "expired"})
+    else:
+        if not account or not asset:
+            raise InputError("give ACCOUNT and --asset NAME, or --fix expired")
+        targets = [(asset, account)]
+    planned = [locks.plan(estate, name, acct, resolver) for name, acct in targets]
+    common.note_targets(p.asset for p in planned)
+    if fix is None and planned[0].state == "absent":
+        raise InputError(f"--asset {asset}: {planned[0].detail}")
+    if apply_changes:
+        locks.apply(estate, planned, mzops_home() / "runs" / common.RUN["run_id"], resolver)
+    if common.want_json(ctx, as_json):
+        common.print_json({"run_id": common.RUN["run_id"], "apply": apply_changes, "locks": [p.to_dict() for p in planned]})
+    else:
+        from rich.table import Table
+
+        table = Table("asset", "account", "state", "action", "result", "detail",
+                      title="lock (applied)" if apply_changes else "lock preview (nothing changed; --apply to lock)")
+        for p in planned:
+            table.add_row(p.asset, p.account, p.state, " ".join(p.command), p.result, p.detail)
+        common.stdout.print(table)
+    if any(p.result == "failed" for p in planned):
+        raise typer.Exit(1)

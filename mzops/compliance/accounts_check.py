@@ -115,8 +115,10 @@ def evaluate_bundle(bundle: Bundle, members: list[Asset], view: accounts.Registe
     facts = Facts(bundle)
     statuses, findings = [], []
     for asset in members:
+        present = None
         if asset.kind == "host":
             records = accounts.host_accounts(asset.name, facts, policy.today)
+            present = {a.name for a in facts.accounts}
         else:
             engine = asset.db_engine or ""
             if engine not in NORMALISERS:
@@ -130,7 +132,7 @@ def evaluate_bundle(bundle: Bundle, members: list[Asset], view: accounts.Registe
                 progress(f"{asset.name}: error: {message}")
                 continue
             records = NORMALISERS[engine](asset.name, facts, policy.today)
-        found = accounts.evaluate_asset(asset, records, view, policy)
+        found = accounts.evaluate_asset(asset, records, view, policy, present)
         statuses.append(AssetStatus(asset.name, asset.kind, ASSESSED, accounts=len(records)))
         findings += found
         progress(f"{asset.name}: {len(records)} accounts, {len(found)} findings")

@@ -35,3 +35,17 @@ def run_module(private_dir: Path, inventory: str, pattern: str, module: str,
         private_data_dir=str(private_dir), inventory=inventory, host_pattern=pattern,
         module=module, module_args=module_args or None, envvars=env, forks=forks, quiet=True,
     )
+
+
+def run_playbook(private_dir: Path, inventory: str, play: list[dict], forks: int = 10) -> Any:
+    """Run a playbook given as data, from a fresh private directory."""
+    import ansible_runner
+    import yaml
+
+    env = environment()
+    os.environ["PATH"] = env["PATH"]
+    private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (private_dir / "project").mkdir(exist_ok=True)
+    (private_dir / "project" / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    return ansible_runner.run(private_data_dir=str(private_dir), inventory=inventory, playbook="play.yml",
+                              envvars=env, forks=forks, quiet=True)

@@ -95,9 +95,10 @@ def load(path: Path | str) -> model.Estate:
     for host in manager.get_hosts("all"):
         hostvars = variables.get_vars(host=host, include_hostvars=False)
         catalogue = catalogue or hostvars
-        assets[host.name] = _asset(host.name, hostvars, [g.name for g in host.get_groups()])
+        # Ansible 2.19 tags its strings; mzops hands plain ones to everything downstream.
+        assets[str(host.name)] = _asset(str(host.name), hostvars, [str(g.name) for g in host.get_groups()])
     groups = {
-        name: sorted(h.name for h in group.get_hosts())
+        str(name): sorted(str(h.name) for h in group.get_hosts())
         for name, group in manager.groups.items()
     }
     if not catalogue:
@@ -108,7 +109,7 @@ def load(path: Path | str) -> model.Estate:
         sites=_catalogue(catalogue.get(model.VAR_SITES)),
         groups=groups, locations=locations,
     )
-    estate.pattern_matcher = lambda pattern: _quietly(lambda: [h.name for h in manager.get_hosts(pattern)])
+    estate.pattern_matcher = lambda pattern: _quietly(lambda: [str(h.name) for h in manager.get_hosts(pattern)])
     return estate
 
 

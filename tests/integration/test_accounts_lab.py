@@ -146,3 +146,36 @@ def test_html_report_and_broken_register(seeded, tmp_path):
     proc = run_mzops("-i", str(seeded), "accounts", "check", "--register", str(broken))
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"mzops: error: {broken}:") and "unknown person 'gracie'" in proc.stderr
+
+
+def test_lock_preview_then_fix_expired(seeded, lab_session):
+    shadow = lambda: run_mzops("lab", "exec", HOST, "--", "grep", "^oldie:", "/etc/shadow",  # noqa: E731
+                               home=lab_session.home).stdout
+    before = shadow()
+    preview = run_mzops("-i", str(seeded), "accounts", "lock", "--fix", "expired", "--limit", f"{HOST},{DB}*", "--json")
+    assert preview.returncode == 0, preview.stderr
+    planned = {(p["asset"], p["account"]): p for p in json.loads(preview.stdout)["locks"]}
+    expired = {(a, acct) for a, acct, kind in EXPECTED if kind == "expired"}
+    assert set(planned) == expired
+    assert all(p["result"] == "planned" for p in planned.values())
+    assert planned[(f"{DB}-pg", "olddba")]["command"][-1] == 'ALTER ROLE "olddba" NOLOGIN'
+    assert "ALTER USER 'expd'@'localhost' ACCOUNT LOCK" in planned[(f"{DB}-mariadb", "expd")]["command"][-1]
+    assert shadow() == before, "a preview changes nothing"
+
+    applied = run_mzops("-i", str(seeded), "accounts", "lock", "--fix", "expired", "--limit", f"{HOST},{DB}*",
+                        "--apply", "--json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert all(p["result"] == "locked" for p in json.loads(applied.stdout)["locks"])
+    assert shadow().split(":")[1].startswith("!"), "locked, not deleted"
+    check = run_mzops("-q", "-i", str(seeded), "accounts", "check", "--limit", f"{HOST},{DB}*", "--json")
+    kinds = {(f["asset"], f["account"], f["kind"]) for f in json.loads(check.stdout)["findings"]}
+    assert kinds == EXPECTED - {k for k in EXPECTED if k[2] == "expired"}
+    again = run_mzops("-i", str(seeded), "accounts", "lock", "oldie", "--asset", HOST, "--apply", "--json")
+    assert json.loads(again.stdout)["locks"][0]["result"] == "unchanged"
+
+
+def test_lock_refuses_the_automation_account_and_unknown_accounts(seeded):
+    proc = run_mzops("-i", str(seeded), "accounts", "lock", "root", "--asset", HOST, "--apply")
+    assert proc.returncode == 2 and "locking it would lock mzops out" in proc.stderr
+    proc = run_mzops("-i", str(seeded), "accounts", "lock", "nosuchuser", "--asset", HOST)
+    assert proc.returncode == 2 and "no account 'nosuchuser'" in proc.stderr

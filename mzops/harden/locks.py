@@ -1,0 +1,126 @@
+"""Lock accounts (never delete them): preview from fresh facts, apply through Ansible,
+verify by collecting again.
+
+Hosts: `usermod --lock --expiredate 1` (password and key logins both refused; unlike
+Ansible's `user` module it can never create the account). PostgreSQL: `ALTER ROLE …
+NOLOGIN`. MariaDB/MySQL: `ALTER USER … ACCOUNT LOCK` for each of its host entries.
+Database statements run on the server host, as the database's own admin over its
+local socket.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from mzops.compliance import accounts_check, collector
+from mzops.compliance.facts import Facts
+from mzops.connect import ansible, ssh
+from mzops.errors import InputError
+from mzops.inventory.model import Asset, Estate
+
+
+@dataclass
+class Lock:
+    asset: str
+    account: str
+    server: str
+    state: str                    # present | locked | absent
+    command: list[str] = field(default_factory=list)
+    result: str = "planned"       # planned | unchanged | locked | failed
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def automation_account(asset: Asset) -> str:
+    return str(asset.vars.get("ansible_user") or "root")
+
+
+def _server(estate: Estate, asset: Asset) -> Asset:
+    if asset.kind == "host":
+        return asset
+    if asset.db_server and asset.db_server in estate.assets:
+        return estate.assets[asset.db_server]
+    raise InputError(f"{estate.where(asset.name)}: {asset.name}: no mzops_db_server to run the lock on")
+
+
+def _facts(server: Asset, resolver=None) -> Facts:
+    target = ssh.Target.from_vars(server.name, server.vars)
+    if server.credentials.get("ssh") and resolver is not None:
+        target.key = resolver.resolve(server.credentials["ssh"])
+    try:
+        return Facts(collector.collect(target, accounts_check.GROUPS))
+    except collector.CollectionError as exc:
+        raise InputError(f"{server.name}: cannot read its accounts: {exc}") from None
+
+
+def _pg_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _my_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def plan(estate: Estate, asset_name: str, account: str, resolver=None, today: dt.date | None = None) -> Lock:
+    asset = estate.assets.get(asset_name)
+    if asset is None:
+        raise InputError(f"--asset: no asset named {asset_name!r} in {estate.source}")
+    server = _server(estate, asset)
+    if asset.kind == "host" and account == automation_account(asset):
+        raise InputError(f"refused: {account} is the account mzops itself uses on {asset.name} "
+                         "(locking it would lock mzops out)")
+    facts = _facts(server, resolver)
+    today = today or dt.date.today()
+    lock = Lock(asset.name, account, server.name, "absent")
+    if asset.kind == "host":
+        if any(a.name == account for a in facts.accounts):
+            shadow = facts.shadow.get(account)
+            expired = shadow is not None and shadow.expire is not None and shadow.expire <= 1
+            lock.state = "locked" if shadow and shadow.state in ("locked", "nologin") and expired else "present"
+        lock.command = ["usermod", "--lock", "--expiredate", "1", account]
+    elif asset.db_engine == "postgresql":
+        rows = [line.split("|") for line in (facts.text("pg_roles") or "").splitlines()]
+        row = next((r for r in rows if r and r[0] == account), None)
+        if row:
+            lock.state = "present" if row[3] == "t" else "locked"
+        sql = f"ALTER ROLE {_pg_ident(account)} NOLOGIN"
+        lock.command = ["runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql]
+    elif asset.db_engine in ("mariadb", "mysql"):
+        rows = [line.split("\t") for line in (facts.text("my_users") or "").splitlines()]
+        mine = [r for r in rows if len(r) == 8 and r[0] == account]
+        if mine:
+            lock.state = "locked" if all(r[4] in ("true", "1") for r in mine) else "present"
+        sql = "; ".join(f"ALTER USER {_my_string(account)}@{_my_string(r[1])} ACCOUNT LOCK" for r in mine)
+        client = "mariadb" if asset.db_engine == "mariadb" else "mysql"
+        lock.command = [client, "-e", sql] if sql else []
+    else:
+        raise InputError(f"{asset.name}: cannot lock accounts on engine {asset.db_engine!r}")
+    if lock.state == "absent":
+        lock.result, lock.detail = "failed", f"no account {account!r} on {asset.name}"
+    elif lock.state == "locked":
+        lock.result, lock.detail = "unchanged", "already locked"
+    return lock
+
+
+def apply(estate: Estate, locks: list[Lock], run_dir: Path, resolver=None) -> list[Lock]:
+    """Run each planned lock on its server through ansible-runner, then verify."""
+    for index, lock in enumerate(locks):
+        if lock.result != "planned":
+            continue
+        play = [{"name": f"lock {lock.account} on {lock.asset}", "hosts": lock.server, "gather_facts": False,
+                 "tasks": [{"name": "lock", "ansible.builtin.command": {"argv": lock.command}}]}]
+        run = ansible.run_playbook(run_dir / f"{index:03d}-{lock.asset}", estate.source, play)
+        failed = [e for e in run.events if e.get("event") in ("runner_on_failed", "runner_on_unreachable")]
+        if run.status != "successful" or failed:
+            message = failed[0]["event_data"].get("res", {}).get("msg", "") if failed else run.status
+            lock.result, lock.detail = "failed", str(message)[:300]
+            continue
+        again = plan(estate, lock.asset, lock.account, resolver)
+        lock.result = "locked" if again.state == "locked" else "failed"
+        lock.detail = "verified: the account is now locked" if again.state == "locked" else \
+            f"still {again.state} after the change"
+    return locks
