@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Audit benchmarks on a private lab (needs root; takes a few minutes).
+"""Audit and accounts-check benchmarks on a private lab (needs root; a few minutes).
 
 1. One host: `mzops audit run` against Lynis and OpenSCAP run on the same lab host.
 2. Fleet: 1, 5 and 20 hosts, with cold SSH connections and with warm ControlMaster.
-3. A distant host behind a relay adding 300 ms of round trip (satellite county office),
+3. Accounts check over 1 and 20 hosts.
+4. A distant host behind a relay adding 300 ms of round trip (satellite county office),
    against the same facts fetched with one SSH command per check.
 
     sudo .venv/bin/python bench/audit_bench.py [--hosts 20] [--rtt 0.3] [--skip-scanners]
@@ -68,6 +69,18 @@ def fleet(b: Bench, inventory: str, names: list[str]) -> None:
         warm = b.timed("-q", "-i", inventory, "audit", "run", "--limit", limit, "--forks", "20", "-f", "json", "-o", "/dev/null")
         b.record(f"fleet audit, {count} host(s), 73 rules", "mzops (new SSH connections)", cold)
         b.record(f"fleet audit, {count} host(s), 73 rules", "mzops (ControlMaster warm)", warm)
+
+
+def accounts_fleet(b: Bench, inventory: str, names: list[str]) -> None:
+    for count in (1, 20):
+        if count > len(names):
+            continue
+        limit = ",".join(names[:count])
+        b.close_connections()
+        cold = b.timed("-q", "-i", inventory, "accounts", "check", "--limit", limit, "--forks", "20", "-f", "json", "-o", "/dev/null")
+        warm = b.timed("-q", "-i", inventory, "accounts", "check", "--limit", limit, "--forks", "20", "-f", "json", "-o", "/dev/null")
+        b.record(f"accounts check, {count} host(s)", "mzops (new SSH connections)", cold)
+        b.record(f"accounts check, {count} host(s)", "mzops (ControlMaster warm)", warm)
 
 
 def distant(b: Bench, inventory: str, target: dict, rtt: float) -> None:
@@ -203,6 +216,7 @@ def main() -> None:
         inventory, names = status["inventory"], [h["name"] for h in status["hosts"]]
         if not args.skip_fleet:
             fleet(b, inventory, names)
+            accounts_fleet(b, inventory, names)
         distant(b, inventory, status["hosts"][0], args.rtt)
         if not args.skip_scanners:
             scanners(b, inventory, names[-1])

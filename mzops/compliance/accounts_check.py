@@ -13,7 +13,7 @@ from mzops import accounts
 from mzops.compliance import collector
 from mzops.compliance.collector import Bundle, CollectionError
 from mzops.compliance.facts import Facts
-from mzops.connect import ssh
+from mzops.connect import db, ssh
 from mzops.errors import InputError
 from mzops.inventory.model import Asset, Estate
 from mzops.inventory.register import LoadedRegister
@@ -76,7 +76,11 @@ def run(estate: Estate, chosen: list[Asset], register: LoadedRegister, policy: a
     # Each database is read on the host that runs it, in that host's one round trip.
     servers: dict[str, list[Asset]] = {}
     statuses: list[AssetStatus] = []
+    over_protocol: list[Asset] = []
     for asset in chosen:
+        if asset.kind == "database" and asset.credentials.get("db"):
+            over_protocol.append(asset)  # its own protocol, with a read-only credential
+            continue
         server = asset.name if asset.kind == "host" else asset.db_server
         if server is None or server not in estate.assets:
             statuses.append(AssetStatus(asset.name, asset.kind, TARGET_ERROR,
@@ -98,14 +102,43 @@ def run(estate: Estate, chosen: list[Asset], register: LoadedRegister, policy: a
             return [AssetStatus(a.name, a.kind, status, str(exc)) for a in members], []
         return evaluate_bundle(bundle, members, view, policy, progress)
 
+    def one_database(asset: Asset) -> tuple[list[AssetStatus], list[accounts.Finding]]:
+        try:
+            bundle = read_database(estate, asset, resolver or Resolver())
+        except (SecretError, db.DatabaseError, CollectionError, InputError) as exc:
+            progress(f"{asset.name}: error: {exc}")
+            return [AssetStatus(asset.name, asset.kind, TARGET_ERROR, str(exc))], []
+        return evaluate_bundle(bundle, [asset], view, policy, progress)
+
     findings = accounts.register_findings(register, policy)
     with ThreadPoolExecutor(max_workers=max(1, forks)) as pool:
-        for server_statuses, server_findings in pool.map(one, sorted(servers)):
+        jobs = [pool.submit(one, name) for name in sorted(servers)]
+        jobs += [pool.submit(one_database, asset) for asset in over_protocol]
+        for job in jobs:
+            server_statuses, server_findings = job.result()
             statuses += server_statuses
             findings += server_findings
     return Report(dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                   sorted(statuses, key=lambda s: s.name), findings, time.monotonic() - started,
                   policy.dormant_days)
+
+
+def read_database(estate: Estate, asset: Asset, resolver: Resolver) -> Bundle:
+    """Read a database's accounts over its protocol, through its server host if any."""
+    if asset.db_engine not in NORMALISERS:
+        raise InputError(f"engine {asset.db_engine!r} not read yet")
+    if not asset.db_user:
+        raise InputError(f"{estate.where(asset.name)}: {asset.name}.mzops_db_user: missing (the read-only login)")
+    password = resolver.resolve(asset.credentials["db"])
+    port = int(asset.db_port or (5432 if asset.db_engine == "postgresql" else 3306))
+    server = estate.assets.get(asset.db_server or "")
+    if server is None:
+        return db.read(asset.db_engine, asset.address or asset.name, port, asset.db_user, password.reveal(), asset.name)
+    via = ssh.Target.from_vars(server.name, server.vars)
+    if server.credentials.get("ssh"):
+        via.key = resolver.resolve(server.credentials["ssh"])
+    with db.tunnel(via, port) as (host, local_port):
+        return db.read(asset.db_engine, host, local_port, asset.db_user, password.reveal(), asset.name)
 
 
 def evaluate_bundle(bundle: Bundle, members: list[Asset], view: accounts.RegisterView, policy: accounts.Policy,

@@ -172,6 +172,7 @@ def _asset(name: str, hv: dict[str, Any], groups: list[str]) -> model.Asset:
         db_engine=text(model.VAR_DB_ENGINE),
         db_port=port if isinstance(port, int) or port is None else _int_or_raw(port),
         db_server=text(model.VAR_DB_SERVER),
+        db_user=text(model.VAR_DB_USER),
         fw_vendor=text(model.VAR_FW_VENDOR),
         device_type=text(model.VAR_DEVICE_TYPE),
         credentials={str(k): str(v) for k, v in creds.items()} if isinstance(creds, dict) else {"?": str(creds)},

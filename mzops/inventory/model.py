@@ -22,6 +22,7 @@ VAR_CRITICALITY = "mzops_criticality"
 VAR_DB_ENGINE = "mzops_db_engine"
 VAR_DB_PORT = "mzops_db_port"
 VAR_DB_SERVER = "mzops_db_server"
+VAR_DB_USER = "mzops_db_user"
 VAR_FW_VENDOR = "mzops_fw_vendor"
 VAR_DEVICE_TYPE = "mzops_device_type"
 VAR_CREDENTIALS = "mzops_credentials"
@@ -46,6 +47,7 @@ class Asset:
     db_engine: str | None = None
     db_port: int | None = None
     db_server: str | None = None
+    db_user: str | None = None
     fw_vendor: str | None = None
     device_type: str | None = None
     credentials: dict[str, str] = field(default_factory=dict)
@@ -59,7 +61,8 @@ class Asset:
             "credentials": self.credentials,
         }
         if self.kind == "database":
-            out.update(db_engine=self.db_engine, db_port=self.db_port, db_server=self.db_server)
+            out.update(db_engine=self.db_engine, db_port=self.db_port, db_server=self.db_server,
+                       db_user=self.db_user)
         if self.kind == "firewall":
             out.update(fw_vendor=self.fw_vendor, device_type=self.device_type)
         return out

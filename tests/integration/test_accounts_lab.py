@@ -34,13 +34,18 @@ done | utmpdump -r >> /var/log/wtmp 2>/dev/null
 useradd -m -s /bin/bash appops && mkdir -p ~appops/.ssh && cat > ~appops/.ssh/authorized_keys
 """
 
-SEED_PG = """
+RO_PASSWORD = "Ro-pw-2026-lab"
+SEED_PG = f"""
+CREATE ROLE mzops_ro LOGIN PASSWORD '{RO_PASSWORD}' IN ROLE pg_monitor;
 CREATE ROLE stray LOGIN PASSWORD 'Stray-pw-2026';
 CREATE ROLE olddba LOGIN PASSWORD 'Old-pw-2026' VALID UNTIL '2020-01-01';
 CREATE ROLE auditor1 LOGIN SUPERUSER PASSWORD 'Aud-pw-2026';
 """
 
-SEED_MY = """
+SEED_MY = f"""
+CREATE USER mzops_ro@localhost IDENTIFIED BY '{RO_PASSWORD}';
+GRANT SELECT ON mysql.* TO mzops_ro@localhost;
+GRANT PROCESS ON *.* TO mzops_ro@localhost;
 CREATE USER 'blank'@'localhost';
 CREATE USER 'expd'@'localhost' IDENTIFIED BY 'Expd-pw-2026' PASSWORD EXPIRE;
 CREATE USER 'rogue'@'localhost' IDENTIFIED BY 'Rogue-pw-2026';
@@ -83,6 +88,7 @@ def register_for(lab_inventory: str) -> dict:
         personal("olddba", "grace", [f"{DB}-pg"]), personal("auditor1", "bob", [f"{DB}-pg"], role="auditadmin"),
         personal("blank", "grace", [f"{DB}-mariadb"]), personal("expd", "grace", [f"{DB}-mariadb"]),
         service("appuser", [f"{DB}-mariadb"]), personal("opsx", "dave", [f"{DB}-mariadb"], role="secadmin"),
+        service("mzops_ro", ["databases"]),
     ]
     return reg
 
@@ -124,6 +130,31 @@ def test_each_seeded_problem_found_exactly_once(seeded):
     assert "3 addresses" in by_key[(HOST, "ops2", "shared")]["detail"]
     assert "may connect from any client host" in by_key[(f"{DB}-mariadb", "appuser", "shared")]["detail"]
     assert all(a["status"] == "assessed" for a in data["assets"])
+
+
+def test_databases_over_their_own_protocol(seeded, tmp_path):
+    """Read-only logins over PostgreSQL/MariaDB protocols, tunnelled through the server
+    host, find the same problems as the server host's own round trip."""
+    inv = tmp_path / "inventory"
+    shutil.copytree(seeded, inv)
+    doc = yaml.safe_load((inv / "hosts.yml").read_text())
+    for name in (f"{DB}-pg", f"{DB}-mariadb"):
+        doc["all"]["children"]["databases"]["hosts"][name].update(
+            {"mzops_db_user": "mzops_ro", "mzops_credentials": {"db": "env:MZ_TEST_DB_RO"}})
+    (inv / "hosts.yml").write_text(yaml.safe_dump(doc))
+    proc = run_mzops("-q", "-i", str(inv), "accounts", "check", "--limit", f"{DB}*", "--json",
+                     env={"MZ_TEST_DB_RO": RO_PASSWORD})
+    assert proc.returncode == 1, proc.stderr
+    found = {(f["asset"], f["account"], f["kind"]) for f in json.loads(proc.stdout)["findings"]}
+    assert found == {k for k in EXPECTED if k[0].startswith(DB)} | {k for k in EXPECTED if k[0] == "register"}
+    assert RO_PASSWORD not in proc.stdout + proc.stderr
+    wrong = run_mzops("-q", "-i", str(inv), "accounts", "check", "--limit", f"{DB}*", "--json",
+                      env={"MZ_TEST_DB_RO": "not-the-password"})
+    assert wrong.returncode == 3
+    assets = {a["name"]: a for a in json.loads(wrong.stdout)["assets"]}
+    assert assets[f"{DB}-pg"]["status"] == "error" and "password authentication failed" in assets[f"{DB}-pg"]["message"]
+    assert assets[f"{DB}-mariadb"]["status"] == "error" and "Access denied" in assets[f"{DB}-mariadb"]["message"]
+    assert assets[DB]["status"] == "assessed", "the host is still checked"
 
 
 def test_clean_lab_gives_no_findings(lab_session, lab):

@@ -1,0 +1,122 @@
+"""Database access over the databases' own protocols, with read-only credentials.
+
+A database behind its server host is reached through an SSH tunnel over that host
+(ssh -L to its loopback port), the way a DBA reaches it through a bastion; one on its
+own address is reached directly. Queries return rows as the same text sections the
+host collector produces, so both paths feed the same pure normalisers.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+from mzops.compliance.collector import Bundle, Section
+from mzops.connect import ssh
+
+PG_QUERIES = {
+    # pg_roles, not pg_authid: readable without superuser (rolpassword is hidden there).
+    "pg_roles": "SELECT rolname, rolsuper, rolcreaterole, rolcanlogin, coalesce(rolvaliduntil::text, ''), "
+                "rolreplication, rolbypassrls, false FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY 1",
+    "pg_sessions": "SELECT usename, coalesce(host(client_addr), 'local'), count(*) FROM pg_stat_activity "
+                   "WHERE usename IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
+}
+MY_QUERIES = {
+    "my_users": "SELECT user, host, json_value(priv, '$.plugin'), json_value(priv, '$.authentication_string') = '', "
+                "coalesce(json_value(priv, '$.account_locked'), 'false'), "
+                "coalesce(json_value(priv, '$.password_last_changed'), ''), "
+                "coalesce(json_value(priv, '$.password_lifetime'), ''), coalesce(json_value(priv, '$.is_role'), 'false') "
+                "FROM mysql.global_priv ORDER BY 1, 2",
+    "my_privs": "SELECT user, host, Super_priv, Grant_priv, File_priv, Shutdown_priv, Process_priv, password_expired "
+                "FROM mysql.user ORDER BY 1, 2",
+    "my_sessions": "SELECT user, substring_index(host, ':', 1), count(*) FROM information_schema.processlist "
+                   "WHERE user NOT IN ('system user', 'event_scheduler') GROUP BY 1, 2",
+}
+
+
+class DatabaseError(Exception):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def tunnel(via: ssh.Target, port: int, timeout: float = 15) -> Iterator[tuple[str, int]]:
+    """A local port forwarded to 127.0.0.1:PORT on the server host, for one check."""
+    local = _free_port()
+    argv = via.argv("", connect_timeout=10)[:-1]  # drop the (empty) remote command
+    argv[1:1] = ["-N", "-o", "ExitOnForwardFailure=yes", "-o", "ControlMaster=no", "-o", "ControlPath=none",
+                 "-L", f"127.0.0.1:{local}:127.0.0.1:{port}"]
+    env = None
+    with ssh._agent(via.key) as env:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=env)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    raise DatabaseError(f"ssh tunnel through {via.name} failed: "
+                                        f"{proc.stderr.read().decode(errors='replace').strip()[-200:]}")
+                try:
+                    socket.create_connection(("127.0.0.1", local), timeout=0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise DatabaseError(f"ssh tunnel through {via.name}: no forward after {timeout:.0f} s")
+                    time.sleep(0.05)
+            yield "127.0.0.1", local
+        finally:
+            proc.terminate()
+            proc.wait(timeout=5)
+
+
+def _text(rows, sep: str) -> bytes:
+    def cell(value) -> str:
+        if value is True:
+            return "t"
+        if value is False:
+            return "f"
+        return "" if value is None else str(value)
+    return "".join(sep.join(cell(v) for v in row) + "\n" for row in rows).encode()
+
+
+def read(engine: str, host: str, port: int, user: str, password: str, name: str) -> Bundle:
+    """Run the account queries; one connection, one round trip per query."""
+    sections: dict[str, Section] = {}
+    started = time.monotonic()
+    if engine == "postgresql":
+        import psycopg
+
+        try:
+            with psycopg.connect(host=host, port=port, user=user, password=password, dbname="postgres",
+                                 connect_timeout=10, application_name="mzops") as conn:
+                conn.read_only = True
+                for section, sql in PG_QUERIES.items():
+                    sections[section] = Section(0, _text(conn.execute(sql).fetchall(), "|"))
+        except psycopg.OperationalError as exc:
+            raise DatabaseError(str(exc).strip().splitlines()[-1]) from None
+    else:
+        import pymysql
+
+        try:
+            conn = pymysql.connect(host=host, port=port, user=user, password=password, connect_timeout=10)
+        except pymysql.err.OperationalError as exc:
+            raise DatabaseError(str(exc.args[-1])) from None
+        try:
+            with conn.cursor() as cursor:
+                for section, sql in MY_QUERIES.items():
+                    cursor.execute(sql)
+                    sections[section] = Section(0, _text(cursor.fetchall(), "\t"))
+        except pymysql.err.MySQLError as exc:
+            raise DatabaseError(str(exc.args[-1])) from None
+        finally:
+            conn.close()
+    bundle = Bundle(name, "", sections, time.monotonic() - started)
+    return bundle
