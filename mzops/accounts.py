@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
+from mzops.compliance.checks.auth import sudo_all_grants
 from mzops.compliance.facts import Facts
 from mzops.inventory.model import Asset, Estate
 from mzops.inventory.register import LoadedRegister
@@ -159,15 +160,9 @@ def host_accounts(asset: str, facts: Facts, today: dt.date) -> list[Account]:
 
 
 def _sudo_all(facts: Facts) -> list[tuple[str, str]]:
-    from mzops.compliance.checks.auth import _user_specs
-
-    out = []
-    for who, rest, line in _user_specs(facts.sudoers):
-        commands = re.sub(r"\([^)]*\)", "", rest)
-        commands = re.sub(r"\b[A-Z_]+:", "", commands)
-        if any(c.strip() == "ALL" for c in commands.split(",")):
-            out += [(name, str(line)) for name in who if not name.startswith("%")]
-    return out
+    """(user, sudoers line) for users granted unrestricted sudo by name."""
+    return [(name, str(line)) for who, line in sudo_all_grants(facts.sudoers)
+            for name in who if not name.startswith("%")]
 
 
 # ------------------------------------------------------------------ normalisation: databases

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -50,15 +49,8 @@ def check(
     policy = accounts.Policy(today=dt.date.today(), dormant_days=dormant_days)
     result = accounts_check.run(estate, chosen, reg, policy, Resolver(base=inv if inv.is_dir() else inv.parent),
                                 forks=forks, progress=lambda m: common.progress(ctx, m))
-    text = report.render(result, fmt)
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        common.progress(ctx, f"{fmt} report written to {output}")
-    elif fmt == "table":
-        common.stdout.print(text, markup=False, highlight=False, end="")
-    else:
-        sys.stdout.write(text)
+    summary = None if fmt == "json" else report.render(result, "table")
+    common.emit_report(ctx, report.render(result, fmt), fmt, output, summary)
     code = result.exit_code()
     if code:
         raise typer.Exit(code)

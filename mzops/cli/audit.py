@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Optional
 
@@ -32,7 +33,7 @@ def _request(ctx: typer.Context, profile: str, rules: Optional[str], waiver_file
         default = (inv if inv.is_dir() else inv.parent) / "waivers.yml"
         path = default if default.exists() else None
     if path is not None:
-        in_force, expired = waivers.split(waivers.load(path, set(cat.rules)), audit.today())
+        in_force, expired = waivers.split(waivers.load(path, set(cat.rules)), dt.date.today())
         for w in expired:
             common.progress(ctx, f"waiver expired on {w.expires}: {w.rule} for {w.targets} (not applied)")
     if forks < 1:
@@ -48,16 +49,8 @@ def _emit(ctx: typer.Context, run: Run, fmt: str, output: Optional[Path], as_jso
         fmt = "json"
     if fmt not in report.FORMATS:
         raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
-    text = report.render(run, fmt)
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        common.progress(ctx, f"{fmt} report written to {output}")
-        if not common.want_json(ctx, as_json):
-            common.stdout.print(report.render(run, "table"), markup=False, highlight=False, end="")
-    else:
-        common.stdout.print(text, markup=False, highlight=False, end="") if fmt == "table" else \
-            __import__("sys").stdout.write(text)
+    summary = None if as_json else report.render(run, "table")
+    common.emit_report(ctx, report.render(run, fmt), fmt, output, summary)
     code = run.exit_code()
     if code:
         raise typer.Exit(code)

@@ -51,6 +51,20 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+def emit_report(ctx: typer.Context, text: str, fmt: str, output: Path | None, summary: str | None = None) -> None:
+    """A report to a file (with the summary table on stdout), or to stdout."""
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        progress(ctx, f"{fmt} report written to {output}")
+        if summary and not options(ctx).json:
+            stdout.print(summary, markup=False, highlight=False, end="")
+    elif fmt == "table":
+        stdout.print(text, markup=False, highlight=False, end="")
+    else:
+        sys.stdout.write(text)
+
+
 def register_path(ctx: typer.Context, given: Path | None) -> Path:
     """The account register: given explicitly, else accounts.yml in the inventory folder."""
     if given is not None:

@@ -6,7 +6,6 @@ evaluation of saved bundles is the same code, offline.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -110,7 +109,3 @@ def evaluate_saved(folder: Path, estate: Estate | None, request: AuditRequest) -
         results.append(_result_for(asset, bundle, request, str(path)))
     return Run(request.catalogue.baseline.profile, results,
                expired_waivers=[w.to_dict() for w in request.expired_waivers])
-
-
-def today() -> dt.date:
-    return dt.date.today()

@@ -134,9 +134,6 @@ class Facts:
         return {name[5:]: sec.text for name, sec in sorted(self.bundle.sections.items())
                 if name.startswith("file:") and fnmatch.fnmatch(name[5:], pattern)}
 
-    def collected_group(self, section: str) -> bool:
-        return section in self.bundle.sections
-
     # ---------------------------------------------------------- os
 
     @cached_property

@@ -54,8 +54,7 @@ def tunnel(via: ssh.Target, port: int, timeout: float = 15) -> Iterator[tuple[st
     argv = via.argv("", connect_timeout=10)[:-1]  # drop the (empty) remote command
     argv[1:1] = ["-N", "-o", "ExitOnForwardFailure=yes", "-o", "ControlMaster=no", "-o", "ControlPath=none",
                  "-L", f"127.0.0.1:{local}:127.0.0.1:{port}"]
-    env = None
-    with ssh._agent(via.key) as env:
+    with ssh.agent(via.key) as env:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, env=env)
         try:

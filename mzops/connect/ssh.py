@@ -76,7 +76,7 @@ class AgentError(Exception):
 
 
 @contextmanager
-def _agent(key: Any) -> Iterator[dict[str, str] | None]:
+def agent(key: Any) -> Iterator[dict[str, str] | None]:
     """A private ssh-agent holding the key for one execution: the key goes from memory
     to the agent on stdin, never to a file or an argument."""
     if key is None:
@@ -128,7 +128,7 @@ def run_script(target: Target, script: bytes, args: list[str], timeout: float = 
     remote = "/bin/sh -c " + shlex.quote(run)
     start = time.monotonic()
     try:
-        with _agent(target.key) as env:
+        with agent(target.key) as env:
             proc = subprocess.run(target.argv(remote), input=script, capture_output=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return Execution(SSH_ERROR, b"", f"no answer within {timeout:.0f} s", time.monotonic() - start)

@@ -10,7 +10,6 @@ local socket.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -65,7 +64,7 @@ def _my_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def plan(estate: Estate, asset_name: str, account: str, resolver=None, today: dt.date | None = None) -> Lock:
+def plan(estate: Estate, asset_name: str, account: str, resolver=None) -> Lock:
     asset = estate.assets.get(asset_name)
     if asset is None:
         raise InputError(f"--asset: no asset named {asset_name!r} in {estate.source}")
@@ -74,7 +73,6 @@ def plan(estate: Estate, asset_name: str, account: str, resolver=None, today: dt
         raise InputError(f"refused: {account} is the account mzops itself uses on {asset.name} "
                          "(locking it would lock mzops out)")
     facts = _facts(server, resolver)
-    today = today or dt.date.today()
     lock = Lock(asset.name, account, server.name, "absent")
     if asset.kind == "host":
         if any(a.name == account for a in facts.accounts):

@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from mzops.errors import OperationFailed
@@ -33,7 +33,6 @@ class Layer:
     parent: Layer | None = None
     # Shell run inside the finished tree (chroot), e.g. to strip per-machine state.
     finish: str = ""
-    notes: str = field(default="", compare=False)
 
     @property
     def key(self) -> str:

@@ -68,7 +68,6 @@ class UpResult:
     hosts: list[LabHost]
     inventory: Path
     seconds: float
-    built_layers: bool
 
 
 def up(hosts: int = 3, databases: bool = False, log=print) -> UpResult:
@@ -87,7 +86,6 @@ def up(hosts: int = 3, databases: bool = False, log=print) -> UpResult:
 
     start = time.monotonic()
     layer = rootfs.DATABASES if databases else rootfs.BASE
-    built = not all(rootfs.is_built(item) for item in layer.chain())
     lowers = rootfs.ensure(layer, log=log)
     base_lowers = rootfs.ensure(rootfs.BASE, log=log)
     try:
@@ -109,7 +107,7 @@ def up(hosts: int = 3, databases: bool = False, log=print) -> UpResult:
         if isinstance(exc, OSError):
             raise OperationFailed(f"lab up failed: {exc.strerror or exc}: {exc.filename or ''}") from None
         raise
-    return UpResult(planned, inv, time.monotonic() - start, built)
+    return UpResult(planned, inv, time.monotonic() - start)
 
 
 def _network(hosts: list[LabHost]) -> None:

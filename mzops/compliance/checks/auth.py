@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from mzops.compliance.checks import (ERROR, FAIL, MANUAL, PASS, Context, Outcome, check,
-                                     describe)
+from mzops.compliance.checks import ERROR, FAIL, MANUAL, PASS, Context, Outcome, check
 from mzops.compliance.facts import Line, PamEntry
 
 
@@ -316,16 +315,22 @@ def sudo_nopasswd(ctx: Context) -> Outcome:
                    f"{len(bad)} line(s)" if bad else "none", bad)
 
 
+def sudo_all_grants(lines: list[Line]) -> list[tuple[list[str], Line]]:
+    """sudoers user specs that grant unrestricted `ALL` commands: (principals, line)."""
+    out = []
+    for who, rest, line in _user_specs(lines):
+        commands = re.sub(r"\([^)]*\)", "", rest)
+        commands = re.sub(r"\b[A-Z_]+:", "", commands)
+        if any(c.strip() == "ALL" for c in commands.split(",")):
+            out.append((who, line))
+    return out
+
+
 @check("sudo_all", needs=("sudo",))
 def sudo_all(ctx: Context) -> Outcome:
     """Unrestricted `ALL` commands only for the approved admin principals."""
     allowed = set(ctx.args.get("allowed", []))
-    bad = []
-    for who, rest, line in _user_specs(ctx.facts.sudoers):
-        commands = re.sub(r"\([^)]*\)", "", rest)
-        commands = re.sub(r"\b[A-Z_]+:", "", commands)
-        if any(c.strip() == "ALL" for c in commands.split(",")) and not set(who) <= allowed:
-            bad.append(str(line))
+    bad = [str(line) for who, line in sudo_all_grants(ctx.facts.sudoers) if not set(who) <= allowed]
     return Outcome(FAIL if bad else PASS,
                    f"sudo ALL only for {', '.join(sorted(allowed))}", f"{len(bad)} line(s)" if bad else "none", bad)
 
