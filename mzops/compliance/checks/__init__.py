@@ -33,6 +33,7 @@ class CheckType:
 
 
 REGISTRY: dict[str, CheckType] = {}
+_discovered = False
 
 
 def check(name: str, needs: tuple[str, ...]):
@@ -45,9 +46,13 @@ def check(name: str, needs: tuple[str, ...]):
 
 
 def registry() -> dict[str, CheckType]:
-    if not REGISTRY:
+    """Every check type. Modules are discovered once, whether or not one of them was
+    imported directly before (an empty registry is no sign of discovery)."""
+    global _discovered
+    if not _discovered:
         for mod in pkgutil.iter_modules(__path__):
             importlib.import_module(f"{__name__}.{mod.name}")
+        _discovered = True
     return REGISTRY
 
 

@@ -31,6 +31,7 @@ class Platform:
 
 
 FAMILIES: list[Platform] = []
+_discovered = False
 
 
 def register(platform: Platform) -> Platform:
@@ -43,9 +44,11 @@ UNKNOWN = Platform("unknown", ())
 
 def detect(os_release: dict[str, str]) -> Platform:
     """ID first (kylin is also ID_LIKE rhel or debian), then ID_LIKE in order."""
-    if not FAMILIES:
+    global _discovered
+    if not _discovered:  # all family modules, even if one was imported directly before
         for mod in pkgutil.iter_modules(__path__):
             importlib.import_module(f"{__name__}.{mod.name}")
+        _discovered = True
     ids = [os_release.get("ID", "").lower()] + os_release.get("ID_LIKE", "").lower().split()
     for candidate in ids:
         for platform in FAMILIES:
