@@ -31,5 +31,7 @@ measure "lab up --hosts 3 (cached)" --hosts 3
 measure "lab up --hosts 10 (cached)" --hosts 10
 measure "lab up --hosts 20 (cached)" --hosts 20
 measure "lab up --hosts 3 --db (cached)" --hosts 3 --db
+measure "lab up --hosts 3 --systemd (cached)" --hosts 3 --systemd
+measure "lab up --hosts 10 --systemd (cached)" --hosts 10 --systemd
 start=$(date +%s.%N); $MZOPS -q lab down; end=$(date +%s.%N)
 printf '%-34s %6.1f s\n' "lab down (3 hosts + 2 db)" "$(echo "$end - $start" | bc)"

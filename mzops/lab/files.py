@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 
@@ -63,6 +64,35 @@ mount -t tmpfs -o mode=1777,nosuid,nodev shm "$R/dev/shm"
 mount -t tmpfs -o mode=755,nosuid,nodev run "$R/run"
 exec env -i PATH={HOST_PATH} HOME=/root LANG=C.UTF-8 \\
   {SETPRIV} chroot "$R" {INIT_PATH} {' '.join(shlex.quote(s) for s in services)}
+"""
+
+
+CGROUP_ROOT = "mzops-lab"
+
+
+def cgroup_dirs(host_name: str) -> list[str]:
+    """This host's own cgroup in each hierarchy systemd-nspawn uses (hybrid or unified):
+    without it nspawn files every host under the machine's root cgroup."""
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):  # pure cgroup v2
+        return [f"/sys/fs/cgroup/{CGROUP_ROOT}/{host_name}"]
+    return [f"/sys/fs/cgroup/{h}/{CGROUP_ROOT}/{host_name}" for h in ("systemd", "unified")
+            if os.path.isdir(f"/sys/fs/cgroup/{h}")]
+
+
+def systemd_boot_script(host: LabHost, lowers: list[Path], upper: Path, work: Path, root: Path,
+                        nspawn: Path, libdir: Path) -> str:
+    """Runs in the host's network namespace and a private mount namespace: mount the
+    overlay, enter the host's own cgroup, then become systemd-nspawn booting systemd."""
+    r = shlex.quote(str(root))
+    lowerdir = ":".join(str(p) for p in lowers)
+    cgroups = " ".join(shlex.quote(d) for d in cgroup_dirs(host.name))
+    return f"""#!/bin/sh
+set -e
+mount -t overlay overlay -o lowerdir={lowerdir},upperdir={upper},workdir={work} {r}
+for cg in {cgroups}; do mkdir -p "$cg"; echo $$ > "$cg/cgroup.procs"; done
+exec env LD_LIBRARY_PATH={shlex.quote(str(libdir))} SYSTEMD_NSPAWN_TMPFS_TMP=0 \\
+  {shlex.quote(str(nspawn))} --quiet --boot --directory={r} --machine={host.name} \\
+  --register=no --keep-unit --capability=CAP_NET_ADMIN --drop-capability={",".join("CAP_" + c.upper() for c in ("audit_control", "sys_module", "sys_time", "sys_rawio", "sys_boot"))}
 """
 
 

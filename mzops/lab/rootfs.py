@@ -64,12 +64,56 @@ BASE = Layer(
     finish="rm -f /etc/ssh/ssh_host_*; apt-get clean; rm -rf /var/lib/apt/lists/*",
 )
 
-DATABASES = Layer(
-    name="db",
-    packages=("postgresql", "postgresql-15-pgaudit", "mariadb-server", "mariadb-client"),
+# systemd as PID 1 (lab up --systemd): services, units and timers as on a real server.
+SYSTEMD = Layer(
+    name="systemd",
+    packages=("systemd", "systemd-sysv", "dbus", "libpam-systemd"),
     parent=BASE,
-    finish="apt-get clean; rm -rf /var/lib/apt/lists/*",
+    # Host keys are made per host; no first-boot wizard; the console must not wait.
+    finish="rm -f /etc/ssh/ssh_host_*; systemctl mask systemd-firstboot.service getty@tty1.service "
+           "console-getty.service systemd-timesyncd.service >/dev/null 2>&1 || true; "
+           "apt-get clean; rm -rf /var/lib/apt/lists/*",
 )
+
+DB_PACKAGES = ("postgresql", "postgresql-15-pgaudit", "mariadb-server", "mariadb-client")
+DATABASES = Layer(name="db", packages=DB_PACKAGES, parent=BASE,
+                  finish="apt-get clean; rm -rf /var/lib/apt/lists/*")
+DATABASES_SYSTEMD = Layer(name="db-systemd", packages=DB_PACKAGES, parent=SYSTEMD,
+                          finish="apt-get clean; rm -rf /var/lib/apt/lists/*")
+
+
+def top_layer(systemd: bool, databases: bool) -> Layer:
+    if systemd:
+        return DATABASES_SYSTEMD if databases else SYSTEMD
+    return DATABASES if databases else BASE
+
+
+# systemd-nspawn runs systemd hosts; it is taken from Debian's packages by `apt-get
+# download` + `dpkg -x` (with the libsystemd-shared it was built against), never
+# installed on the machine.
+NSPAWN_PACKAGES = ("systemd-container", "systemd", "libsystemd-shared")
+
+
+def nspawn() -> tuple[Path, Path]:
+    """(systemd-nspawn binary, folder of its private library)."""
+    root = cache_dir() / "nspawn"
+    binary, libdir = root / "usr/bin/systemd-nspawn", root / "usr/lib/x86_64-linux-gnu/systemd"
+    if (root / ".mzops-complete").exists():
+        return binary, libdir
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".nspawn-", dir=cache_dir()))
+    try:
+        _run(["sh", "-c", f"cd {work} && apt-get download -q {' '.join(NSPAWN_PACKAGES)}"], "apt-get download systemd-nspawn")
+        tree = work / "tree"
+        for deb in sorted(work.glob("*.deb")):
+            _run(["dpkg", "-x", str(deb), str(tree)], f"unpacking {deb.name}")
+        (tree / ".mzops-complete").write_text("\n")
+        if root.exists():
+            shutil.rmtree(root)
+        os.rename(tree, root)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return binary, libdir
 
 
 def layer_dir(layer: Layer) -> Path:

@@ -70,13 +70,13 @@ class UpResult:
     seconds: float
 
 
-def up(hosts: int = 3, databases: bool = False, log=print) -> UpResult:
+def up(hosts: int = 3, databases: bool = False, systemd: bool = False, log=print) -> UpResult:
     require_root()
     missing = [tool for tool in REQUIRED_TOOLS if not shutil.which(tool)]
     if missing:
         raise InputError(f"missing tools for the lab: {', '.join(missing)} (see README, set-up)")
     try:
-        planned = topology.plan(hosts, databases)
+        planned = topology.plan(hosts, databases, systemd)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     if is_up():
@@ -85,9 +85,9 @@ def up(hosts: int = 3, databases: bool = False, log=print) -> UpResult:
         raise InputError(f"MZOPS_HOME is too long for ssh control sockets: {mzops_home()}")
 
     start = time.monotonic()
-    layer = rootfs.DATABASES if databases else rootfs.BASE
-    lowers = rootfs.ensure(layer, log=log)
-    base_lowers = rootfs.ensure(rootfs.BASE, log=log)
+    lowers = {flag: rootfs.ensure(rootfs.top_layer(systemd, flag), log=log) for flag in {False, databases}}
+    if systemd:
+        rootfs.nspawn()
     try:
         _network(planned)
         _prepare_files(planned)
@@ -95,7 +95,7 @@ def up(hosts: int = 3, databases: bool = False, log=print) -> UpResult:
         state = {"hosts": [], "subnet": str(topology.SUBNET), "started": time.time()}
         procs = {}
         for host in planned:
-            procs[host.name] = _start_host(host, lowers if host.databases else base_lowers)
+            procs[host.name] = _start_host(host, lowers[host.databases])
             state["hosts"].append({**host.to_dict(), "pid": procs[host.name].pid})
         inv = _write_inventory(planned)
         state["inventory"] = str(inv)
@@ -184,11 +184,20 @@ def _prepare_host(host: LabHost, pubkey: str, etc_hosts: str, host_keys: dict[st
 def _start_host(host: LabHost, lowers: list[Path]) -> subprocess.Popen:
     hdir = _host_dir(host)
     script = hdir / "boot.sh"
-    script.write_text(files.boot_script(host, lowers, hdir / "upper", hdir / "work", hdir / "root"))
+    if host.systemd:
+        nspawn, libdir = rootfs.nspawn()
+        script.write_text(files.systemd_boot_script(host, lowers, hdir / "upper", hdir / "work", hdir / "root",
+                                                    nspawn, libdir))
+        # nsenter, not `ip netns exec`: that remounts /sys and hides the cgroup mounts.
+        argv = ["nsenter", f"--net=/run/netns/{host.netns}", "unshare", "--mount", "--propagation", "private",
+                "/bin/sh", str(script)]
+    else:
+        script.write_text(files.boot_script(host, lowers, hdir / "upper", hdir / "work", hdir / "root"))
+        argv = ["ip", "netns", "exec", host.netns, "unshare", "--mount", "--uts", "--ipc", "--pid",
+                "--fork", "--kill-child", "--propagation", "private", "/bin/sh", str(script)]
     console = open(hdir / "console.log", "wb")
     proc = subprocess.Popen(
-        ["ip", "netns", "exec", host.netns, "unshare", "--mount", "--uts", "--ipc", "--pid",
-         "--fork", "--kill-child", "--propagation", "private", "/bin/sh", str(script)],
+        argv,
         stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
         start_new_session=True, close_fds=True,
     )
@@ -221,8 +230,12 @@ def _wait_ready(hosts: list[LabHost], procs: dict[str, subprocess.Popen]) -> Non
         while True:
             if procs[host.name].poll() is not None:
                 raise OperationFailed(f"lab host {host.name} stopped while booting: {_console_tail(host)}")
+            # systemd hosts are ready when boot has finished (degraded: a unit the
+            # container cannot run failed, which is expected here).
+            ready = (["systemctl is-system-running | grep -qxE 'running|degraded'"]  # one remote shell line
+                     if host.systemd else ["test", "-e", files.READY_FILE])
             proc = subprocess.run(
-                ssh_command(host.name, "test", "-e", files.READY_FILE),
+                ssh_command(host.name, *ready),
                 capture_output=True, text=True, stdin=subprocess.DEVNULL,
             )
             if proc.returncode == 0:
@@ -254,6 +267,7 @@ def down(log=print) -> list[str]:
     for ns in namespaces:
         _ip("netns", "del", ns, check=False)
         removed.append(f"namespace {ns}")
+    removed += _remove_cgroups()
     route = _ip("route", "show", "type", "unreachable", str(topology.SUBNET), check=False).stdout
     if route.strip():
         _ip("route", "del", "unreachable", str(topology.SUBNET))
@@ -272,6 +286,18 @@ def down(log=print) -> list[str]:
         removed.append("lab state")
     for line in removed:
         log(f"removed {line}")
+    return removed
+
+
+def _remove_cgroups() -> list[str]:
+    """The per-host cgroups of systemd hosts (empty once their processes are gone)."""
+    removed = []
+    for top in sorted(Path("/sys/fs/cgroup").glob(f"*/{files.CGROUP_ROOT}")) + \
+            sorted(Path("/sys/fs/cgroup").glob(files.CGROUP_ROOT)):
+        for folder in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            folder.rmdir()
+        top.rmdir()
+        removed.append(f"cgroup {top}")
     return removed
 
 
@@ -314,7 +340,8 @@ def reset(names: list[str], log=print) -> None:
         raise InputError(f"no lab host named {unknown[0]!r} (lab hosts: {', '.join(by_name)})")
     for name in names:
         entry = by_name[name]
-        host = LabHost(entry["name"], entry["site"], entry["zone"], entry["address"], entry["databases"])
+        host = LabHost(entry["name"], entry["site"], entry["zone"], entry["address"], entry["databases"],
+                       entry.get("systemd", False))
         _kill_namespace_processes([host.netns])
         hdir = _host_dir(host)
         keep = {p.name: p.read_bytes() for p in (hdir / "upper/etc/ssh").glob("ssh_host_*")}
@@ -322,7 +349,7 @@ def reset(names: list[str], log=print) -> None:
             shutil.rmtree(hdir / sub)
         etc_hosts = _etc_hosts([(h["address"], h["name"]) for h in state["hosts"]])
         _prepare_host(host, (lab_dir() / "ssh" / "id_ed25519.pub").read_text(), etc_hosts, keep)
-        layer = rootfs.DATABASES if host.databases else rootfs.BASE
+        layer = rootfs.top_layer(host.systemd, host.databases)
         proc = _start_host(host, [rootfs.layer_dir(item) for item in layer.chain()])
         entry["pid"] = proc.pid
         state_file().write_text(json.dumps(state, indent=2))
@@ -351,7 +378,7 @@ def status() -> dict:
         alive = Path(f"/proc/{entry['pid']}").exists()
         hosts.append({
             "name": entry["name"], "address": entry["address"], "zone": entry["zone"],
-            "site": entry["site"], "databases": entry["databases"],
+            "site": entry["site"], "databases": entry["databases"], "systemd": entry.get("systemd", False),
             "state": "running" if alive else "stopped",
         })
     return {"up": True, "inventory": state["inventory"], "subnet": state["subnet"],

@@ -58,6 +58,7 @@ class LabHost:
     zone: str
     address: str
     databases: bool = False
+    systemd: bool = False
 
     @property
     def segment(self) -> Segment:
@@ -71,7 +72,7 @@ class LabHost:
         return asdict(self)
 
 
-def plan(hosts: int, databases: bool = False) -> list[LabHost]:
+def plan(hosts: int, databases: bool = False, systemd: bool = False) -> list[LabHost]:
     """Hosts lab01..labNN over SLOTS, plus labdb1/labdb2 (primary/DR core) with --db."""
     if not 1 <= hosts <= MAX_HOSTS:
         raise ValueError(f"--hosts must be between 1 and {MAX_HOSTS}")
@@ -85,7 +86,7 @@ def plan(hosts: int, databases: bool = False) -> list[LabHost]:
         offset = FIRST_HOST_OCTET + used.get(segment, 0)
         used[segment] = used.get(segment, 0) + 1
         address = str(segment.network.network_address + offset)
-        out.append(LabHost(name, site, zone, address, is_db))
+        out.append(LabHost(name, site, zone, address, is_db, systemd))
     return out
 
 

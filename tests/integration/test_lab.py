@@ -162,3 +162,31 @@ def test_failed_up_leaves_nothing(lab_session, tmp_path):
     finally:
         run_mzops("lab", "down", home=home)
         subprocess.run(["rm", "-rf", str(home)])
+
+
+def test_systemd_lab(lab_session, tmp_path):
+    """`lab up --systemd`: systemd as PID 1 (systemd-nspawn), its own cgroup per host,
+    services as units; down leaves no cgroup, namespace or process behind."""
+    lab_session.down()
+    home = Path(str(lab_session.home) + "-systemd")
+    try:
+        proc = run_mzops("-q", "lab", "up", "--hosts", "2", "--systemd", "--json", home=home)
+        assert proc.returncode == 0, proc.stderr
+        status = json.loads(proc.stdout)
+        assert all(h["systemd"] and h["state"] == "running" for h in status["hosts"])
+        name = status["hosts"][0]["name"]
+        state = run_mzops("lab", "exec", name, "--", "systemctl", "is-system-running", home=home)
+        assert state.stdout.strip() in ("running", "degraded")
+        units = run_mzops("lab", "exec", name, "--", "systemctl", "is-active", "ssh", "cron", "rsyslog", home=home)
+        assert units.stdout.split() == ["active", "active", "active"]
+        caps = run_mzops("lab", "exec", name, "--", "grep", "CapBnd", "/proc/1/status", home=home).stdout
+        assert not int(caps.split()[1], 16) & (1 << 30), "CAP_AUDIT_CONTROL dropped"
+        ping = ansible.run_module(tmp_path, status["inventory"], "hosts", "ping")
+        assert ping.status == "successful"
+        cgroups = [p for p in Path("/sys/fs/cgroup").glob("*/mzops-lab/*") if p.is_dir()]
+        assert {p.name for p in cgroups} >= {h["name"] for h in status["hosts"]}, "a cgroup per host"
+    finally:
+        assert run_mzops("lab", "down", home=home).returncode == 0
+    assert leftovers(home) == []
+    assert list(Path("/sys/fs/cgroup").glob("*/mzops-lab")) == []
+    subprocess.run(["rm", "-rf", str(home)])
