@@ -59,28 +59,19 @@ class Bench:
         print(f"  {what:<46} {tool:<34} {value}", file=sys.stderr)
 
 
-def fleet(b: Bench, inventory: str, names: list[str]) -> None:
-    for count in (1, 5, 20):
+def cold_and_warm(b: Bench, inventory: str, names: list[str], counts: tuple[int, ...], command: list[str],
+                  label: str) -> None:
+    """Time a command over the first N hosts: new SSH connections, then warm ControlMaster."""
+    for count in counts:
         if count > len(names):
             continue
-        limit = ",".join(names[:count])
+        args = ["-q", "-i", inventory, *command, "--limit", ",".join(names[:count]), "--forks", "20",
+                "-f", "json", "-o", "/dev/null"]
         b.close_connections()
-        cold = b.timed("-q", "-i", inventory, "audit", "run", "--limit", limit, "--forks", "20", "-f", "json", "-o", "/dev/null")
-        warm = b.timed("-q", "-i", inventory, "audit", "run", "--limit", limit, "--forks", "20", "-f", "json", "-o", "/dev/null")
-        b.record(f"fleet audit, {count} host(s), 73 rules", "mzops (new SSH connections)", cold)
-        b.record(f"fleet audit, {count} host(s), 73 rules", "mzops (ControlMaster warm)", warm)
-
-
-def accounts_fleet(b: Bench, inventory: str, names: list[str]) -> None:
-    for count in (1, 20):
-        if count > len(names):
-            continue
-        limit = ",".join(names[:count])
-        b.close_connections()
-        cold = b.timed("-q", "-i", inventory, "accounts", "check", "--limit", limit, "--forks", "20", "-f", "json", "-o", "/dev/null")
-        warm = b.timed("-q", "-i", inventory, "accounts", "check", "--limit", limit, "--forks", "20", "-f", "json", "-o", "/dev/null")
-        b.record(f"accounts check, {count} host(s)", "mzops (new SSH connections)", cold)
-        b.record(f"accounts check, {count} host(s)", "mzops (ControlMaster warm)", warm)
+        cold = b.timed(*args)
+        warm = b.timed(*args)
+        b.record(label.format(count=count), "mzops (new SSH connections)", cold)
+        b.record(label.format(count=count), "mzops (ControlMaster warm)", warm)
 
 
 def distant(b: Bench, inventory: str, target: dict, rtt: float) -> None:
@@ -215,8 +206,8 @@ def main() -> None:
         status = json.loads(b.mz("lab", "status", "--json").stdout)
         inventory, names = status["inventory"], [h["name"] for h in status["hosts"]]
         if not args.skip_fleet:
-            fleet(b, inventory, names)
-            accounts_fleet(b, inventory, names)
+            cold_and_warm(b, inventory, names, (1, 5, 20), ["audit", "run"], "fleet audit, {count} host(s), 73 rules")
+            cold_and_warm(b, inventory, names, (1, 20), ["accounts", "check"], "accounts check, {count} host(s)")
         distant(b, inventory, status["hosts"][0], args.rtt)
         if not args.skip_scanners:
             scanners(b, inventory, names[-1])

@@ -50,10 +50,7 @@ def check(
     result = accounts_check.run(estate, chosen, reg, policy, Resolver(base=inv if inv.is_dir() else inv.parent),
                                 forks=forks, progress=lambda m: common.progress(ctx, m))
     summary = None if fmt == "json" else report.render(result, "table")
-    common.emit_report(ctx, report.render(result, fmt), fmt, output, summary)
-    code = result.exit_code()
-    if code:
-        raise typer.Exit(code)
+    common.emit_report(ctx, report.render(result, fmt), fmt, output, summary, result.exit_code())
 
 
 @app.command("lock")

@@ -50,10 +50,7 @@ def _emit(ctx: typer.Context, run: Run, fmt: str, output: Optional[Path], as_jso
     if fmt not in report.FORMATS:
         raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
     summary = None if as_json else report.render(run, "table")
-    common.emit_report(ctx, report.render(run, fmt), fmt, output, summary)
-    code = run.exit_code()
-    if code:
-        raise typer.Exit(code)
+    common.emit_report(ctx, report.render(run, fmt), fmt, output, summary, run.exit_code())
 
 
 @app.command("run")

@@ -51,8 +51,10 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def emit_report(ctx: typer.Context, text: str, fmt: str, output: Path | None, summary: str | None = None) -> None:
-    """A report to a file (with the summary table on stdout), or to stdout."""
+def emit_report(ctx: typer.Context, text: str, fmt: str, output: Path | None, summary: str | None,
+                exit_code: int) -> None:
+    """A report to a file (with the summary table on stdout), or to stdout; then the
+    command ends with the run's exit code."""
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
@@ -63,6 +65,8 @@ def emit_report(ctx: typer.Context, text: str, fmt: str, output: Path | None, su
         stdout.print(text, markup=False, highlight=False, end="")
     else:
         sys.stdout.write(text)
+    if exit_code:
+        raise typer.Exit(exit_code)
 
 
 def register_path(ctx: typer.Context, given: Path | None) -> Path:
