@@ -3,8 +3,8 @@
 A rule carries its MLPS clause and GB/T 28448 evaluation id, severity, platforms, the
 check type with its arguments, the parameters it reads, the remediation task and its
 test scenarios. Thresholds are parameters with defaults in the file; an inventory
-group overrides them with `mzops_baseline_params` (the hardening roles read the same
-variable, so audit and hardening cannot drift apart).
+group overrides them with `mzops_baseline_params` (the hardening roles are to read the same
+variable once hardening exists, so audit and hardening cannot drift apart).
 """
 
 from __future__ import annotations
