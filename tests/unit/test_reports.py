@@ -88,3 +88,21 @@ def test_html_report_is_self_contained(tmp_path):
     html = report.render(evaluated_run(tmp_path), "html")
     assert "http://" not in html and "https://" not in html and "<script" not in html
     assert "<link" not in html and "src=" not in html
+
+
+def test_cli_evaluate_saved_bundles_and_bad_waiver_file(tmp_path):
+    from conftest import REPO, run_mzops
+
+    bundles = REPO / "tests" / "fixtures" / "bundles"
+    proc = run_mzops("-i", str(tmp_path / "no-inventory"), "audit", "evaluate", str(bundles), "--json",
+                     home=tmp_path / "home")
+    assert proc.returncode == 1, proc.stderr  # the pristine Debian host has findings
+    data = json.loads(proc.stdout)
+    assert data["targets"][0]["name"] == "debian12-lab" and data["targets"][0]["counts"]["fail"] > 0
+    bad = write_waivers(tmp_path, "waivers:\n  - rule: linux.ssh.x11\n    targets: '*'\n    approver: x\n"
+                                  "    justification: long enough reason\n    expires: 2030-02-31\n")
+    proc = run_mzops("-i", str(tmp_path / "no-inventory"), "audit", "evaluate", str(bundles), "--waivers", str(bad),
+                     home=tmp_path / "home")
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"mzops: error: {bad}:6: waivers.0.expires: ")
