@@ -126,19 +126,30 @@ def distant(b: Bench, inventory: str, target: dict, rtt: float) -> None:
         relay.wait()
 
 
-def scanners(b: Bench, inventory: str, host: str) -> None:
-    """Install Lynis and OpenSCAP into a lab host from Debian packages and time them."""
-    status = rootfs.layer_dir(rootfs.BASE) / "var/lib/dpkg/status"
-    wanted = ["lynis", "openscap-scanner", "ssg-debian"]
-    sim = subprocess.run(["apt-get", "-s", "-o", f"Dir::State::status={status}", "install", *wanted],
-                         capture_output=True, text=True, check=True)
-    names = [line.split()[1] for line in sim.stdout.splitlines() if line.startswith("Inst ")]
-    debs = Path(tempfile.mkdtemp(prefix="mzb-debs-"))
-    subprocess.run(["apt-get", "download", *names], cwd=debs, capture_output=True, check=True)
-    archive = subprocess.run(["tar", "-C", str(debs), "-cf", "-", "."], capture_output=True, check=True).stdout
-    shutil.rmtree(debs)
+def install_scanners(b: Bench, host: str, archive: bytes | None) -> bytes:
+    """Install Lynis and OpenSCAP (+ SSG content, patched for Debian 12) into a lab host
+    from Debian packages; the packages are downloaded once and the archive returned."""
+    if archive is None:
+        status = rootfs.layer_dir(rootfs.BASE) / "var/lib/dpkg/status"
+        wanted = ["lynis", "openscap-scanner", "ssg-debian"]
+        sim = subprocess.run(["apt-get", "-s", "-o", f"Dir::State::status={status}", "install", *wanted],
+                             capture_output=True, text=True, check=True)
+        names = [line.split()[1] for line in sim.stdout.splitlines() if line.startswith("Inst ")]
+        debs = Path(tempfile.mkdtemp(prefix="mzb-debs-"))
+        subprocess.run(["apt-get", "download", *names], cwd=debs, capture_output=True, check=True)
+        archive = subprocess.run(["tar", "-C", str(debs), "-cf", "-", "."], capture_output=True, check=True).stdout
+        shutil.rmtree(debs)
+    # Debian ships no Debian 12 datastream: patch the Debian 11 one's version check in a copy.
     b.mz("lab", "exec", host, "--", "sh", "-c", "mkdir -p /tmp/debs && tar -x -C /tmp/debs && "
-         "dpkg -i /tmp/debs/*.deb >/dev/null 2>&1; ln -sf ../proc/self/mounts /etc/mtab", input=archive)
+         "dpkg -i /tmp/debs/*.deb >/dev/null 2>&1; ln -sf ../proc/self/mounts /etc/mtab; "
+         "cp /usr/share/xml/scap/ssg/content/ssg-debian11-ds.xml /tmp/ds12.xml && sed -i 's/\\^11/^12/g' /tmp/ds12.xml",
+         input=archive)
+    return archive
+
+
+def scanners(b: Bench, inventory: str, host: str) -> None:
+    """Time mzops, Lynis and OpenSCAP on the same lab host."""
+    install_scanners(b, host, None)
     # mzops on the same host, over SSH like in production
     b.close_connections()
     b.record("audit 1 host (lab network)", "mzops, 73 rules (new SSH connection)",
@@ -148,10 +159,6 @@ def scanners(b: Bench, inventory: str, host: str) -> None:
     lynis = time.monotonic() - start
     tests = [line for line in proc.stdout.decode(errors="replace").splitlines() if "Tests performed" in line]
     b.record("audit 1 host (on the host itself)", f"Lynis 3.0.8 ({tests[0].split(':')[-1].strip() if tests else '?'} tests)", lynis)
-    # Debian ships no Debian 12 datastream: patch the Debian 11 one's version check in a copy.
-    patch = ("cp /usr/share/xml/scap/ssg/content/ssg-debian11-ds.xml /tmp/ds12.xml && "
-             "sed -i 's/\\^11/^12/g' /tmp/ds12.xml")
-    b.mz("lab", "exec", host, "--", "sh", "-c", patch)
     start = time.monotonic()
     proc = b.mz("lab", "exec", host, "--", "oscap", "xccdf", "eval", "--profile",
                 "xccdf_org.ssgproject.content_profile_anssi_np_nt28_high", "--results", "/tmp/oscap.xml",

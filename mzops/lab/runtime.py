@@ -7,6 +7,7 @@ only way in is a relay started inside the lab control namespace.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -284,6 +285,7 @@ def down(log=print) -> list[str]:
     if state_file().exists():
         state_file().unlink()
         removed.append("lab state")
+    (lab_dir() / ".state.lock").unlink(missing_ok=True)
     for line in removed:
         log(f"removed {line}")
     return removed
@@ -351,10 +353,23 @@ def reset(names: list[str], log=print) -> None:
         _prepare_host(host, (lab_dir() / "ssh" / "id_ed25519.pub").read_text(), etc_hosts, keep)
         layer = rootfs.top_layer(host.systemd, host.databases)
         proc = _start_host(host, [rootfs.layer_dir(item) for item in layer.chain()])
-        entry["pid"] = proc.pid
-        state_file().write_text(json.dumps(state, indent=2))
+        _record_pid(name, proc.pid)
         _wait_ready([host], {host.name: proc})
         log(f"{name}: reset")
+
+
+def _record_pid(name: str, pid: int) -> None:
+    """Update one host's PID in the state file. Resets may run in parallel (tests,
+    benchmarks): re-read under a lock and replace atomically, or they undo each other."""
+    with open(lab_dir() / ".state.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state = _state()
+        for entry in state["hosts"]:
+            if entry["name"] == name:
+                entry["pid"] = pid
+        tmp = state_file().with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        os.replace(tmp, state_file())
 
 
 def _state() -> dict:

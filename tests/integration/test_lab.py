@@ -88,6 +88,20 @@ def test_lab_exec_passes_exit_code(lab_session, lab):
     assert unknown.stderr.strip().startswith("mzops: error: no lab host named 'lab99'")
 
 
+def test_parallel_resets_keep_every_host_running(lab_session, lab):
+    """Resets update the shared state file; in parallel they must not undo each other."""
+    import concurrent.futures
+
+    names = [h["name"] for h in lab["hosts"]]
+    with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
+        codes = list(pool.map(lambda n: lab_session.run("-q", "lab", "reset", n).returncode, names))
+    assert codes == [0] * len(names)
+    status = json.loads(lab_session.run("lab", "status", "--json").stdout)
+    assert [h["state"] for h in status["hosts"]] == ["running"] * len(names)
+    for name in names:
+        assert lab_session.run("lab", "exec", name, "--", "hostname").stdout.strip() == name
+
+
 def test_isolation(lab_session, lab):
     """Nothing in the root namespace can reach the lab; hosts reach each other only."""
     address = lab["hosts"][0]["address"]
