@@ -9,6 +9,7 @@ import datetime as dt
 
 from mzops.compliance import audit, catalogue, waivers
 from mzops.compliance.collector import Bundle, Section
+from mzops.inventory.model import Asset, Estate
 from mzops.results import Run, TargetResult
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "bundles"
@@ -74,12 +75,10 @@ def evaluated_run(tmp_path, waiver_text=WAIVERS, hosts=("lab-a", "lab-b")) -> Ru
     in_force, expired = waivers.split(waivers.load(write_waivers(tmp_path, waiver_text), set(CATALOGUE.rules)),
                                       dt.date(2026, 11, 28))
     request = audit.AuditRequest(CATALOGUE, list(CATALOGUE.baseline.rules), in_force, expired)
-    run = audit.evaluate_saved(folder, None, request)
-    for t in run.targets:  # saved bundles carry no inventory: place them for the waiver
-        for r in t.results:
-            if r.rule == "linux.auth.mfa" and r.status == "manual":
-                waiver = next(w for w in in_force if w.rule == r.rule)
-                if waiver.covers(r.rule, t.name, ["zone_core"]):
-                    r.status, r.waiver = "waived", waiver.to_dict()
+    # Place the bundles in the estate (zone_core) so waivers match them for real.
+    estate = Estate(source="test", assets={name: Asset(name=name, kind="host", zone="core", site="primary",
+                                                       groups=["zone_core"]) for name in hosts},
+                    zones={}, sites={}, groups={"zone_core": list(hosts)})
+    run = audit.evaluate_saved(folder, estate, request)
     run.targets.append(TargetResult("county-07", "unreachable", message="ssh: connect to host 10.9.7.11 port 22: Connection timed out"))
     return run

@@ -359,15 +359,18 @@ class Facts:
         text = self.text("auditctl_l") or ""
         return [] if text.strip() == "No rules" else [r for r in text.splitlines() if r.strip()]
 
+    def _pairs(self, section: str) -> list[tuple[str, str]]:
+        """Lines of `KEY VALUE` (the collector's status sections)."""
+        out = []
+        for raw in (self.text(section) or "").splitlines():
+            key, _, value = raw.partition(" ")
+            if key:
+                out.append((key, value.strip()))
+        return out
+
     @cached_property
     def audit_status(self) -> dict[str, str] | None:
-        if self.rc("auditctl_s") != 0:
-            return None
-        out = {}
-        for raw in (self.text("auditctl_s") or "").splitlines():
-            key, _, value = raw.partition(" ")
-            out[key] = value.strip()
-        return out
+        return dict(self._pairs("auditctl_s")) if self.rc("auditctl_s") == 0 else None
 
     @cached_property
     def stats(self) -> dict[str, FileStat]:
@@ -389,16 +392,11 @@ class Facts:
 
     @cached_property
     def mac(self) -> dict[str, str]:
-        out = {}
-        for raw in (self.text("mac") or "").splitlines():
-            key, _, value = raw.partition(" ")
-            out[key] = value.strip()
-        return out
+        return dict(self._pairs("mac"))
 
     @cached_property
     def aide(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
-        for raw in (self.text("aide") or "").splitlines():
-            key, _, value = raw.partition(" ")
-            out.setdefault(key, []).append(value.strip())
+        for key, value in self._pairs("aide"):
+            out.setdefault(key, []).append(value)
         return out
