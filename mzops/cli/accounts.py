@@ -80,7 +80,7 @@ def lock(
         chosen = accounts_check.select(estate, limit)
         report_ = accounts_check.run(estate, chosen, reg, accounts.Policy(today=dt.date.today()), resolver,
                                      progress=lambda m: common.progress(ctx, m))
-        targets = sorted({(f.asset, f.account) for f in report_.findings if f.kind == "expired"})
+        targets = locks.expired_targets(report_.findings)
     else:
         if not account or not asset:
             raise InputError("give ACCOUNT and --asset NAME, or --fix expired")
@@ -94,12 +94,6 @@ def lock(
     if common.want_json(ctx, as_json):
         common.print_json({"run_id": common.RUN["run_id"], "apply": apply_changes, "locks": [p.to_dict() for p in planned]})
     else:
-        from rich.table import Table
-
-        table = Table("asset", "account", "state", "action", "result", "detail",
-                      title="lock (applied)" if apply_changes else "lock preview (nothing changed; --apply to lock)")
-        for p in planned:
-            table.add_row(p.asset, p.account, p.state, " ".join(p.command), p.result, p.detail)
-        common.stdout.print(table)
+        common.stdout.print(report.render_locks(planned, apply_changes), markup=False, highlight=False, end="")
     if any(p.result == "failed" for p in planned):
         raise typer.Exit(1)

@@ -64,6 +64,11 @@ def _my_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def expired_targets(findings) -> list[tuple[str, str]]:
+    """(asset, account) of every `expired` finding of an accounts check."""
+    return sorted({(f.asset, f.account) for f in findings if f.kind == "expired"})
+
+
 def plan(estate: Estate, asset_name: str, account: str, resolver=None) -> Lock:
     asset = estate.assets.get(asset_name)
     if asset is None:

@@ -36,6 +36,17 @@ def render(report, fmt: str) -> str:
     return buffer.getvalue()
 
 
+def render_locks(locks, applied: bool) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=160, color_system=None)
+    table = Table("asset", "account", "state", "action", "result", "detail",
+                  title="lock (applied)" if applied else "lock preview (nothing changed; --apply to lock)")
+    for lock in locks:
+        table.add_row(lock.asset, lock.account, lock.state, " ".join(lock.command), lock.result, lock.detail)
+    console.print(table)
+    return buffer.getvalue()
+
+
 def _html(report) -> str:
     e = escape
     out = ["<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
