@@ -23,14 +23,19 @@ def environment() -> dict[str, str]:
     return {**ansible_environment(), "PATH": path}
 
 
+def _runner_environment() -> dict[str, str]:
+    env = environment()
+    # ansible-runner resolves the `ansible` executable from the process PATH.
+    os.environ["PATH"] = env["PATH"]
+    return env
+
+
 def run_module(private_dir: Path, inventory: str, pattern: str, module: str,
                module_args: str = "", forks: int = 10) -> Any:
     """Run one ad-hoc module over a host pattern; returns the ansible-runner Runner."""
     import ansible_runner
 
-    env = environment()
-    # ansible-runner resolves the `ansible` executable from the process PATH.
-    os.environ["PATH"] = env["PATH"]
+    env = _runner_environment()
     return ansible_runner.run(
         private_data_dir=str(private_dir), inventory=inventory, host_pattern=pattern,
         module=module, module_args=module_args or None, envvars=env, forks=forks, quiet=True,
@@ -42,8 +47,7 @@ def run_playbook(private_dir: Path, inventory: str, play: list[dict], forks: int
     import ansible_runner
     import yaml
 
-    env = environment()
-    os.environ["PATH"] = env["PATH"]
+    env = _runner_environment()
     private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     (private_dir / "project").mkdir(exist_ok=True)
     (private_dir / "project" / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
