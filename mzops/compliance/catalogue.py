@@ -34,8 +34,14 @@ class Text(_Strict):
 
 
 class Remediation(_Strict):
-    # The Ansible task tag that fixes this rule (the rule id), or null if manual only.
+    # The tag of the Ansible task block that fixes this rule (the rule id itself), or
+    # null where the fix is manual (playbooks/roles/mlps3_linux).
     task: str | None = None
+    # Could cut off access if the site has not prepared for it (SSH lockdown, PAM
+    # lockout, root login): applied only with `harden run --disruptive`.
+    disruptive: bool = False
+    # Parameters that must be set (non-empty) for the site before the task can run.
+    requires: tuple[str, ...] = ()
     hint: Text
 
 
@@ -171,6 +177,12 @@ def _consistency(baseline: Baseline) -> list[tuple[tuple, str]]:
         seen.add(rule.id)
         for name in sorted(rule.params_used() - set(baseline.parameters)):
             out.append((("rules", index, "args"), f"unknown parameter ${name}"))
+        if rule.remediation.task not in (None, rule.id):
+            out.append((("rules", index, "remediation", "task"),
+                        f"remediation task must be the rule id {rule.id!r} (its Ansible tag)"))
+        for name in rule.remediation.requires:
+            if name not in baseline.parameters:
+                out.append((("rules", index, "remediation", "requires"), f"unknown parameter {name!r}"))
         if not re.match(r"^8\.\d+\.\d+(\.\d+)? ?[a-z]?\)?", rule.clause):
             out.append((("rules", index, "clause"), f"not a GB/T 22239-2019 clause: {rule.clause!r}"))
     return out
