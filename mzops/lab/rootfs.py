@@ -58,6 +58,7 @@ BASE = Layer(
         "openssh-server", "openssh-client", "python3", "python3-apt", "sudo", "passwd",
         "login", "libpam-pwquality", "libpam-modules", "cron", "iproute2", "procps",
         "rsyslog", "logrotate", "iputils-ping", "netcat-openbsd", "nftables", "tar", "chrony", "aide",
+        "aide-common",
         "zstd",
     ),
     # Host keys are made per lab host at start-up: every host must have its own.
