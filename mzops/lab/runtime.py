@@ -345,6 +345,7 @@ def reset(names: list[str], log=print) -> None:
         host = LabHost(entry["name"], entry["site"], entry["zone"], entry["address"], entry["databases"],
                        entry.get("systemd", False))
         _kill_namespace_processes([host.netns])
+        _reset_net_sysctls(host)
         hdir = _host_dir(host)
         keep = {p.name: p.read_bytes() for p in (hdir / "upper/etc/ssh").glob("ssh_host_*")}
         for sub in ("upper", "work"):
@@ -356,6 +357,32 @@ def reset(names: list[str], log=print) -> None:
         _record_pid(name, proc.pid)
         _wait_ready([host], {host.name: proc})
         log(f"{name}: reset")
+
+
+def _reset_net_sysctls(host: LabHost) -> None:
+    """net.* settings live in the network namespace, which a reset keeps (same veth and
+    address): give them the values of a brand-new namespace, device settings included."""
+    fresh = f"mzl-fresh-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", fresh], check=True, capture_output=True)
+    try:
+        listing = subprocess.run(["ip", "netns", "exec", fresh, "sysctl", "-a"], capture_output=True,
+                                 text=True).stdout
+    finally:
+        subprocess.run(["ip", "netns", "delete", fresh], capture_output=True)
+    values = {}
+    for line in listing.splitlines():
+        key, sep, value = line.partition(" = ")
+        if sep and key.startswith("net.") and ".conf.lo." not in key:
+            values[key] = value
+            for family in ("ipv4", "ipv6"):     # the host's eth0 starts from the defaults
+                prefix = f"net.{family}.conf.default."
+                if key.startswith(prefix):
+                    values[f"net.{family}.conf.eth0." + key[len(prefix):]] = value
+    # Forwarding first: writing it resets net.ipv4.conf.all.accept_redirects.
+    ordered = sorted(values.items(), key=lambda kv: ("forward" not in kv[0], kv[0]))
+    text = "".join(f"{k} = {v}\n" for k, v in ordered)
+    subprocess.run(["ip", "netns", "exec", host.netns, "sysctl", "-q", "-e", "-p", "-"], input=text, text=True,
+                   capture_output=True)
 
 
 def _record_pid(name: str, pid: int) -> None:

@@ -88,6 +88,18 @@ def test_lab_exec_passes_exit_code(lab_session, lab):
     assert unknown.stderr.strip().startswith("mzops: error: no lab host named 'lab99'")
 
 
+def test_reset_restores_network_settings_too(lab_session, lab):
+    """net.* sysctls live in the host's network namespace, which a reset keeps."""
+    keys = "net.ipv4.ip_forward net.ipv4.conf.all.accept_redirects net.ipv4.conf.eth0.send_redirects"
+    read = lambda: lab_session.run("lab", "exec", "lab03", "--", "sh", "-c", f"sysctl -n {keys}").stdout  # noqa: E731
+    pristine = read()
+    changed = lab_session.run("lab", "exec", "lab03", "--", "sysctl", "-qw", "net.ipv4.ip_forward=1",
+                              "net.ipv4.conf.all.accept_redirects=0", "net.ipv4.conf.eth0.send_redirects=0")
+    assert changed.returncode == 0 and read() != pristine
+    assert lab_session.run("-q", "lab", "reset", "lab03").returncode == 0
+    assert read() == pristine == "0\n1\n1\n"
+
+
 def test_parallel_resets_keep_every_host_running(lab_session, lab):
     """Resets update the shared state file; in parallel they must not undo each other."""
     import concurrent.futures
