@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_INVENTORY = REPO / "inventory"
@@ -25,6 +26,22 @@ def run_mzops(*args: str, env: dict | None = None, home: Path | None = None,
         full_env["MZOPS_HOME"] = str(home)
     return subprocess.run([*MZOPS, *args], capture_output=True, text=True, env=full_env,
                           input=input, cwd=REPO, timeout=600)
+
+
+def write_inventory(lab_inventory: str, target: Path, extra_hosts: dict, host_vars: dict | None = None) -> Path:
+    """A copy of the lab's inventory with hosts added (zone core, primary site) or changed."""
+    shutil.copytree(lab_inventory, target)
+    doc = yaml.safe_load((target / "hosts.yml").read_text())
+    doc["all"]["children"]["hosts"]["hosts"].update(extra_hosts)
+    zone = doc["all"]["children"]["zone_core"]["hosts"]
+    site = doc["all"]["children"]["primary"]["hosts"]
+    for name in extra_hosts:
+        zone[name] = None
+        site[name] = None
+    for name, values in (host_vars or {}).items():
+        doc["all"]["children"]["hosts"]["hosts"][name].update(values)
+    (target / "hosts.yml").write_text(yaml.safe_dump(doc))
+    return target
 
 
 @pytest.fixture

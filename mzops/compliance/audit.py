@@ -35,6 +35,8 @@ class AuditRequest:
     save_facts: Path | None = None
     timeout: float = 300
     resolver: Resolver | None = None
+    # Collector groups wanted beyond the rules' own (hardening's lockout guards).
+    extra_groups: tuple[str, ...] = ()
 
 
 def targets(estate: Estate, pattern: str | None) -> list[Asset]:
@@ -58,7 +60,7 @@ def _result_for(asset: Asset, bundle: Bundle, request: AuditRequest, where: str)
 def run(estate: Estate, assets: list[Asset], request: AuditRequest,
         progress: Callable[[str], None] = lambda _: None) -> Run:
     started = time.monotonic()
-    groups = request.catalogue.groups_needed(request.rules)
+    groups = sorted(set(request.catalogue.groups_needed(request.rules)) | set(request.extra_groups))
     # Parameter overrides are checked before anything connects: bad input changes nothing.
     for asset in assets:
         request.catalogue.params_for(asset.vars, estate.where(asset.name))

@@ -53,3 +53,22 @@ def run_playbook(private_dir: Path, inventory: str, play: list[dict], forks: int
     (private_dir / "project" / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
     return ansible_runner.run(private_data_dir=str(private_dir), inventory=inventory, playbook="play.yml",
                               envvars=env, forks=forks, quiet=True)
+
+
+def run_project(private_dir: Path, inventory: str, project_dir: Path, playbook: str, limit: list[str],
+                tags: list[str], check: bool, extravars: dict[str, Any], forks: int = 10,
+                agent_socket: str | None = None) -> Any:
+    """Run a playbook of the repository (roles beside it) with tags, diff and maybe check
+    mode. Extra vars are written to the private directory: never pass secrets there;
+    keys reach ssh through an agent socket."""
+    import ansible_runner
+
+    env = _runner_environment()
+    if agent_socket:
+        env["SSH_AUTH_SOCK"] = agent_socket
+    private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return ansible_runner.run(
+        private_data_dir=str(private_dir), project_dir=str(project_dir), playbook=playbook,
+        inventory=inventory, limit=",".join(limit), tags=",".join(tags), extravars=extravars,
+        cmdline="--diff" + (" --check" if check else ""), envvars=env, forks=forks, quiet=True,
+    )

@@ -57,8 +57,9 @@ class Target:
             become_user=str(hostvars.get("ansible_become_user") or "root"),
         )
 
-    def argv(self, remote_command: str, connect_timeout: int = 10) -> list[str]:
-        cmd = ["ssh", *self.ssh_args, "-o", "BatchMode=yes", "-o", f"ConnectTimeout={connect_timeout}"]
+    def argv(self, remote_command: str, connect_timeout: int = 10, options: tuple[str, ...] = ()) -> list[str]:
+        # Options given first win over the inventory's ssh args and ssh_config.
+        cmd = ["ssh", *options, *self.ssh_args, "-o", "BatchMode=yes", "-o", f"ConnectTimeout={connect_timeout}"]
         if self.user:
             cmd += ["-o", f"User={self.user}"]
         if self.port:
@@ -77,9 +78,10 @@ class AgentError(Exception):
 
 @contextmanager
 def agent(key: Any) -> Iterator[dict[str, str] | None]:
-    """A private ssh-agent holding the key for one execution: the key goes from memory
-    to the agent on stdin, never to a file or an argument."""
-    if key is None:
+    """A private ssh-agent holding the key (or list of keys) for one execution: each key
+    goes from memory to the agent on stdin, never to a file or an argument."""
+    keys = [k for k in (key if isinstance(key, (list, tuple)) else [key]) if k is not None]
+    if not keys:
         yield None
         return
     folder = tempfile.mkdtemp(prefix="mzops-agent-")
@@ -92,10 +94,11 @@ def agent(key: Any) -> Iterator[dict[str, str] | None]:
                 break
             time.sleep(0.01)
         env = {**os.environ, "SSH_AUTH_SOCK": sock}
-        material = key.reveal().strip() + "\n"
-        added = subprocess.run(["ssh-add", "-q", "-"], input=material.encode(), env=env, capture_output=True)
-        if added.returncode != 0:
-            raise AgentError(f"credential {key.reference}: not a usable SSH private key")
+        for one in keys:
+            material = one.reveal().strip() + "\n"
+            added = subprocess.run(["ssh-add", "-q", "-"], input=material.encode(), env=env, capture_output=True)
+            if added.returncode != 0:
+                raise AgentError(f"credential {one.reference}: not a usable SSH private key")
         yield env
     finally:
         agent.kill()
@@ -116,7 +119,7 @@ class Execution:
 
 
 def run_script(target: Target, script: bytes, args: list[str], timeout: float = 300,
-               compress: bool = False) -> Execution:
+               compress: bool = False, options: tuple[str, ...] = ()) -> Execution:
     """Run a POSIX sh script read from stdin on the target: `sh -s -- ARGS`.
 
     With compress, the output comes back gzipped when the target has gzip: on a thin,
@@ -129,7 +132,7 @@ def run_script(target: Target, script: bytes, args: list[str], timeout: float = 
     start = time.monotonic()
     try:
         with agent(target.key) as env:
-            proc = subprocess.run(target.argv(remote), input=script, capture_output=True, timeout=timeout, env=env)
+            proc = subprocess.run(target.argv(remote, options=options), input=script, capture_output=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return Execution(SSH_ERROR, b"", f"no answer within {timeout:.0f} s", time.monotonic() - start)
     except AgentError as exc:

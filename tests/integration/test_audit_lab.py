@@ -4,13 +4,10 @@ host and failing on another; collection through sudo; unreachable hosts; read-on
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import run_mzops
+from conftest import run_mzops, write_inventory
 from mzops.compliance import catalogue
 
 pytestmark = pytest.mark.lab
@@ -71,21 +68,6 @@ def test_sshd_drop_in_counts(scenario_run):
     results, _, _ = scenario_run
     evidence = results[PASS_HOST]["linux.ssh.idle_interval"]["evidence"]
     assert any("/etc/ssh/sshd_config.d/10-alive.conf" in line for line in evidence)
-
-
-def write_inventory(lab_inventory: str, target: Path, extra_hosts: dict, host_vars: dict | None = None) -> Path:
-    shutil.copytree(lab_inventory, target)
-    doc = yaml.safe_load((target / "hosts.yml").read_text())
-    doc["all"]["children"]["hosts"]["hosts"].update(extra_hosts)
-    zone = doc["all"]["children"]["zone_core"]["hosts"]
-    site = doc["all"]["children"]["primary"]["hosts"]
-    for name in extra_hosts:
-        zone[name] = None
-        site[name] = None
-    for name, values in (host_vars or {}).items():
-        doc["all"]["children"]["hosts"]["hosts"][name].update(values)
-    (target / "hosts.yml").write_text(yaml.safe_dump(doc))
-    return target
 
 
 def test_collection_through_sudo_matches_root(lab_session, lab, tmp_path):

@@ -146,9 +146,14 @@ def test_vaulted_ssh_key_never_leaks_and_vault_down_is_per_target(lab_session, l
     assert proc.returncode == 1, proc.stderr
     statuses = {t["name"]: t["status"] for t in json.loads(proc.stdout)["targets"]}
     assert statuses == {"vaulted": "assessed", other: "assessed"}
+    # Ansible (the hardening preview) gets the same key through an agent only.
+    preview = run_mzops("-i", str(inv), "harden", "run", "--limit", "vaulted", "--rules", "linux.ssh.x11",
+                        "--json", home=home, env=env)
+    assert preview.returncode == 0, preview.stderr[-2000:]
+    assert json.loads(preview.stdout)["hosts"][0]["status"] == "previewed"
     # Canary: no line of the key in anything mzops wrote or printed, no agent left over.
     lines = [line for line in key.splitlines() if len(line) > 20 and "PRIVATE KEY" not in line]
-    written = proc.stdout + proc.stderr + "".join(
+    written = proc.stdout + proc.stderr + preview.stdout + preview.stderr + "".join(
         p.read_text(errors="replace") for p in home.rglob("*") if p.is_file())
     assert lines and not any(line in written for line in lines)
     assert glob.glob(str(tmp_path / "tmp" / "mzops-agent-*")) == []

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Hardening benchmark on a private lab (needs root; ~30 min for 1, 5 and 20 hosts).
+
+For N hosts, from pristine hosts each time: preview (check mode + diff), apply, and a
+second apply (nothing left to change) with `mzops harden run`, then the same role
+with the same tags run by a plain `ansible-playbook`. mzops also collects facts
+before and after (the guards and the verification), takes the backup and logs in
+afresh; plain Ansible does none of that.
+
+    sudo .venv/bin/python bench/harden_bench.py [--hosts 1,5,20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from mzops.compliance import catalogue  # noqa: E402
+from mzops.harden import selection  # noqa: E402
+from mzops.lab import runtime  # noqa: E402
+
+MZOPS = [sys.executable, "-m", "mzops"]
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+# Kernel audit and the clock are the machine's, not a lab host's (README).
+LAB_CANNOT = ("linux.audit.*", "linux.time.sync")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hosts", default="1,5,20")
+    args = parser.parse_args()
+    counts = [int(c) for c in args.hosts.split(",")]
+    if os.geteuid() != 0:
+        raise SystemExit("needs root (the lab)")
+    if runtime.lab_netns():
+        raise SystemExit("another lab is up: run `mzops lab down` first")
+    home = Path(tempfile.mkdtemp(prefix="mzb-"))
+    env = {**os.environ, "MZOPS_HOME": str(home)}
+    rows: list[tuple[str, str, str, str]] = []
+
+    def mz(*a: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*MZOPS, *a], env=env, capture_output=True, text=True, cwd=REPO)
+
+    cat = catalogue.load("mlps3")
+    skipped = {r.id for r in cat.select(list(LAB_CANNOT))}
+    tags = selection.select(list(cat.rules.values()), cat.baseline.parameters, False, skipped).tags
+    try:
+        print(f"lab up with {max(counts)} hosts ...", file=sys.stderr)
+        mz("lab", "up", "--hosts", str(max(counts)))
+        status = json.loads(mz("lab", "status", "--json").stdout)
+        inventory, names = status["inventory"], [h["name"] for h in status["hosts"]]
+        ansible_env = {**env, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
+        for count in counts:
+            hosts = names[:count]
+
+            def timed(label: str, tool: str, argv: list[str], environ: dict, ok=(0,)) -> None:
+                start = time.monotonic()
+                proc = subprocess.run(argv, env=environ, capture_output=True, text=True, cwd=REPO)
+                seconds = time.monotonic() - start
+                changed = ""
+                if tool == "mzops" and proc.stdout.startswith("{"):
+                    changed = str(sum(h["counts"].get("changed", 0) for h in json.loads(proc.stdout)["hosts"]))
+                elif "PLAY RECAP" in proc.stdout:
+                    changed = str(sum(int(part.split("=")[1]) for line in proc.stdout.split("PLAY RECAP")[1].splitlines()
+                                      for part in line.split() if part.startswith("changed=")))
+                if proc.returncode not in ok:
+                    print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
+                    changed += f" (exit {proc.returncode})"
+                rows.append((f"{count} host(s): {label}", tool, f"{seconds:.1f} s", changed))
+                print(f"  {rows[-1]}", file=sys.stderr)
+
+            common = ["-i", inventory, "harden", "run", "--limit", ",".join(hosts), "--skip", ",".join(LAB_CANNOT),
+                      "--batch", str(count), "--forks", "20", "--json"]
+            mz("lab", "reset", *hosts)
+            timed("preview", "mzops", [*MZOPS, "-q", *common], env)
+            timed("apply", "mzops", [*MZOPS, "-q", *common, "--apply"], env)
+            timed("second apply", "mzops", [*MZOPS, "-q", *common, "--apply"], env)
+            plain = [ANSIBLE_PLAYBOOK, "-i", inventory, "playbooks/harden_linux.yml", "--limit", ",".join(hosts),
+                     "--tags", ",".join(tags), "--forks", "20", "--diff"]
+            mz("lab", "reset", *hosts)
+            timed("preview", "ansible-playbook", [*plain, "--check"], ansible_env)
+            timed("apply", "ansible-playbook", plain, ansible_env)
+            timed("second apply", "ansible-playbook", plain, ansible_env)
+    finally:
+        mz("lab", "down")
+        shutil.rmtree(home, ignore_errors=True)
+    print(f"\n{'measurement':<28} {'tool':<18} {'time':>9}  tasks changed")
+    for what, tool, value, changed in rows:
+        print(f"{what:<28} {tool:<18} {value:>9}  {changed}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Never lock the automation account out: refusals decided before anything changes.
+
+Pure functions over the facts collected from the host just before the run. Each
+refusal names the rule, the host's state that makes it unsafe and what to do first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mzops.compliance.checks.auth import sudo_all_grants
+from mzops.compliance.facts import Facts
+
+ADMIN_GROUPS = ("sudo", "wheel", "admin")
+
+
+def _groups_of(facts: Facts, user: str) -> set[str]:
+    account = next((a for a in facts.accounts if a.name == user), None)
+    out = {name for name, _, members, _ in facts.groups if user in members}
+    if account is not None:
+        out |= {name for name, gid, _, _ in facts.groups if gid == account.gid}
+    return out
+
+
+def _key_users(facts: Facts) -> set[str]:
+    return {line.split()[0] for line in (facts.text("authorized_keys") or "").splitlines() if line.strip()}
+
+
+def _sudo_admins(facts: Facts) -> set[str]:
+    """Accounts that sudo grants ALL, directly or through a group."""
+    principals = {p for who, _ in sudo_all_grants(facts.sudoers) for p in who}
+    out = {p for p in principals if not p.startswith("%")}
+    for name, gid, members, _ in facts.groups:
+        if f"%{name}" in principals:
+            out |= set(members) | {a.name for a in facts.accounts if a.gid == gid}
+    return out
+
+
+def _nopasswd(facts: Facts, user: str) -> bool:
+    groups = _groups_of(facts, user)
+    for line in facts.sudoers:
+        text = line.text
+        if "NOPASSWD:" not in text or text.startswith("Defaults"):
+            continue
+        who = [w.strip() for w in text.split(None, 1)[0].split(",")]
+        if user in who or any(w.startswith("%") and w[1:] in groups for w in who):
+            return True
+    return False
+
+
+def refusals(facts: Facts, rule_ids: set[str], params: dict[str, Any], user: str, become: bool) -> list[str]:
+    """Reasons not to run these rules on this host, as the automation account `user`."""
+    out = []
+    if "linux.ssh.root_login" in rule_ids:
+        value = str(params["ssh_permit_root_login"][0])
+        if user == "root" and value == "no":
+            out.append("linux.ssh.root_login: mzops logs in as root here and PermitRootLogin no would lock it out; "
+                       "give the inventory a named automation account with sudo (ansible_user, ansible_become) first")
+        usable = {a.name for a in facts.accounts
+                  if (facts.shadow.get(a.name) and facts.shadow[a.name].state == "password")} | _key_users(facts)
+        named = sorted((_sudo_admins(facts) & usable) - {"root", user})
+        if not named:
+            out.append("linux.ssh.root_login: no named administrator (a personal account with sudo and a password "
+                       "or key) would remain once root cannot log in; create one first")
+    if "linux.ssh.allow_groups" in rule_ids:
+        allowed = set(params.get("ssh_allow_groups") or [])
+        if allowed and not (_groups_of(facts, user) & allowed):
+            out.append(f"linux.ssh.allow_groups: the automation account {user} is in none of AllowGroups "
+                       f"{' '.join(sorted(allowed))}; add it to one of them first")
+    if rule_ids & {"linux.pam.lockout", "linux.pam.lockout_root"} and become and user != "root":
+        if not _nopasswd(facts, user):
+            out.append(f"linux.pam.lockout: {user} needs a sudo password, which goes through the PAM lockout; "
+                       "give it NOPASSWD for mzops (keys only) first")
+    return out

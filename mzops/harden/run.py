@@ -1,0 +1,368 @@
+"""`mzops harden run`: preview, or apply in batches with guards, backup and verification.
+
+For each batch of hosts: hold a lifeline (SSH master) to each, save what the rules may
+change on the host itself, run the role through ansible-runner, log in afresh (a
+broken sshd or PAM is restored through the lifeline at once), collect the facts again
+and evaluate. The first host that fails stops the run: later batches are not touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from mzops.compliance import audit
+from mzops.compliance.catalogue import Catalogue, Rule
+from mzops.compliance.collector import Bundle
+from mzops.compliance.facts import Facts
+from mzops.connect import ansible, ssh
+from mzops.errors import InputError
+from mzops.harden import events as ev
+from mzops.harden import guards, selection
+from mzops.harden.lifeline import Lifeline
+from mzops.inventory.model import Asset, Estate
+from mzops.oplog import current_user
+from mzops.paths import mzops_home
+from mzops.results import ASSESSED
+from mzops.secrets import Resolver
+
+PLAYBOOKS = Path(__file__).resolve().parent.parent.parent / "playbooks"
+PLAYBOOK = "harden_linux.yml"
+BACKUP_PATHS = PLAYBOOKS / "roles" / "mlps3_linux" / "backup.yml"
+HOST_BACKUPS = "/var/lib/mzops/backup"
+SNAPSHOT_SCRIPT = (Path(__file__).parent / "snapshot.sh").read_bytes()
+GUARD_GROUPS = ("accounts", "sudo", "logins", "sshd")
+
+# Host states in a run record.
+PREVIEWED, APPLIED, FAILED, REFUSED, UNREACHABLE, NOT_RUN = (
+    "previewed", "applied", "failed", "refused", "unreachable", "not-run")
+
+
+@dataclass
+class HostRun:
+    name: str
+    status: str = NOT_RUN
+    message: str = ""
+    rules: list[str] = field(default_factory=list)           # rules applied (their tags)
+    left_out: dict[str, str] = field(default_factory=dict)   # rule -> why not applied
+    refusals: list[str] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    before: dict[str, str] = field(default_factory=dict)     # rule -> audit status
+    after: dict[str, str] = field(default_factory=dict)
+    backup: str = ""                                          # folder on the host
+    login: str = ""
+
+    def changed_rules(self) -> list[str]:
+        return sorted({t["rule"] for t in self.tasks if t["status"] == "changed" and t["rule"] != ev.SHARED})
+
+    def still_failing(self) -> list[str]:
+        return [r for r in self.rules if self.after.get(r) not in ("pass", "waived", "notapplicable")]
+
+
+@dataclass
+class HardenRun:
+    run_id: str
+    mode: str                       # preview | apply
+    profile: str
+    user: str
+    started: str
+    hosts: list[HostRun] = field(default_factory=list)
+    seconds: float = 0.0
+    stopped: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for host, data in zip(self.hosts, out["hosts"]):
+            data["changed_rules"] = host.changed_rules()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HardenRun:
+        hosts = [HostRun(**{k: v for k, v in h.items() if k != "changed_rules"}) for h in data.pop("hosts")]
+        return cls(**data, hosts=hosts)
+
+    def exit_code(self) -> int:
+        states = {h.status for h in self.hosts}
+        if FAILED in states or REFUSED in states or self.stopped:
+            return 1
+        if UNREACHABLE in states:
+            return 3
+        return 0
+
+
+@dataclass
+class HardenRequest:
+    catalogue: Catalogue
+    rules: list[Rule]
+    skip: set[str]
+    disruptive: bool
+    apply: bool
+    batches: list[int]
+    run_id: str
+    forks: int = 10
+    resolver: Resolver | None = None
+
+
+def run_dir(run_id: str) -> Path:
+    return mzops_home() / "harden" / run_id
+
+
+def save(record: HardenRun) -> Path:
+    folder = run_dir(record.run_id)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / "run.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record.to_dict(), ensure_ascii=False, indent=1))
+    tmp.replace(path)
+    return path
+
+
+def load(run_id: str) -> HardenRun:
+    path = run_dir(run_id) / "run.json"
+    if not path.is_file():
+        raise InputError(f"run {run_id!r}: no record at {path} (see `mzops harden history`)")
+    return HardenRun.from_dict(json.loads(path.read_text()))
+
+
+def backup_specs(rule_ids: list[str], rules: dict[str, Rule]) -> list[str]:
+    """snapshot.sh arguments for these rules: C:content M:metadata S:sysctl key."""
+    table = yaml.safe_load(BACKUP_PATHS.read_text())["rules"]
+    specs: list[str] = []
+
+    def flat(items):
+        for item in items:
+            yield from (flat(item) if isinstance(item, list) else [item])
+
+    for rule_id in rule_ids:
+        entry = table.get(rule_id)
+        if entry is None:
+            raise InputError(f"{BACKUP_PATHS}: rule {rule_id} has no entry (what its tasks may change)")
+        specs += [f"C:{p}" for p in flat(entry.get("content", []))]
+        specs += [f"M:{p}" for p in flat(entry.get("metadata", []))]
+        if entry.get("sysctl"):
+            specs += [f"S:{k}" for k in rules[rule_id].args.get("keys", {})]
+    return list(dict.fromkeys(specs))
+
+
+def target_for(asset: Asset, resolver: Resolver | None) -> ssh.Target:
+    target = ssh.Target.from_vars(asset.name, asset.vars)
+    if asset.credentials.get("ssh"):
+        target.key = (resolver or Resolver()).resolve(asset.credentials["ssh"])
+    return target
+
+
+def _audit(estate: Estate, assets: list[Asset], request: HardenRequest, facts_dir: Path | None,
+           progress: Callable[[str], None]):
+    areq = audit.AuditRequest(request.catalogue, request.rules, [], [], forks=request.forks,
+                              save_facts=facts_dir, resolver=request.resolver, extra_groups=GUARD_GROUPS)
+    return audit.run(estate, assets, areq, progress=progress)
+
+
+def _statuses(result) -> dict[str, str]:
+    return {r.rule: r.status for r in result.results}
+
+
+def _batches(names: list[str], sizes: list[int]) -> list[list[str]]:
+    out, i, n = [], 0, 0
+    while i < len(names):
+        size = sizes[min(n, len(sizes) - 1)]
+        out.append(names[i:i + size])
+        i, n = i + size, n + 1
+    return out
+
+
+def _ansible(estate: Estate, hosts: list[HostRun], request: HardenRequest, folder: Path, check: bool) -> None:
+    """One ansible-runner call per distinct rule set (usually one for the batch)."""
+    groups: dict[tuple[str, ...], list[HostRun]] = {}
+    for host in hosts:
+        groups.setdefault(tuple(host.rules), []).append(host)
+    for index, (tags, members) in enumerate(groups.items()):
+        if not tags:
+            continue
+        # Keys held in Vault reach Ansible's ssh through a private agent, never a file.
+        keys = [target_for(estate.assets[h.name], request.resolver).key for h in members]
+        with ssh.agent(keys) as agent_env:
+            runner = ansible.run_project(
+                folder / f"ansible-{index}", estate.source, PLAYBOOKS, PLAYBOOK, [h.name for h in members],
+                list(tags), check, {"mzops_run_id": request.run_id}, forks=request.forks,
+                agent_socket=(agent_env or {}).get("SSH_AUTH_SOCK"))
+        per_host = ev.from_events(runner.events)
+        for host in members:
+            tasks = per_host.get(host.name, ev.HostTasks())
+            host.tasks = [t.to_dict() for t in tasks.tasks]
+            host.counts = tasks.counts()
+            failed = [t for t in tasks.tasks if t.status in ("failed", "unreachable")]
+            if failed:
+                host.status = FAILED
+                host.message = f"{failed[0].rule} | {failed[0].task}: {failed[0].message}"[:500]
+            elif host.name not in per_host:
+                host.status = FAILED
+                host.message = f"Ansible did not run on it ({runner.status}): {_last_error(runner)}"
+
+
+def _last_error(runner) -> str:
+    """The reason Ansible gives when it stops before any host (syntax, inventory)."""
+    try:
+        text = runner.stdout.read()
+    except (AttributeError, OSError, ValueError):
+        return "no output"
+    errors = [line for line in text.splitlines() if "ERROR" in line]
+    return (errors[-1] if errors else text.strip()[-300:]) or "no output"
+
+
+def plan(estate: Estate, assets: list[Asset], request: HardenRequest,
+         progress: Callable[[str], None]) -> HardenRun:
+    """Collect facts, select rules per host and check the lockout guards."""
+    record = HardenRun(request.run_id, "apply" if request.apply else "preview",
+                       request.catalogue.baseline.profile, current_user()[0],
+                       dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    facts_dir = run_dir(request.run_id) / "before"
+    before = _audit(estate, assets, request, facts_dir, progress)
+    bundles = {p.stem: Bundle.load(p) for p in facts_dir.glob("*.json")} if facts_dir.is_dir() else {}
+    for asset, result in zip(assets, before.targets):
+        host = HostRun(asset.name)
+        record.hosts.append(host)
+        if result.status != ASSESSED:
+            host.status, host.message = UNREACHABLE if result.status == "unreachable" else FAILED, result.message
+            continue
+        params = request.catalogue.params_for(asset.vars, estate.where(asset.name))
+        chosen = selection.select(request.rules, params, request.disruptive, request.skip)
+        host.rules, host.left_out, host.before = chosen.tags, chosen.left_out, _statuses(result)
+        bundle = bundles.get(asset.name)
+        if bundle is not None:
+            user = str(asset.vars.get("ansible_user") or "root")
+            become = str(asset.vars.get("ansible_become", False)).lower() in ("1", "true", "yes")
+            host.refusals = guards.refusals(Facts(bundle), set(host.rules), params, user, become)
+        if host.refusals:
+            host.status, host.message = REFUSED, host.refusals[0]
+    return record
+
+
+def preview(estate: Estate, assets: list[Asset], request: HardenRequest,
+            progress: Callable[[str], None] = lambda _: None) -> HardenRun:
+    started = time.monotonic()
+    record = plan(estate, assets, request, progress)
+    ready = [h for h in record.hosts if h.status == NOT_RUN]
+    progress(f"preview (check mode) on {len(ready)} host(s)")
+    _ansible(estate, ready, request, run_dir(request.run_id), check=True)
+    for host in ready:
+        if host.status == NOT_RUN:
+            host.status = PREVIEWED
+    record.seconds = time.monotonic() - started
+    save(record)
+    return record
+
+
+def _restore(lifeline: Lifeline, host: HostRun) -> str:
+    done = lifeline.run(SNAPSHOT_SCRIPT, ["restore", host.backup])
+    reload = lifeline.run(RELOAD_SCRIPT, [])
+    return (done.stdout.decode(errors="replace") + done.stderr + reload.stderr).strip()
+
+
+# After a restore: validated reloads of what reads its configuration once.
+RELOAD_SCRIPT = b"""
+if /usr/sbin/sshd -t; then
+  if [ -d /run/systemd/system ]; then systemctl reload ssh 2>/dev/null || systemctl reload sshd
+  elif [ -s /run/sshd.pid ]; then kill -HUP "$(cat /run/sshd.pid)"; fi
+else echo "sshd -t failed: sshd not reloaded" >&2; fi
+if command -v rsyslogd >/dev/null && rsyslogd -N1 >/dev/null 2>&1; then
+  if [ -d /run/systemd/system ]; then systemctl try-restart rsyslog
+  elif pid=$(pgrep -xo rsyslogd); then kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; rsyslogd; fi
+fi
+exit 0
+"""
+
+
+def apply(estate: Estate, assets: list[Asset], request: HardenRequest,
+          progress: Callable[[str], None] = lambda _: None) -> HardenRun:
+    started = time.monotonic()
+    record = plan(estate, assets, request, progress)
+    refused = [h for h in record.hosts if h.status == REFUSED]
+    if refused:
+        # Nothing changes anywhere while one host would be put at risk.
+        record.stopped = f"refused before any change: {refused[0].name}: {refused[0].message}"
+        record.seconds = time.monotonic() - started
+        save(record)
+        return record
+    by_name = {a.name: a for a in assets}
+    hosts = {h.name: h for h in record.hosts}
+    ready = [h.name for h in record.hosts if h.status == NOT_RUN and h.rules]
+    for index, batch in enumerate(_batches(ready, request.batches)):
+        progress(f"batch {index + 1}: {', '.join(batch)}")
+        _apply_batch(estate, [by_name[n] for n in batch], [hosts[n] for n in batch], request, index, progress)
+        save(record)
+        failed = [n for n in batch if hosts[n].status != APPLIED]
+        if failed:
+            record.stopped = f"stopped after batch {index + 1}: {failed[0]} failed ({hosts[failed[0]].message})"
+            progress(record.stopped)
+            break
+    record.seconds = time.monotonic() - started
+    save(record)
+    return record
+
+
+def _apply_batch(estate: Estate, assets: list[Asset], hosts: list[HostRun], request: HardenRequest,
+                 index: int, progress: Callable[[str], None]) -> None:
+    lifelines: dict[str, Lifeline] = {}
+    rules = request.catalogue.rules
+    try:
+        def prepare(pair) -> None:
+            asset, host = pair
+            try:
+                line = Lifeline(target_for(asset, request.resolver))
+                line.open()
+            except Exception as exc:  # noqa: BLE001 - whatever the cause, this host cannot go on
+                host.status, host.message = FAILED, f"no lifeline connection: {exc}"
+                return
+            lifelines[host.name] = line
+            host.backup = f"{HOST_BACKUPS}/{request.run_id}"
+            saved = line.run(SNAPSHOT_SCRIPT, ["save", host.backup, *backup_specs(host.rules, rules)])
+            if saved.rc != 0:
+                host.status, host.message = FAILED, f"backup failed: {saved.stderr or saved.stdout.decode()}"[:500]
+                host.backup = ""
+            else:
+                progress(f"{host.name}: {saved.stdout.decode().strip()}")
+
+        with ThreadPoolExecutor(max_workers=max(1, request.forks)) as pool:
+            list(pool.map(prepare, zip(assets, hosts)))
+        ready = [h for h in hosts if h.status == NOT_RUN]
+        _ansible(estate, ready, request, run_dir(request.run_id) / f"batch-{index + 1}", check=False)
+        for host in ready:
+            line = lifelines[host.name]
+            login = line.fresh_login()
+            if login.rc != 0:
+                host.login = f"new logins fail: {login.stderr[:300]}"
+                host.status = FAILED
+                host.message = f"{host.login}; restored from the backup through the held connection"
+                progress(f"{host.name}: {host.message}")
+                progress(f"{host.name}: {_restore(line, host)}")
+                continue
+            host.login = "ok"
+        checked = [h for h in ready if h.login == "ok"]
+        if checked:
+            after = _audit(estate, [a for a in assets if a.name in {h.name for h in checked}], request, None, progress)
+            for host, result in zip(checked, after.targets):
+                host.after = _statuses(result)
+                failing = host.still_failing()
+                if host.status == FAILED:
+                    continue
+                if result.status != ASSESSED:
+                    host.status, host.message = FAILED, f"not verified: {result.message}"
+                elif failing:
+                    actual = {r.rule: r.actual for r in result.results}
+                    host.status = FAILED
+                    host.message = "still failing after apply: " + "; ".join(
+                        f"{rule} ({actual.get(rule, 'not evaluated')})" for rule in failing)
+                else:
+                    host.status = APPLIED
+    finally:
+        for line in lifelines.values():
+            line.close()

@@ -1,0 +1,29 @@
+"""Bad input to `mzops harden` is refused in one line, before anything connects."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import SAMPLE_INVENTORY, run_mzops
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--rules", "linux.nosuch"], "--rules: unknown rule id 'linux.nosuch'"),
+    (["run", "--rules", "linux.ssh.x11", "--skip", "linux.pw.*"], "give --rules or --skip, not both"),
+    (["run", "--batch", "0"], "--batch: '0' is not a list of host counts"),
+    (["run", "--limit", "nosuchhost"], "--limit: 'nosuchhost' matches no asset"),
+    (["run", "--limit", "firewalls"], "no host among"),
+    (["rollback", "feedc0ffee00"], "run 'feedc0ffee00': no record at"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    proc = run_mzops("-i", str(SAMPLE_INVENTORY), "harden", *args, home=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mzops: error: ") and message in lines[0], lines
+
+
+def test_history_is_empty_then_lists_nothing_secret(tmp_path):
+    proc = run_mzops("-i", str(SAMPLE_INVENTORY), "harden", "history", home=tmp_path)
+    assert proc.returncode == 0 and proc.stdout == "no hardening runs recorded\n"
+    proc = run_mzops("-i", str(SAMPLE_INVENTORY), "harden", "history", "--json", home=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]"

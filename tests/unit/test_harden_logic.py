@@ -1,0 +1,96 @@
+"""Rule selection, lockout guards and event reading: pure functions on data."""
+
+from __future__ import annotations
+
+from bundles import debian12, patched
+from mzops.compliance import catalogue
+from mzops.compliance.facts import Facts
+from mzops.harden import events, guards, selection
+
+HASH = "$6$labsalt$r4gN1xyfhs2XDBAk1eEtpfXTuXe3sd8taayEE.ziUXzIpYBbGOJVECsMersFe2d.mXpNxSVVxEGIArhnOs5dL1"
+
+
+def test_selection_leaves_out_manual_disruptive_unconfigured_and_skipped():
+    cat = catalogue.load("mlps3")
+    rules = cat.select(["linux.ssh.x11", "linux.ssh.root_login", "linux.log.remote", "linux.auth.mfa",
+                        "linux.pw.minlen"])
+    params = cat.baseline.parameters
+    out = selection.select(rules, params, disruptive=False, skip={"linux.pw.minlen"})
+    assert out.tags == ["linux.ssh.x11"]
+    assert out.left_out["linux.ssh.root_login"] == selection.DISRUPTIVE
+    assert "log_host" in out.left_out["linux.log.remote"]
+    assert out.left_out["linux.auth.mfa"] == selection.MANUAL
+    assert out.left_out["linux.pw.minlen"].startswith("skipped")
+    configured = selection.select(rules, {**params, "log_host": "10.1.1.1"}, disruptive=True)
+    assert set(configured.tags) == {"linux.pw.minlen", "linux.ssh.x11", "linux.ssh.root_login", "linux.log.remote"}
+
+
+def _facts(extra_passwd="", extra_group="", sudoers="", shadow="", keys="") -> Facts:
+    base = debian12()
+    passwd = base.sections["file:/etc/passwd"].text + extra_passwd
+    group = base.sections["file:/etc/group"].text
+    if extra_group:
+        lines = group.splitlines()
+        for name, member in (g.split(":") for g in extra_group.split()):
+            lines = [line + ("," if not line.endswith(":") else "") + member if line.startswith(name + ":") else line
+                     for line in lines]
+        group = "\n".join(lines) + "\n"
+    return Facts(patched(base, {"file:/etc/passwd": passwd, "file:/etc/group": group,
+                                "+file:/etc/sudoers": sudoers, "+shadow": shadow, "authorized_keys": keys}))
+
+
+PARAMS = catalogue.load("mlps3").baseline.parameters
+
+
+def test_root_login_refused_when_mzops_itself_is_root_or_no_named_admin_remains():
+    facts = _facts()
+    found = guards.refusals(facts, {"linux.ssh.root_login"}, PARAMS, "root", False)
+    assert len(found) == 2 and "logs in as root" in found[0] and "no named administrator" in found[1]
+    # a named admin in %sudo with a password, mzops connecting as its own account
+    facts = _facts(extra_passwd="mzops:x:990:990::/home/mzops:/bin/bash\nalice:x:1001:1001::/home/alice:/bin/bash\n",
+                   extra_group="sudo:alice sudo:mzops", sudoers="%sudo ALL=(ALL:ALL) ALL\n",
+                   shadow="alice:password:sha512::19000:0:90:7:::\n")
+    assert guards.refusals(facts, {"linux.ssh.root_login"}, PARAMS, "mzops", True) == []
+
+
+def test_allow_groups_refused_unless_the_automation_account_is_in_one():
+    facts = _facts(extra_passwd="mzops:x:990:990::/home/mzops:/bin/bash\n", extra_group="sudo:mzops")
+    params = {**PARAMS, "ssh_allow_groups": ["sshusers"]}
+    found = guards.refusals(facts, {"linux.ssh.allow_groups"}, params, "mzops", True)
+    assert found and "in none of AllowGroups sshusers" in found[0]
+    assert guards.refusals(facts, {"linux.ssh.allow_groups"}, {**params, "ssh_allow_groups": ["sudo"]},
+                           "mzops", True) == []
+
+
+def test_pam_lockout_needs_passwordless_sudo_for_a_non_root_automation_account():
+    facts = _facts(extra_passwd="mzops:x:990:990::/home/mzops:/bin/bash\n", extra_group="sudo:mzops",
+                   sudoers="%sudo ALL=(ALL:ALL) ALL\n")
+    assert "NOPASSWD" in guards.refusals(facts, {"linux.pam.lockout"}, PARAMS, "mzops", True)[0]
+    facts = _facts(extra_passwd="mzops:x:990:990::/home/mzops:/bin/bash\n",
+                   sudoers="mzops ALL=(ALL) NOPASSWD: ALL\n")
+    assert guards.refusals(facts, {"linux.pam.lockout"}, PARAMS, "mzops", True) == []
+    assert guards.refusals(_facts(), {"linux.pam.lockout"}, PARAMS, "root", False) == []
+
+
+def test_events_grouped_by_host_and_rule_with_diffs_and_counts():
+    evs = [
+        {"event": "runner_on_ok", "event_data": {"host": "h1", "task": "mzops | read the baseline", "res": {}}},
+        {"event": "runner_on_ok", "event_data": {"host": "h1", "task": "linux.ssh.x11 | X11Forwarding", "res": {
+            "changed": True, "diff": [{"before": "X11Forwarding yes\n", "after": "X11Forwarding no\n",
+                                       "before_header": "/etc/ssh/sshd_config", "after_header": "/etc/ssh/sshd_config"}]}}},
+        {"event": "runner_on_ok", "event_data": {"host": "h1", "task": "linux.file.crontab | mode and ownership",
+                                                 "res": {"changed": True, "stdout": "chmod 600 /etc/crontab"}}},
+        {"event": "runner_on_failed", "event_data": {"host": "h2", "task": "linux.ssh.x11 | X11Forwarding",
+                                                     "res": {"msg": "failed to validate", "stderr": "Bad option"}}},
+        {"event": "runner_on_skipped", "event_data": {"host": "h2", "task": "linux.aide.scheduled | daily", "res": {}}},
+        {"event": "verbose", "event_data": {}},
+    ]
+    out = events.from_events(evs)
+    h1, h2 = out["h1"], out["h2"]
+    assert h1.rules("changed") == ["linux.file.crontab", "linux.ssh.x11"]
+    x11 = next(t for t in h1.tasks if t.rule == "linux.ssh.x11")
+    assert "-X11Forwarding yes" in x11.diff and "+X11Forwarding no" in x11.diff
+    assert next(t for t in h1.tasks if t.rule == "linux.file.crontab").output == "chmod 600 /etc/crontab"
+    assert h1.counts() == {"ok": 3, "changed": 2, "failed": 0, "skipped": 0, "unreachable": 0}
+    assert h2.rules("failed") == ["linux.ssh.x11"] and "Bad option" in h2.tasks[0].message
+    assert h2.counts()["skipped"] == 1
