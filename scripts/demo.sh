@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the lab (run as root): bring up real SSH hosts (with databases) in
-# two sites, then audit them read-only against MLPS level 3 and write the auditor's
-# HTML report. `.venv/bin/mzops lab down` removes the lab again.
+# two sites, audit them read-only against MLPS level 3 and write the auditor's HTML
+# report, then harden one host (preview, apply, verify) and roll it back.
+# `.venv/bin/mzops lab down` removes the lab again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -15,3 +16,9 @@ status=0
 $MZOPS -i "$inventory" audit run --format html -o "$report" || status=$?
 echo "audit exit code $status (0 compliant, 1 findings, 3 unreachable); report: $report"
 [ "$status" -le 1 ]
+host=$($MZOPS lab status --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["hosts"][0]["name"])')
+skip='linux.audit.*,linux.time.sync'   # the lab shares the machine's kernel audit and clock
+$MZOPS -i "$inventory" harden run --limit "$host" --skip "$skip"
+$MZOPS -i "$inventory" harden run --limit "$host" --skip "$skip" --apply
+run_id=$($MZOPS -i "$inventory" harden history --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)[0]["run_id"])')
+$MZOPS -i "$inventory" harden rollback "$run_id"

@@ -193,3 +193,19 @@ def test_lifeline_survives_a_change_that_breaks_new_logins(lab_session, lab):
         assert fixed.rc == 0, fixed.stderr
         assert line.fresh_login().rc == 0
     lab_session.run("lab", "reset", OTHER)
+
+
+def test_broken_new_logins_are_restored_through_the_lifeline(lab_session, lab):
+    """A latent sshd setting (written, never loaded) takes effect with the run's reload
+    and locks mzops out: the fresh-login check catches it and restores the backup."""
+    assert lab_session.run("lab", "reset", OTHER).returncode == 0
+    lab_exec(lab_session, OTHER, "echo 'DenyUsers root' > /etc/ssh/sshd_config.d/50-latent.conf")
+    before = fingerprint(lab_session, OTHER)
+    proc = run_mzops("-i", lab["inventory"], "harden", "run", "--limit", OTHER, "--rules", "linux.ssh.x11",
+                     "--apply", "--json", home=lab_session.home)
+    assert proc.returncode == 1
+    host = json.loads(proc.stdout)["hosts"][0]
+    assert host["status"] == "failed" and host["login"].startswith("new logins fail")
+    assert "restored from the backup" in host["message"]
+    assert fingerprint(lab_session, OTHER) == before     # sshd_config is what it was
+    lab_session.run("lab", "reset", OTHER)

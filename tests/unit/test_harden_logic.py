@@ -94,3 +94,26 @@ def test_events_grouped_by_host_and_rule_with_diffs_and_counts():
     assert h1.counts() == {"ok": 3, "changed": 2, "failed": 0, "skipped": 0, "unreachable": 0}
     assert h2.rules("failed") == ["linux.ssh.x11"] and "Bad option" in h2.tasks[0].message
     assert h2.counts()["skipped"] == 1
+
+
+def test_reports_read_as_an_engineer_needs():
+    from mzops.harden.rollback import HostRollback, Rollback
+    from mzops.harden.run import HardenRun, HostRun
+    from mzops.report import harden as report
+
+    host = HostRun("h1", "applied", rules=["linux.ssh.x11"], before={"linux.ssh.x11": "fail"},
+                   after={"linux.ssh.x11": "pass"}, left_out={"linux.auth.mfa": selection.MANUAL,
+                                                              "linux.ssh.root_login": selection.DISRUPTIVE},
+                   tasks=[{"rule": "linux.ssh.x11", "task": "X11Forwarding", "status": "changed",
+                           "diff": "-X11Forwarding yes\n+X11Forwarding no", "output": "", "message": ""}],
+                   counts={"ok": 5, "changed": 1, "failed": 0})
+    text = report.render_run(HardenRun("abc123", "apply", "mlps3", "ops", "2026-11-28T00:00:00+00:00", [host]))
+    assert "linux.ssh.x11" in text and "changed" in text and "audit fail -> pass" in text
+    assert "+X11Forwarding no" in text and "not applied: disruptive" in text
+    assert "manual only (1): linux.auth.mfa" in text and "mzops harden rollback abc123" in text
+    back = Rollback("abc123", False, "2026-11-28T00:00:00+00:00", [HostRollback(
+        "h1", "restored", actions=["remove|/etc/cron.d/mzops-aide", "restore|/etc/login.defs",
+                                   "meta|m|/var/log/auth.log", "sysctl|net.ipv4.ip_forward|0"])])
+    text = report.render_rollback(back)
+    assert "remove (made by the run)   /etc/cron.d/mzops-aide" in text
+    assert "restore mode/owner         /var/log/auth.log" in text and "net.ipv4.ip_forward = 0" in text
