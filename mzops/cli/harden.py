@@ -72,7 +72,10 @@ def run_cmd(
         raise InputError("give --rules or --skip, not both")
     cat = catalogue.load(profile)
     selected = cat.select(_ids(rules) or None)
-    skipped = {r.id for r in cat.select(_ids(skip))} if skip else set()
+    try:
+        skipped = {r.id for r in cat.select(_ids(skip))} if skip else set()
+    except InputError as exc:
+        raise InputError(str(exc).replace("--rules:", "--skip:", 1)) from None
     estate = load_estate(ctx)
     chosen = audit.targets(estate, limit)
     common.note_targets(a.name for a in chosen)

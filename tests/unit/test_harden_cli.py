@@ -10,6 +10,7 @@ from conftest import SAMPLE_INVENTORY, run_mzops
 @pytest.mark.parametrize("args, message", [
     (["run", "--rules", "linux.nosuch"], "--rules: unknown rule id 'linux.nosuch'"),
     (["run", "--rules", "linux.ssh.x11", "--skip", "linux.pw.*"], "give --rules or --skip, not both"),
+    (["run", "--skip", "linux.nosuch"], "--skip: unknown rule id 'linux.nosuch'"),
     (["run", "--batch", "0"], "--batch: '0' is not a list of host counts"),
     (["run", "--limit", "nosuchhost"], "--limit: 'nosuchhost' matches no asset"),
     (["run", "--limit", "firewalls"], "no host among"),
