@@ -113,12 +113,7 @@ def host_accounts(asset: str, facts: Facts, today: dt.date) -> list[Account]:
         parts = line.split()
         if len(parts) >= 5 and re.match(r"^[\d.:a-f]+$", parts[-1]):
             open_sessions[parts[0]].add(parts[-1])
-    keys: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for line in (facts.text("authorized_keys") or "").splitlines():
-        parts = line.split(None, 3)   # user bits fingerprint comment (TYPE)
-        if len(parts) >= 3:
-            comment = re.sub(r"\s*\(\w+\)$", "", parts[3]) if len(parts) > 3 else ""
-            keys[parts[0]].append((parts[2], comment))
+    keys = facts.authorized_keys
     admin_groups = {"sudo", "wheel", "admin"}
     members: dict[str, list[str]] = defaultdict(list)
     for group, _, names, line in facts.groups:

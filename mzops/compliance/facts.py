@@ -187,6 +187,25 @@ class Facts:
         return out
 
     @cached_property
+    def authorized_keys(self) -> dict[str, list[tuple[str, str]]]:
+        """user -> [(fingerprint, comment)] of the keys in their authorized_keys files."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for line in (self.text("authorized_keys") or "").splitlines():
+            parts = line.split(None, 3)   # user bits fingerprint comment (TYPE)
+            if len(parts) >= 3:
+                comment = re.sub(r"\s*\(\w+\)$", "", parts[3]) if len(parts) > 3 else ""
+                out.setdefault(parts[0], []).append((parts[2], comment))
+        return out
+
+    def groups_of(self, user: str) -> set[str]:
+        """Every group of an account: its primary group and those listing it."""
+        account = next((a for a in self.accounts if a.name == user), None)
+        out = {name for name, _, members, _ in self.groups if user in members}
+        if account is not None:
+            out |= {name for name, gid, _, _ in self.groups if gid == account.gid}
+        return out
+
+    @cached_property
     def shadow(self) -> dict[str, ShadowEntry]:
         out = {}
         for raw in (self.text("shadow") or "").splitlines():

@@ -41,9 +41,6 @@ class HostTasks:
                 out["ok"] += 1     # as Ansible counts: a changed task is also ok
         return out
 
-    def rules(self, status: str) -> list[str]:
-        return sorted({t.rule for t in self.tasks if t.status == status and t.rule != SHARED})
-
 
 def split_name(task_name: str) -> tuple[str, str]:
     rule, sep, what = task_name.partition(" | ")

@@ -8,22 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mzops.compliance.checks.auth import sudo_all_grants
+from mzops.compliance.checks.auth import sudo_all_grants, user_specs
 from mzops.compliance.facts import Facts
-
-ADMIN_GROUPS = ("sudo", "wheel", "admin")
-
-
-def _groups_of(facts: Facts, user: str) -> set[str]:
-    account = next((a for a in facts.accounts if a.name == user), None)
-    out = {name for name, _, members, _ in facts.groups if user in members}
-    if account is not None:
-        out |= {name for name, gid, _, _ in facts.groups if gid == account.gid}
-    return out
-
-
-def _key_users(facts: Facts) -> set[str]:
-    return {line.split()[0] for line in (facts.text("authorized_keys") or "").splitlines() if line.strip()}
 
 
 def _sudo_admins(facts: Facts) -> set[str]:
@@ -37,15 +23,9 @@ def _sudo_admins(facts: Facts) -> set[str]:
 
 
 def _nopasswd(facts: Facts, user: str) -> bool:
-    groups = _groups_of(facts, user)
-    for line in facts.sudoers:
-        text = line.text
-        if "NOPASSWD:" not in text or text.startswith("Defaults"):
-            continue
-        who = [w.strip() for w in text.split(None, 1)[0].split(",")]
-        if user in who or any(w.startswith("%") and w[1:] in groups for w in who):
-            return True
-    return False
+    groups = facts.groups_of(user)
+    return any("NOPASSWD:" in rest and (user in who or any(w.startswith("%") and w[1:] in groups for w in who))
+               for who, rest, _ in user_specs(facts.sudoers))
 
 
 def refusals(facts: Facts, rule_ids: set[str], params: dict[str, Any], user: str, become: bool) -> list[str]:
@@ -57,14 +37,14 @@ def refusals(facts: Facts, rule_ids: set[str], params: dict[str, Any], user: str
             out.append("linux.ssh.root_login: mzops logs in as root here and PermitRootLogin no would lock it out; "
                        "give the inventory a named automation account with sudo (ansible_user, ansible_become) first")
         usable = {a.name for a in facts.accounts
-                  if (facts.shadow.get(a.name) and facts.shadow[a.name].state == "password")} | _key_users(facts)
+                  if (facts.shadow.get(a.name) and facts.shadow[a.name].state == "password")} | set(facts.authorized_keys)
         named = sorted((_sudo_admins(facts) & usable) - {"root", user})
         if not named:
             out.append("linux.ssh.root_login: no named administrator (a personal account with sudo and a password "
                        "or key) would remain once root cannot log in; create one first")
     if "linux.ssh.allow_groups" in rule_ids:
         allowed = set(params.get("ssh_allow_groups") or [])
-        if allowed and not (_groups_of(facts, user) & allowed):
+        if allowed and not (facts.groups_of(user) & allowed):
             out.append(f"linux.ssh.allow_groups: the automation account {user} is in none of AllowGroups "
                        f"{' '.join(sorted(allowed))}; add it to one of them first")
     if rule_ids & {"linux.pam.lockout", "linux.pam.lockout_root"} and become and user != "root":

@@ -291,7 +291,7 @@ def su_restricted(ctx: Context) -> Outcome:
 USER_SPEC = re.compile(r"^(?P<who>[^\s=]+(?:\s*,\s*[^\s=]+)*)\s+(?P<hosts>[^=]+?)\s*=\s*(?P<rest>.+)$")
 
 
-def _user_specs(lines: list[Line]) -> list[tuple[list[str], str, Line]]:
+def user_specs(lines: list[Line]) -> list[tuple[list[str], str, Line]]:
     out = []
     for line in lines:
         if re.match(r"^(Defaults|User_Alias|Runas_Alias|Host_Alias|Cmnd_Alias|Cmd_Alias)\b", line.text):
@@ -306,7 +306,7 @@ def _user_specs(lines: list[Line]) -> list[tuple[list[str], str, Line]]:
 @check("sudo_nopasswd", needs=("sudo",))
 def sudo_nopasswd(ctx: Context) -> Outcome:
     allowed = set(ctx.args.get("allowed", []))
-    bad = [str(line) for who, rest, line in _user_specs(ctx.facts.sudoers)
+    bad = [str(line) for who, rest, line in user_specs(ctx.facts.sudoers)
            if "NOPASSWD:" in rest and not set(who) <= allowed]
     bad += [str(line) for line in ctx.facts.sudoers
             if re.match(r"^Defaults\b.*!authenticate", line.text)]
@@ -318,7 +318,7 @@ def sudo_nopasswd(ctx: Context) -> Outcome:
 def sudo_all_grants(lines: list[Line]) -> list[tuple[list[str], Line]]:
     """sudoers user specs that grant unrestricted `ALL` commands: (principals, line)."""
     out = []
-    for who, rest, line in _user_specs(lines):
+    for who, rest, line in user_specs(lines):
         commands = re.sub(r"\([^)]*\)", "", rest)
         commands = re.sub(r"\b[A-Z_]+:", "", commands)
         if any(c.strip() == "ALL" for c in commands.split(",")):
