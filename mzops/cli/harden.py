@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import fcntl
-from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Any, Optional
 
 import typer
 
@@ -14,7 +12,6 @@ from mzops.compliance import audit, catalogue
 from mzops.errors import InputError
 from mzops.harden import rollback as hrollback
 from mzops.harden import run as hrun
-from mzops.paths import mzops_home
 from mzops.report import harden as report
 from mzops.secrets import Resolver
 
@@ -36,17 +33,13 @@ def _batches(text: str) -> list[int]:
     return sizes
 
 
-@contextmanager
-def _exclusive() -> Iterator[None]:
-    """One change at a time on this controller (a timer and an engineer may collide)."""
-    folder = mzops_home() / "harden"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(folder / ".lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InputError(f"another mzops harden run or rollback holds {folder / '.lock'}") from None
-        yield
+def _emit(ctx: typer.Context, as_json: bool, data: Any, text: str, exit_code: int = 0) -> None:
+    if common.want_json(ctx, as_json):
+        common.print_json(data)
+    else:
+        common.stdout.print(text, markup=False, highlight=False, end="")
+    if exit_code:
+        raise typer.Exit(exit_code)
 
 
 def _resolver(ctx: typer.Context) -> Resolver:
@@ -72,24 +65,16 @@ def run_cmd(
         raise InputError("give --rules or --skip, not both")
     cat = catalogue.load(profile)
     selected = cat.select(_ids(rules) or None)
-    try:
-        skipped = {r.id for r in cat.select(_ids(skip))} if skip else set()
-    except InputError as exc:
-        raise InputError(str(exc).replace("--rules:", "--skip:", 1)) from None
+    skipped = {r.id for r in cat.select(_ids(skip), option="--skip")} if skip else set()
     estate = load_estate(ctx)
     chosen = audit.targets(estate, limit)
     common.note_targets(a.name for a in chosen)
     request = hrun.HardenRequest(cat, selected, skipped, disruptive, apply_changes, _batches(batch),
                                  common.RUN["run_id"], forks=forks, resolver=_resolver(ctx))
     say = lambda m: common.progress(ctx, m)  # noqa: E731
-    with _exclusive():
+    with hrun.exclusive():
         record = (hrun.apply if apply_changes else hrun.preview)(estate, chosen, request, say)
-    if common.want_json(ctx, as_json):
-        common.print_json(record.to_dict())
-    else:
-        common.stdout.print(report.render_run(record), markup=False, highlight=False, end="")
-    if record.exit_code():
-        raise typer.Exit(record.exit_code())
+    _emit(ctx, as_json, record.to_dict(), report.render_run(record), record.exit_code())
 
 
 @app.command("rollback")
@@ -104,26 +89,15 @@ def rollback_cmd(
     """Restore every file the run changed, exactly, then re-audit. Exit 0 restored, 1 not."""
     estate = load_estate(ctx)
     cat = catalogue.load(profile)
-    with _exclusive():
+    with hrun.exclusive():
         result = hrollback.rollback(estate, cat, run_id, limit, check, _resolver(ctx),
                                     progress=lambda m: common.progress(ctx, m))
     common.note_targets(h.name for h in result.hosts)
-    if common.want_json(ctx, as_json):
-        common.print_json(result.to_dict())
-    else:
-        common.stdout.print(report.render_rollback(result), markup=False, highlight=False, end="")
-    if result.exit_code():
-        raise typer.Exit(result.exit_code())
+    _emit(ctx, as_json, result.to_dict(), report.render_rollback(result), result.exit_code())
 
 
 @app.command("history")
 def history_cmd(ctx: typer.Context, as_json: bool = common.JsonOption) -> None:
     """Hardening runs recorded on this controller, newest first."""
-    folder = mzops_home() / "harden"
-    records = []
-    for path in sorted(folder.glob("*/run.json"), key=lambda p: p.stat().st_mtime, reverse=True):
-        records.append(hrun.load(path.parent.name))
-    if common.want_json(ctx, as_json):
-        common.print_json([r.to_dict() for r in records])
-    else:
-        common.stdout.print(report.render_history(records), markup=False, highlight=False, end="")
+    records = hrun.history()
+    _emit(ctx, as_json, [r.to_dict() for r in records], report.render_history(records))

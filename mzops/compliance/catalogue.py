@@ -118,12 +118,12 @@ class Catalogue:
         self.path = path
         self.rules = {r.id: r for r in baseline.rules}
 
-    def select(self, ids: list[str] | None) -> list[Rule]:
+    def select(self, ids: list[str] | None, option: str = "--rules") -> list[Rule]:
         if not ids:
             return list(self.baseline.rules)
         unknown = [i for i in ids if i not in self.rules and not any(r.startswith(i.rstrip("*")) for r in self.rules if i.endswith("*"))]
         if unknown:
-            raise InputError(f"--rules: unknown rule id {unknown[0]!r} in profile {self.baseline.profile} "
+            raise InputError(f"{option}: unknown rule id {unknown[0]!r} in profile {self.baseline.profile} "
                              f"({self.path})")
         out = []
         for rule in self.baseline.rules:

@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+from mzops.compliance import audit
 from mzops.compliance.catalogue import Catalogue
 from mzops.errors import InputError
 from mzops.harden import run as hrun
@@ -114,8 +115,6 @@ def rollback(estate: Estate, catalogue: Catalogue, run_id: str, limit: str | Non
 
 def _reaudit(estate, catalogue, record, result: Rollback, rule_ids, resolver, progress) -> None:
     """Compare the audit now with the run's "before" for the rules it applied."""
-    from mzops.compliance import audit
-
     restored = [h for h in result.hosts if h.status in (RESTORED, NOTHING)]
     if not restored:
         return

@@ -9,12 +9,14 @@ and evaluate. The first host that fails stops the run: later batches are not tou
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -27,6 +29,7 @@ from mzops.errors import InputError
 from mzops.harden import events as ev
 from mzops.harden import guards, selection
 from mzops.harden.lifeline import Lifeline
+from mzops.harden.locks import automation_account
 from mzops.inventory.model import Asset, Estate
 from mzops.oplog import current_user
 from mzops.paths import mzops_home
@@ -113,6 +116,25 @@ class HardenRequest:
 
 def run_dir(run_id: str) -> Path:
     return mzops_home() / "harden" / run_id
+
+
+@contextmanager
+def exclusive() -> Iterator[None]:
+    """One run or rollback at a time on this controller (a timer and an engineer may collide)."""
+    folder = mzops_home() / "harden"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(folder / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"another mzops harden run or rollback holds {folder / '.lock'}") from None
+        yield
+
+
+def history() -> list[HardenRun]:
+    """Recorded runs, newest first."""
+    paths = sorted((mzops_home() / "harden").glob("*/run.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return [load(path.parent.name) for path in paths]
 
 
 def save(record: HardenRun) -> Path:
@@ -238,9 +260,8 @@ def plan(estate: Estate, assets: list[Asset], request: HardenRequest,
         host.rules, host.left_out, host.before = chosen.tags, chosen.left_out, _statuses(result)
         bundle = bundles.get(asset.name)
         if bundle is not None:
-            user = str(asset.vars.get("ansible_user") or "root")
-            become = str(asset.vars.get("ansible_become", False)).lower() in ("1", "true", "yes")
-            host.refusals = guards.refusals(Facts(bundle), set(host.rules), params, user, become)
+            become = ssh.Target.from_vars(asset.name, asset.vars).become
+            host.refusals = guards.refusals(Facts(bundle), set(host.rules), params, automation_account(asset), become)
         if host.refusals:
             host.status, host.message = REFUSED, host.refusals[0]
     return record

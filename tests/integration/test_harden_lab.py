@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from conftest import run_mzops, write_inventory
+from mzops.compliance import catalogue
 from mzops.connect import ssh
 from mzops.harden import run as hrun
 from mzops.harden.lifeline import Lifeline
+from mzops.inventory.loader import load
 
 pytestmark = pytest.mark.lab
 
@@ -109,7 +111,7 @@ def test_harden_apply_verify_idempotent_and_exact_rollback(lab_session, site):
 
     # nothing outside what backup.yml declares for the applied rules changed
     after = fingerprint(lab_session, MAIN)
-    roots = [s[2:] for s in hrun.backup_specs(host["rules"], {r: _rule(r) for r in host["rules"]})]
+    roots = [s[2:] for s in hrun.backup_specs(host["rules"], catalogue.load("mlps3").rules)]
     changed = {p.removesuffix(" #content") for p in set(before) | set(after) if before.get(p) != after.get(p)}
     outside = {p for p in changed if not any(p == r or p.startswith(r.rstrip("/") + "/") for r in roots)}
     assert changed and not outside, sorted(outside)
@@ -131,11 +133,6 @@ def test_harden_apply_verify_idempotent_and_exact_rollback(lab_session, site):
     assert fingerprint(lab_session, MAIN) == before, "rollback is not byte-identical"
     audit_after = run_mzops("-q", "-i", str(site), "audit", "run", "--limit", MAIN, "--json", home=home)
     assert statuses(audit_after) == first
-
-
-def _rule(rule_id: str):
-    from mzops.compliance import catalogue
-    return catalogue.load("mlps3").rules[rule_id]
 
 
 def test_lockout_is_refused_before_anything_changes(lab_session, lab):
@@ -182,8 +179,6 @@ def test_a_failing_host_stops_the_batches_and_the_rest_is_untouched(lab_session,
 
 def test_lifeline_survives_a_change_that_breaks_new_logins(lab_session, lab):
     assert lab_session.run("lab", "reset", OTHER).returncode == 0
-    from mzops.inventory.loader import load
-
     asset = load(Path(lab["inventory"])).assets[OTHER]
     with Lifeline(ssh.Target.from_vars(OTHER, asset.vars)) as line:
         assert line.fresh_login().rc == 0

@@ -28,3 +28,15 @@ def test_history_is_empty_then_lists_nothing_secret(tmp_path):
     assert proc.returncode == 0 and proc.stdout == "no hardening runs recorded\n"
     proc = run_mzops("-i", str(SAMPLE_INVENTORY), "harden", "history", "--json", home=tmp_path)
     assert proc.returncode == 0 and proc.stdout.strip() == "[]"
+
+
+def test_one_change_at_a_time(tmp_path, monkeypatch):
+    """A second run or rollback while one holds the lock is refused, not queued."""
+    from mzops.harden import run as hrun
+
+    monkeypatch.setenv("MZOPS_HOME", str(tmp_path))
+    with hrun.exclusive():
+        proc = run_mzops("-i", str(SAMPLE_INVENTORY), "harden", "rollback", "feedc0ffee00", home=tmp_path)
+    assert proc.returncode == 2 and "another mzops harden run or rollback holds" in proc.stderr
+    proc = run_mzops("-i", str(SAMPLE_INVENTORY), "harden", "rollback", "feedc0ffee00", home=tmp_path)
+    assert proc.returncode == 2 and "no record at" in proc.stderr
