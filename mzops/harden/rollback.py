@@ -90,8 +90,7 @@ def rollback(estate: Estate, catalogue: Catalogue, run_id: str, limit: str | Non
                 out.status = PLANNED if out.actions else NOTHING
                 continue
             progress(f"{host.name}: restoring {len(out.actions)} difference(s)")
-            line.run(hrun.SNAPSHOT_SCRIPT, ["restore", host.backup])
-            line.run(hrun.RELOAD_SCRIPT, [])
+            hrun.restore(line, host.backup)
             again = line.run(hrun.SNAPSHOT_SCRIPT, ["diff", host.backup])
             out.remaining = _lines(again.stdout)
             login = line.fresh_login()

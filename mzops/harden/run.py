@@ -282,8 +282,9 @@ def preview(estate: Estate, assets: list[Asset], request: HardenRequest,
     return record
 
 
-def _restore(lifeline: Lifeline, host: HostRun) -> str:
-    done = lifeline.run(SNAPSHOT_SCRIPT, ["restore", host.backup])
+def restore(lifeline: Lifeline, backup: str) -> str:
+    """Put a host back to its backup through the held connection; validated reloads."""
+    done = lifeline.run(SNAPSHOT_SCRIPT, ["restore", backup])
     reload = lifeline.run(RELOAD_SCRIPT, [])
     return (done.stdout.decode(errors="replace") + done.stderr + reload.stderr).strip()
 
@@ -364,7 +365,7 @@ def _apply_batch(estate: Estate, assets: list[Asset], hosts: list[HostRun], requ
                 host.status = FAILED
                 host.message = f"{host.login}; restored from the backup through the held connection"
                 progress(f"{host.name}: {host.message}")
-                progress(f"{host.name}: {_restore(line, host)}")
+                progress(f"{host.name}: {restore(line, host.backup)}")
                 continue
             host.login = "ok"
         checked = [h for h in ready if h.login == "ok"]
