@@ -46,6 +46,7 @@ class TargetResult:
     message: str = ""
     seconds: float = 0.0
     results: list[RuleResult] = field(default_factory=list)
+    server: str = ""  # for a database: the inventory host it runs on
 
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in STATUSES}
@@ -63,7 +64,7 @@ class TargetResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "status": self.status, "kind": self.kind, "zone": self.zone,
-            "site": self.site, "platform": self.platform, "message": self.message,
+            "site": self.site, "server": self.server, "platform": self.platform, "message": self.message,
             "seconds": round(self.seconds, 3), "score": self.score, "counts": self.counts(),
             "results": [r.to_dict() for r in self.results],
         }

@@ -74,7 +74,7 @@ def evaluated_run(tmp_path, waiver_text=WAIVERS, hosts=("lab-a", "lab-b")) -> Ru
         bundle.save(folder)
     in_force, expired = waivers.split(waivers.load(write_waivers(tmp_path, waiver_text), set(CATALOGUE.rules)),
                                       dt.date(2026, 11, 28))
-    request = audit.AuditRequest(CATALOGUE, list(CATALOGUE.baseline.rules), in_force, expired)
+    request = audit.AuditRequest.single(CATALOGUE, list(CATALOGUE.baseline.rules), in_force, expired)
     # Place the bundles in the estate (zone_core) so waivers match them for real.
     estate = Estate(source="test", assets={name: Asset(name=name, kind="host", zone="core", site="primary",
                                                        groups=["zone_core"]) for name in hosts},

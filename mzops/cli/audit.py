@@ -23,9 +23,9 @@ FormatOption = typer.Option("table", "--format", "-f", help="table, json, junit 
 
 def _request(ctx: typer.Context, profile: str, rules: Optional[str], waiver_file: Optional[Path],
              forks: int, save_facts: Optional[Path]) -> audit.AuditRequest:
-    cat = catalogue.load(profile)
+    catalogues = catalogue.load_profile(profile)
     ids = [r.strip() for r in rules.split(",") if r.strip()] if rules else None
-    selected = cat.select(ids)
+    selected = catalogue.select_across(catalogues, ids)
     in_force, expired = [], []
     path = waiver_file
     if path is None:
@@ -33,15 +33,16 @@ def _request(ctx: typer.Context, profile: str, rules: Optional[str], waiver_file
         default = (inv if inv.is_dir() else inv.parent) / "waivers.yml"
         path = default if default.exists() else None
     if path is not None:
-        in_force, expired = waivers.split(waivers.load(path, set(cat.rules)), dt.date.today())
+        known = {rule_id for c in catalogues.values() for rule_id in c.rules}
+        in_force, expired = waivers.split(waivers.load(path, known), dt.date.today())
         for w in expired:
             common.progress(ctx, f"waiver expired on {w.expires}: {w.rule} for {w.targets} (not applied)")
     if forks < 1:
         raise InputError("--forks must be at least 1")
     inv = common.options(ctx).inventory
     resolver = Resolver(base=inv if inv.is_dir() else inv.parent)
-    return audit.AuditRequest(cat, selected, in_force, expired, forks=forks, save_facts=save_facts,
-                              resolver=resolver)
+    suites = {family: audit.Suite(catalogues[family], chosen) for family, chosen in selected.items()}
+    return audit.AuditRequest(suites, in_force, expired, forks=forks, save_facts=save_facts, resolver=resolver)
 
 
 def _emit(ctx: typer.Context, run: Run, fmt: str, output: Optional[Path], as_json: bool) -> None:
@@ -62,18 +63,20 @@ def run_cmd(
     fmt: str = FormatOption,
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the report to this file."),
     waiver_file: Optional[Path] = typer.Option(None, "--waivers", help="Waivers YAML (default: waivers.yml beside the inventory, if any)."),
-    forks: int = typer.Option(10, "--forks", help="Hosts assessed in parallel."),
-    save_facts: Optional[Path] = typer.Option(None, "--save-facts", help="Keep each host's fact bundle in this folder."),
+    forks: int = typer.Option(10, "--forks", help="Assets assessed in parallel."),
+    save_facts: Optional[Path] = typer.Option(None, "--save-facts", help="Keep each asset's fact bundle in this folder."),
     as_json: bool = common.JsonOption,
 ) -> None:
-    """Audit hosts over SSH (one round trip each). Exit 0 compliant, 1 findings, 3 unreachable."""
+    """Audit hosts and databases (one SSH round trip each). Exit 0 compliant, 1 findings, 3 unreachable."""
     if fmt not in report.FORMATS:
         raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
     estate = load_estate(ctx)
     request = _request(ctx, profile, rules, waiver_file, forks, save_facts)
-    chosen = audit.targets(estate, limit)
+    chosen = audit.targets(estate, limit, set(request.suites))
     common.note_targets(a.name for a in chosen)
-    common.progress(ctx, f"auditing {len(chosen)} host(s) against {len(request.rules)} rules ({profile})")
+    kinds = ", ".join(f"{sum(a.kind == k for a in chosen)} {k}(s)" for k in audit.AUDITED_KINDS
+                      if any(a.kind == k for a in chosen))
+    common.progress(ctx, f"auditing {kinds} against {request.rule_count} rules ({profile})")
     result = audit.run(estate, chosen, request, progress=lambda m: common.progress(ctx, m))
     _emit(ctx, result, fmt, output, common.want_json(ctx, as_json))
 

@@ -67,7 +67,7 @@ def run_cmd(
     selected = cat.select(_ids(rules) or None)
     skipped = {r.id for r in cat.select(_ids(skip), option="--skip")} if skip else set()
     estate = load_estate(ctx)
-    chosen = audit.targets(estate, limit)
+    chosen = audit.targets(estate, limit, {"linux"})
     common.note_targets(a.name for a in chosen)
     request = hrun.HardenRequest(cat, selected, skipped, disruptive, apply_changes, _batches(batch),
                                  common.RUN["run_id"], forks=forks, resolver=_resolver(ctx))

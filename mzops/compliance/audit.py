@@ -1,7 +1,9 @@
-"""The audit run: select targets, collect each host once, evaluate, aggregate.
+"""The audit run: select targets, collect each asset once, evaluate, aggregate.
 
-Collection is the only I/O (one SSH execution per host, hosts in parallel); the
-evaluation of saved bundles is the same code, offline.
+Each asset is held to its own baseline family: hosts to linux, databases to their
+engine's (postgresql, mysql). Collection is the only I/O (one SSH execution per host
+or per database on its server host, assets in parallel); the evaluation of saved
+bundles is the same code, offline.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from mzops.compliance import collector, evaluate
+from mzops.compliance import collector, dbcollect, evaluate
 from mzops.compliance.catalogue import Catalogue, Rule
 from mzops.compliance.collector import Bundle, CollectionError
 from mzops.compliance.waivers import Waiver
@@ -22,13 +24,20 @@ from mzops.inventory.model import Asset, Estate
 from mzops.results import ASSESSED, TARGET_ERROR, UNREACHABLE, Run, TargetResult
 from mzops.secrets import Resolver, SecretError
 
-AUDITED_KINDS = ("host",)
+AUDITED_KINDS = ("host", "database")
+
+
+@dataclass
+class Suite:
+    """One baseline family's catalogue and the rules selected from it."""
+
+    catalogue: Catalogue
+    rules: list[Rule]
 
 
 @dataclass
 class AuditRequest:
-    catalogue: Catalogue
-    rules: list[Rule]
+    suites: dict[str, Suite]   # baseline family -> suite
     waivers: list[Waiver]
     expired_waivers: list[Waiver]
     forks: int = 10
@@ -38,48 +47,95 @@ class AuditRequest:
     # Collector groups wanted beyond the rules' own (hardening's lockout guards).
     extra_groups: tuple[str, ...] = ()
 
+    @classmethod
+    def single(cls, catalogue: Catalogue, rules: list[Rule], waivers: list[Waiver] = (),
+               expired_waivers: list[Waiver] = (), **options) -> AuditRequest:
+        return cls({catalogue.baseline.family: Suite(catalogue, rules)}, list(waivers), list(expired_waivers),
+                   **options)
 
-def targets(estate: Estate, pattern: str | None) -> list[Asset]:
+    @property
+    def profile(self) -> str:
+        return next(iter(self.suites.values())).catalogue.baseline.profile
+
+    @property
+    def rule_count(self) -> int:
+        return sum(len(s.rules) for s in self.suites.values())
+
+
+def family_of(asset: Asset) -> str:
+    """The baseline family an asset is held to (InputError for an engine without one)."""
+    return "linux" if asset.kind == "host" else dbcollect.family_of(asset)
+
+
+def targets(estate: Estate, pattern: str | None, families: set[str] | None = None) -> list[Asset]:
+    """Hosts and databases the pattern selects (and, given FAMILIES, that have rules
+    selected). A database engine without a baseline stays in: it is reported as such."""
     names = estate.limit(pattern)
     if pattern and not names:
         raise InputError(f"--limit: {pattern!r} matches no asset in {estate.source}")
-    chosen = [estate.assets[n] for n in names if estate.assets[n].kind in AUDITED_KINDS]
+    chosen = []
+    for name in names:
+        asset = estate.assets[name]
+        if asset.kind not in AUDITED_KINDS:
+            continue
+        try:
+            family = family_of(asset)
+        except InputError:
+            family = None
+        if families is None or family is None or family in families:
+            chosen.append(asset)
     if not chosen:
-        raise InputError(f"--limit: no host among the {len(names)} selected assets "
-                         "(databases and firewalls are audited by their own baselines, not yet available)")
+        wanted = f" with rules from {', '.join(sorted(families))}" if families else ""
+        raise InputError(f"--limit: no host or database{wanted} among the {len(names)} selected assets "
+                         "(firewalls are audited by their own baseline, not yet available)")
     return chosen
 
 
 def _result_for(asset: Asset, bundle: Bundle, request: AuditRequest, where: str) -> TargetResult:
-    params = request.catalogue.params_for(asset.vars, where)
-    platform, results = evaluate.evaluate(bundle, request.rules, params, request.waivers, asset.groups)
+    suite = request.suites[family_of(asset)]
+    params = suite.catalogue.params_for(asset.vars, where)
+    platform, results = evaluate.evaluate(bundle, suite.rules, params, request.waivers, asset.groups)
     return TargetResult(asset.name, ASSESSED, asset.kind, asset.zone, asset.site,
-                        platform.family, seconds=bundle.seconds, results=results)
+                        platform.family, seconds=bundle.seconds, results=results, server=asset.db_server or "")
+
+
+def _collect(estate: Estate, asset: Asset, request: AuditRequest, groups: list[str]) -> Bundle:
+    resolver = request.resolver or Resolver()
+    if asset.kind == "database":
+        return dbcollect.collect(estate, asset, resolver, timeout=request.timeout)
+    target = ssh.Target.from_vars(asset.name, asset.vars)
+    reference = asset.credentials.get("ssh")
+    if reference:
+        target.key = resolver.resolve(reference)
+    return collector.collect(target, groups, timeout=request.timeout)
 
 
 def run(estate: Estate, assets: list[Asset], request: AuditRequest,
         progress: Callable[[str], None] = lambda _: None) -> Run:
     started = time.monotonic()
-    groups = sorted(set(request.catalogue.groups_needed(request.rules)) | set(request.extra_groups))
+    linux = request.suites.get("linux")
+    groups = sorted(set(linux.catalogue.groups_needed(linux.rules) if linux else ["os"]) | set(request.extra_groups))
     # Parameter overrides are checked before anything connects: bad input changes nothing.
     for asset in assets:
-        request.catalogue.params_for(asset.vars, estate.where(asset.name))
+        try:
+            family = family_of(asset)
+        except InputError:
+            continue  # reported for that asset below
+        if family in request.suites:
+            request.suites[family].catalogue.params_for(asset.vars, estate.where(asset.name))
 
     def one(asset: Asset) -> TargetResult:
-        target = ssh.Target.from_vars(asset.name, asset.vars)
-        reference = asset.credentials.get("ssh")
-        if reference:
-            try:
-                target.key = (request.resolver or Resolver()).resolve(reference)
-            except SecretError as exc:
-                progress(f"{asset.name}: error: {exc}")
-                return TargetResult(asset.name, TARGET_ERROR, asset.kind, asset.zone, asset.site, message=str(exc))
+        def failed(status: str, message: str) -> TargetResult:
+            progress(f"{asset.name}: {status}: {message}")
+            return TargetResult(asset.name, status, asset.kind, asset.zone, asset.site, message=message,
+                                server=asset.db_server or "")
+
         try:
-            bundle = collector.collect(target, groups, timeout=request.timeout)
+            bundle = _collect(estate, asset, request, groups)
+        except (SecretError, InputError) as exc:
+            return failed(TARGET_ERROR, str(exc))
         except CollectionError as exc:
-            status = UNREACHABLE if exc.unreachable else TARGET_ERROR
-            progress(f"{asset.name}: {status}: {exc}")
-            return TargetResult(asset.name, status, asset.kind, asset.zone, asset.site, message=str(exc))
+            return failed(UNREACHABLE if exc.unreachable else TARGET_ERROR, str(exc))
         if request.save_facts:
             bundle.save(request.save_facts)
         result = _result_for(asset, bundle, request, estate.where(asset.name))
@@ -90,7 +146,7 @@ def run(estate: Estate, assets: list[Asset], request: AuditRequest,
 
     with ThreadPoolExecutor(max_workers=max(1, request.forks)) as pool:
         results = list(pool.map(one, assets))
-    return Run(request.catalogue.baseline.profile, results,
+    return Run(request.profile, results,
                expired_waivers=[w.to_dict() for w in request.expired_waivers],
                seconds=time.monotonic() - started)
 
@@ -106,8 +162,12 @@ def evaluate_saved(folder: Path, estate: Estate | None, request: AuditRequest) -
     for path in paths:
         bundle = Bundle.load(path)
         asset = estate.assets.get(bundle.target) if estate else None
-        if asset is None:
-            asset = Asset(name=bundle.target, kind="host", zone="", site="")
+        if asset is None:  # the bundle says what it was collected from
+            engine = bundle.sections.get("db:engine")
+            asset = (Asset(name=bundle.target, kind="database", zone="", site="", db_engine=engine.text.strip())
+                     if engine else Asset(name=bundle.target, kind="host", zone="", site=""))
+        if family_of(asset) not in request.suites:
+            continue
         results.append(_result_for(asset, bundle, request, str(path)))
-    return Run(request.catalogue.baseline.profile, results,
+    return Run(request.profile, results,
                expired_waivers=[w.to_dict() for w in request.expired_waivers])

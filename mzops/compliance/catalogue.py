@@ -9,6 +9,7 @@ variable once hardening exists, so audit and hardening cannot drift apart).
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -132,18 +133,71 @@ class Catalogue:
         return out
 
     def params_for(self, asset_vars: dict[str, Any], where: str) -> dict[str, Any]:
+        """This baseline's parameters with the asset's overrides. One variable serves every
+        family (group_vars/all may set it for hosts and databases alike): a key another
+        family of the profile knows is not this one's business; a key no family knows is
+        a typo, reported."""
         overrides = asset_vars.get(PARAMS_VAR) or {}
         if not isinstance(overrides, dict):
             raise InputError(f"{where}: {PARAMS_VAR} must be a mapping")
-        unknown = sorted(set(overrides) - set(self.baseline.parameters))
+        unknown = sorted(set(overrides) - set(self.baseline.parameters) - _sibling_parameters(self.path))
         if unknown:
             raise InputError(f"{where}: {PARAMS_VAR}.{unknown[0]}: unknown baseline parameter "
                              f"(known: {', '.join(sorted(self.baseline.parameters))})")
-        return {**self.baseline.parameters, **overrides}
+        return {**self.baseline.parameters,
+                **{k: v for k, v in overrides.items() if k in self.baseline.parameters}}
 
     def groups_needed(self, rules: list[Rule]) -> list[str]:
         needs = {"os"} | {n for r in rules for n in registry()[r.check].needs}
         return sorted(needs)
+
+
+@functools.lru_cache(maxsize=None)
+def _sibling_parameters(path: Path) -> set[str]:
+    """Parameter names of the other baseline files of the same profile folder."""
+    names: set[str] = set()
+    for other in sorted(path.parent.glob("*.yml")):
+        if other != path:
+            data = yamlfile.load(other).data
+            if isinstance(data, dict) and isinstance(data.get("parameters"), dict):
+                names |= set(data["parameters"])
+    return names
+
+
+def families(profile: str, root: Path = BASELINES) -> list[str]:
+    folder = root / profile
+    return sorted(p.stem for p in folder.glob("*.yml")) if folder.is_dir() else []
+
+
+def load_profile(profile: str, root: Path = BASELINES) -> dict[str, Catalogue]:
+    """Every baseline family of a profile (linux, postgresql, mysql, ...)."""
+    found = families(profile, root)
+    if not found:
+        known = ", ".join(profiles()) or "none"
+        raise InputError(f"--profile: unknown profile {profile!r} (no {root / profile}; profiles: {known})")
+    return {family: load(profile, family, root) for family in found}
+
+
+def select_across(catalogues: dict[str, Catalogue], ids: list[str] | None,
+                  option: str = "--rules") -> dict[str, list[Rule]]:
+    """Rules per family for ids (prefix* allowed); an id no family knows is an error.
+    Without ids, every rule of every family; families with nothing selected are left out."""
+    if not ids:
+        return {f: list(c.baseline.rules) for f, c in catalogues.items()}
+
+    def known(cat: Catalogue, rule_id: str) -> bool:
+        return rule_id in cat.rules or (rule_id.endswith("*") and any(r.startswith(rule_id[:-1]) for r in cat.rules))
+    for rule_id in ids:
+        if not any(known(c, rule_id) for c in catalogues.values()):
+            profile = next(iter(catalogues.values())).baseline.profile
+            raise InputError(f"{option}: unknown rule id {rule_id!r} in profile {profile} "
+                             f"({', '.join(str(c.path) for c in catalogues.values())})")
+    out = {}
+    for family, cat in catalogues.items():
+        mine = [i for i in ids if known(cat, i)]
+        if mine:
+            out[family] = cat.select(mine, option)
+    return out
 
 
 def profiles() -> list[str]:

@@ -62,6 +62,19 @@ as_user() {  # run a command as another user, without a shell in between
   if cmd_exists runuser; then runuser -u "$u" -- "$@"; else su -s /bin/sh "$u" -c "$*"; fi
 }
 
+# SQL for the database baselines (lines appended by mzops.compliance.dbcollect): as
+# the server's own superuser over its local socket, in read-only transactions.
+# PORT picks the PostgreSQL cluster; US separates fields (never inside a value).
+US=$(printf '\037')
+pg_sql() {  # from / : postgres may not enter the login user's home (psql would complain)
+  ( cd / && as_user postgres env PGOPTIONS='-c default_transaction_read_only=on' \
+    psql -XAtq -v ON_ERROR_STOP=1 -F "$US" -p "${PORT:-5432}" -d postgres -c "$1" )
+}
+my_sql() {
+  c=mariadb; cmd_exists mariadb || c=mysql
+  $c -NB -e "SET SESSION TRANSACTION READ ONLY; $1"
+}
+
 PG_ROLES="SELECT rolname, rolsuper, rolcreaterole, rolcanlogin, coalesce(rolvaliduntil::text, ''),
   rolreplication, rolbypassrls, rolpassword IS NULL FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY 1"
 PG_SESSIONS="SELECT usename, coalesce(host(client_addr), 'local'), count(*) FROM pg_stat_activity

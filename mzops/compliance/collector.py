@@ -88,10 +88,14 @@ class CollectionError(Exception):
         self.unreachable = unreachable
 
 
-def collect(target: ssh.Target, groups: list[str], timeout: float = 300) -> Bundle:
+def collect(target: ssh.Target, groups: list[str], timeout: float = 300, extra: str = "",
+            name: str | None = None) -> Bundle:
+    """Collect GROUPS, then run EXTRA (shell lines using the script's functions, e.g. a
+    database's SQL sections), in one SSH execution. NAME: the asset the bundle is for."""
     nonce = "MZ" + secrets.token_hex(8)
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    run = ssh.run_script(target, script(), [nonce, *groups], timeout=timeout, compress=True)
+    text = script() + b"\n" + extra.encode() if extra else script()
+    run = ssh.run_script(target, text, [nonce, *groups], timeout=timeout, compress=True)
     if run.transport_failed:
         raise CollectionError(_first_line(run.stderr) or "ssh failed", unreachable=True)
     sections = parse(_gunzip(run.stdout), nonce)
@@ -99,7 +103,7 @@ def collect(target: ssh.Target, groups: list[str], timeout: float = 300) -> Bund
         raise CollectionError(
             f"no facts returned (exit {run.rc}): {_first_line(run.stderr) or 'empty output'}",
             unreachable=False)
-    return Bundle(target.name, started, sections, run.seconds)
+    return Bundle(name or target.name, started, sections, run.seconds)
 
 
 def _gunzip(data: bytes) -> bytes:

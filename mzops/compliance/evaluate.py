@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mzops.compliance import dbcollect
 from mzops.compliance.catalogue import Rule
 from mzops.compliance.checks import ERROR, NOTAPPLICABLE, Context, Outcome, registry
 from mzops.compliance.collector import Bundle
@@ -11,20 +12,22 @@ from mzops.compliance.waivers import Waiver
 from mzops.results import RuleResult
 
 
-def platform_of(facts: Facts) -> Platform:
-    return detect(facts.os_release)
+def platform_of(bundle: Bundle, facts: Facts) -> Platform:
+    """A database server's flavour, else the host's distribution."""
+    return dbcollect.platform_of(bundle) or detect(facts.os_release)
 
 
 def evaluate(bundle: Bundle, rules: list[Rule], params: dict, waivers: list[Waiver] = (),
              groups: list[str] = ()) -> tuple[Platform, list[RuleResult]]:
     facts = Facts(bundle)
-    platform = platform_of(facts)
+    platform = platform_of(bundle, facts)
     checks = registry()
     out = []
     for rule in rules:
         if not set(rule.platforms) & platform.names:
             outcome = Outcome(NOTAPPLICABLE, "", f"platform {platform.family}",
-                              [f"/etc/os-release: ID={facts.os_release.get('ID', '?')}"])
+                              [f"/etc/os-release: ID={facts.os_release.get('ID', '?')}"
+                               if platform.kind == "linux" else f"server: {platform.family}"])
         else:
             try:
                 outcome = checks[rule.check].fn(Context(facts, platform, rule.resolve_args(params)))

@@ -393,11 +393,16 @@ class Facts:
 
     @cached_property
     def stats(self) -> dict[str, FileStat]:
+        return self.stats_in("stat")
+
+    def stats_in(self, section: str) -> dict[str, FileStat]:
+        """`statlist` output of a section, by path (a trailing slash dropped)."""
         out = {}
-        for raw in (self.text("stat") or "").splitlines():
+        for raw in (self.text(section) or "").splitlines():
             parts = raw.split("|")
             if len(parts) >= 6:
-                out[parts[0]] = FileStat(parts[0], int(parts[1], 8), parts[2], parts[3], parts[5])
+                path = parts[0].rstrip("/") or "/"
+                out[path] = FileStat(path, int(parts[1], 8), parts[2], parts[3], parts[5])
         return out
 
     @cached_property

@@ -9,6 +9,7 @@ host collector produces, so both paths feed the same pure normalisers.
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 import time
 from contextlib import contextmanager
@@ -86,36 +87,59 @@ def _text(rows, sep: str) -> bytes:
     return "".join(sep.join(cell(v) for v in row) + "\n" for row in rows).encode()
 
 
-def read(engine: str, host: str, port: int, user: str, password: str, name: str) -> Bundle:
-    """Run the account queries; one connection, one round trip per query."""
+def read(engine: str, host: str, port: int, user: str, password: str, name: str,
+         queries: dict[str, str] | None = None, tolerate: bool = False, pg_sep: str = "|") -> Bundle:
+    """Run named queries over one read-only connection, one round trip per query.
+
+    With tolerate, a query the server refuses (no privilege, not this flavour) becomes
+    a section with its error and a non-zero rc, as in the host collector.
+    """
     sections: dict[str, Section] = {}
     started = time.monotonic()
     if engine == "postgresql":
         import psycopg
 
+        queries = queries or PG_QUERIES
         try:
+            # Read-only on the server side; autocommit so one refused query spoils no other.
             with psycopg.connect(host=host, port=port, user=user, password=password, dbname="postgres",
-                                 connect_timeout=10, application_name="mzops") as conn:
-                conn.read_only = True
-                for section, sql in PG_QUERIES.items():
-                    sections[section] = Section(0, _text(conn.execute(sql).fetchall(), "|"))
+                                 connect_timeout=10, application_name="mzops", autocommit=True,
+                                 options="-c default_transaction_read_only=on") as conn:
+                for section, sql in queries.items():
+                    try:
+                        sections[section] = Section(0, _text(conn.execute(sql).fetchall(), pg_sep))
+                    except psycopg.Error as exc:
+                        if not tolerate:
+                            raise
+                        sections[section] = Section(1, str(exc).strip().splitlines()[0].encode())
         except psycopg.OperationalError as exc:
             raise DatabaseError(str(exc).strip().splitlines()[-1]) from None
     else:
         import pymysql
 
+        queries = queries or MY_QUERIES
         try:
-            conn = pymysql.connect(host=host, port=port, user=user, password=password, connect_timeout=10)
+            # TLS when the server offers it (servers with require_secure_transport refuse
+            # plain TCP); not verified: mzops reaches servers through SSH tunnels.
+            tls = ssl.create_default_context()
+            tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+            conn = pymysql.connect(host=host, port=port, user=user, password=password, connect_timeout=10, ssl=tls)
         except pymysql.err.OperationalError as exc:
             raise DatabaseError(str(exc.args[-1])) from None
         try:
             with conn.cursor() as cursor:
-                for section, sql in MY_QUERIES.items():
-                    cursor.execute(sql)
-                    sections[section] = Section(0, _text(cursor.fetchall(), "\t"))
+                cursor.execute("SET SESSION TRANSACTION READ ONLY")
+                for section, sql in queries.items():
+                    try:
+                        cursor.execute(sql)
+                        sections[section] = Section(0, _text(cursor.fetchall(), "\t"))
+                    except (pymysql.err.ProgrammingError, pymysql.err.OperationalError,
+                            pymysql.err.InternalError) as exc:
+                        if not tolerate or isinstance(exc, pymysql.err.OperationalError) and not conn.open:
+                            raise
+                        sections[section] = Section(1, str(exc.args[-1]).encode())
         except pymysql.err.MySQLError as exc:
             raise DatabaseError(str(exc.args[-1])) from None
         finally:
             conn.close()
-    bundle = Bundle(name, "", sections, time.monotonic() - started)
-    return bundle
+    return Bundle(name, "", sections, time.monotonic() - started)

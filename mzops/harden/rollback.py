@@ -118,7 +118,7 @@ def _reaudit(estate, catalogue, record, result: Rollback, rule_ids, resolver, pr
     if not restored:
         return
     rules = [catalogue.rules[r] for r in rule_ids if r in catalogue.rules]
-    request = audit.AuditRequest(catalogue, rules, [], [], resolver=resolver)
+    request = audit.AuditRequest.single(catalogue, rules, resolver=resolver)
     now = audit.run(estate, [estate.assets[h.name] for h in restored], request, progress=progress)
     before = {h.name: h for h in record.hosts}
     for host, target in zip(restored, now.targets):

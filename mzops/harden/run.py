@@ -183,8 +183,8 @@ def target_for(asset: Asset, resolver: Resolver | None) -> ssh.Target:
 
 def _audit(estate: Estate, assets: list[Asset], request: HardenRequest, facts_dir: Path | None,
            progress: Callable[[str], None]):
-    areq = audit.AuditRequest(request.catalogue, request.rules, [], [], forks=request.forks,
-                              save_facts=facts_dir, resolver=request.resolver, extra_groups=GUARD_GROUPS)
+    areq = audit.AuditRequest.single(request.catalogue, request.rules, forks=request.forks,
+                                     save_facts=facts_dir, resolver=request.resolver, extra_groups=GUARD_GROUPS)
     return audit.run(estate, assets, areq, progress=progress)
 
 

@@ -47,15 +47,16 @@ def render(run: Run) -> str:
         "只读检查 read-only assessment by mzops</p>",
     ]
 
+    targets = by_asset(run.targets)
     out.append("<h2>一、测评对象得分 / Scores per target</h2>")
-    out.append("<table><tr><th>对象 Target</th><th>区域 Zone</th><th>站点 Site</th><th>平台 Platform</th>"
+    out.append("<table><tr><th>对象 Target</th><th>类型 Kind</th><th>区域 Zone</th><th>站点 Site</th><th>平台 Platform</th>"
                "<th>状态 Status</th><th>得分 Score</th><th>通过 Pass</th><th>不通过 Fail</th>"
                "<th>错误 Error</th><th>人工 Manual</th><th>豁免 Waived</th><th>不适用 N/A</th></tr>")
-    for t in run.targets:
+    for t in targets:
         c = t.counts()
         score = "—" if t.score is None else f"{t.score:.1f}%"
         status = f"{TARGET_ZH.get(t.status, t.status)} / {t.status}"
-        out.append(f"<tr><td>{e(t.name)}</td><td>{e(t.zone)}</td><td>{e(t.site)}</td><td>{e(t.platform)}</td>"
+        out.append(f"<tr><td>{e(_label(t))}</td><td>{e(KIND_ZH.get(t.kind, t.kind))} / {e(t.kind)}</td><td>{e(t.zone)}</td><td>{e(t.site)}</td><td>{e(t.platform)}</td>"
                    f"<td>{e(status)}</td><td><b>{score}</b></td><td>{c['pass']}</td><td>{c['fail']}</td>"
                    f"<td>{c['error']}</td><td>{c['manual']}</td><td>{c['waived']}</td><td>{c['notapplicable']}</td></tr>")
     out.append("</table>")
@@ -74,12 +75,12 @@ def render(run: Run) -> str:
 
     out.append("<h2>三、问题与证据 / Findings with evidence</h2>")
     any_finding = False
-    for t in run.targets:
+    for t in targets:
         findings = [r for r in t.results if r.status in ("fail", "error")]
         if not findings:
             continue
         any_finding = True
-        out.append(f"<h3>{e(t.name)}</h3>")
+        out.append(f"<h3>{e(_label(t))}</h3>")
         for r in findings:
             out.append(_finding(r))
     if not any_finding:
@@ -122,6 +123,18 @@ def render(run: Run) -> str:
         out.append("<p>无 / None.</p>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
+
+
+KIND_ZH = {"host": "主机", "database": "数据库", "firewall": "防火墙"}
+
+
+def by_asset(targets: list) -> list:
+    """Each host followed by the databases it runs (its asset group), then the rest."""
+    return sorted(targets, key=lambda t: (t.server or t.name, t.kind != "host", t.name))
+
+
+def _label(t) -> str:
+    return f"{t.name} ({t.platform or t.kind} @ {t.server})" if t.server else t.name
 
 
 def _finding(r, css: str = "finding", target: str | None = None) -> str:

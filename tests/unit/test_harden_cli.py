@@ -13,7 +13,7 @@ from conftest import SAMPLE_INVENTORY, run_mzops
     (["run", "--skip", "linux.nosuch"], "--skip: unknown rule id 'linux.nosuch'"),
     (["run", "--batch", "0"], "--batch: '0' is not a list of host counts"),
     (["run", "--limit", "nosuchhost"], "--limit: 'nosuchhost' matches no asset"),
-    (["run", "--limit", "firewalls"], "no host among"),
+    (["run", "--limit", "firewalls"], "no host or database"),
     (["rollback", "feedc0ffee00"], "run 'feedc0ffee00': no record at"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):

@@ -24,9 +24,9 @@ def test_waiver_applies_and_expired_waiver_does_not(tmp_path):
     bundle.save(folder)
     in_force, expired = waivers.split(waivers.load(write_waivers(tmp_path, WAIVERS), set(CATALOGUE.rules)),
                                       dt.date(2026, 11, 28))
-    request = audit.AuditRequest(CATALOGUE, list(CATALOGUE.baseline.rules), in_force, expired)
+    request = audit.AuditRequest.single(CATALOGUE, list(CATALOGUE.baseline.rules), in_force, expired)
     from mzops.compliance import evaluate
-    _, results = evaluate.evaluate(bundle, request.rules, CATALOGUE.baseline.parameters, in_force, ["zone_core"])
+    _, results = evaluate.evaluate(bundle, request.suites["linux"].rules, CATALOGUE.baseline.parameters, in_force, ["zone_core"])
     by_rule = {r.rule: r for r in results}
     assert by_rule["linux.auth.mfa"].status == "waived"
     assert by_rule["linux.auth.mfa"].waiver["approver"] == "李娜 (security admin)"

@@ -21,10 +21,11 @@ class Platform:
     # Names a package has on this family, keyed by a neutral name.
     package_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()       # other names rules may use (e.g. "rhel" for openEuler)
+    kind: str = "linux"                 # what the baseline's rules run on: linux, postgresql, mysql
 
     @property
     def names(self) -> set[str]:
-        return {self.family, "linux", *self.aliases}
+        return {self.family, self.kind, *self.aliases}
 
     def packages(self, neutral: str) -> tuple[str, ...]:
         return self.package_names.get(neutral, (neutral,))
@@ -40,6 +41,12 @@ def register(platform: Platform) -> Platform:
 
 
 UNKNOWN = Platform("unknown", ())
+
+# Database servers: the flavour decides, not the host's distribution. Not registered
+# for detect(); mzops.compliance.dbcollect picks them from the server's version string.
+POSTGRESQL = Platform("postgresql", (), kind="postgresql")
+MARIADB = Platform("mariadb", (), kind="mysql")
+MYSQL = Platform("mysql", (), kind="mysql")
 
 
 def detect(os_release: dict[str, str]) -> Platform:

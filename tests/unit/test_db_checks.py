@@ -1,0 +1,108 @@
+"""Database checks on sections as the servers write them: the MySQL 8 catalogue (no
+MySQL 8 server runs here; MariaDB and PostgreSQL are tested live in the lab), refused
+queries and damaged pg_hba files."""
+
+from __future__ import annotations
+
+from mzops.compliance import catalogue, evaluate
+from mzops.compliance.collector import Bundle, Section
+
+MYSQL = catalogue.load("mlps3", "mysql")
+PG = catalogue.load("mlps3", "postgresql")
+REFUSED = Section(1, b"SELECT command denied to user 'mzops_audit'@'localhost' for table `user`")
+
+
+def mysql8(users: list[str], variables: dict[str, str] | None = None, components: str = "") -> Bundle:
+    values = {"default_password_lifetime": "90", "have_ssl": "YES", "tls_version": "TLSv1.2,TLSv1.3",
+              "require_secure_transport": "ON", **(variables or {})}
+    return Bundle("mysql8", "", {
+        "db:engine": Section(0, b"mysql\n"),
+        "sql:version": Section(0, b"8.0.36\tMySQL Community Server - GPL\n"),
+        "sql:my_variables_mariadb": Section(1, b"Unknown column 'global_value_path' in 'field list'"),
+        "sql:my_variables_mysql": Section(0, "".join(f"{k}\t{v}\t\n" for k, v in values.items()).encode()),
+        "sql:my_plugins": Section(0, b"mysql_native_password\tACTIVE\tAUTHENTICATION\t\n"),
+        "sql:my_components": Section(0, components.encode()),
+        "sql:my_users_mariadb": Section(1, b"Table 'mysql.global_priv' doesn't exist"),
+        "sql:my_users_mysql": Section(0, "".join(u + "\n" for u in users).encode()),
+        "sql:my_databases": Section(0, b"information_schema\nmysql\napp\n"),
+    })
+
+
+def user(name: str, host: str = "localhost", attempts: str = "3", lock: str = "1", lifetime: str = "",
+         super_priv: str = "N", plugin: str = "caching_sha2_password", empty: str = "0", locked: str = "0") -> str:
+    return "\t".join([name, host, plugin, empty, lifetime, locked, "0", super_priv, "N", "N", "N", "N", attempts, lock])
+
+
+def statuses(bundle: Bundle, cat=MYSQL) -> dict[str, str]:
+    platform, results = evaluate.evaluate(bundle, list(cat.baseline.rules), cat.baseline.parameters)
+    return {r.rule: r.status for r in results} | {"_platform": platform.family}
+
+
+def test_mysql8_is_its_own_flavour():
+    got = statuses(mysql8([user("root", super_priv="Y")]))
+    assert got["_platform"] == "mysql"
+    # server_audit variables are MariaDB's: not applicable to MySQL
+    assert got["my.audit_logging"] == got["my.audit_events"] == "notapplicable"
+    assert got["my.password_lifetime"] == got["my.tls"] == got["my.secure_transport"] == "pass"
+
+
+def test_mysql8_lockout_is_per_account():
+    assert statuses(mysql8([user("root"), user("app", "10.1.2.3")]))["my.lockout"] == "pass"
+    failing = mysql8([user("root"), user("app", "10.1.2.3", attempts="0", lock="0")])
+    assert statuses(failing)["my.lockout"] == "fail"
+    # a locked or socket-only account needs no lockout
+    socket_only = mysql8([user("root", plugin="auth_socket", attempts="", lock=""),
+                          user("old", attempts="", lock="", locked="1")])
+    assert statuses(socket_only)["my.lockout"] == "pass"
+
+
+def test_mysql8_password_check_by_component():
+    assert statuses(mysql8([user("root")]))["my.password_check"] == "fail"
+    with_component = mysql8([user("root")], components="file://component_validate_password\n")
+    assert statuses(with_component)["my.password_check"] == "pass"
+
+
+def test_mysql8_accounts():
+    got = statuses(mysql8([user("root", "%"), user("", "localhost"), user("ops", super_priv="Y"),
+                           user("svc", lifetime="0"), user("nopw", empty="1", plugin="mysql_native_password")]))
+    for rule in ("my.remote_root", "my.anonymous", "my.admin_privileges", "my.lifetime_never",
+                 "my.empty_password", "my.wildcard_host"):
+        assert got[rule] == "fail", rule
+
+
+def test_a_refused_query_is_an_error_naming_it():
+    bundle = mysql8([user("root")])
+    bundle.sections["sql:my_users_mysql"] = REFUSED
+    platform, results = evaluate.evaluate(bundle, [MYSQL.rules["my.anonymous"]], MYSQL.baseline.parameters)
+    assert results[0].status == "error"
+    assert "query my_users_mysql: SELECT command denied" in results[0].evidence[0]
+
+
+def pg_bundle(hba: str, hashes: Section | None = None) -> Bundle:
+    sep = "\x1f"
+    settings = [["password_encryption", "scram-sha-256", "", "default", "", "", "f"],
+                ["shared_preload_libraries", "", "", "default", "", "", "f"]]
+    return Bundle("pg", "", {
+        "db:engine": Section(0, b"postgresql\n"),
+        "sql:version": Section(0, b"PostgreSQL 15.18\n"),
+        "sql:pg_settings": Section(0, "".join(sep.join(r) + "\n" for r in settings).encode()),
+        "sql:pg_hba": Section(0, hba.replace("|", sep).encode()),
+        "sql:pg_roles": Section(0, sep.join(["postgres", "t", "t", "t", "t", "t", "", ""]).encode() + b"\n"),
+        "sql:pg_hashes": hashes or Section(0, sep.join(["postgres", "none"]).encode() + b"\n"),
+    })
+
+
+def test_pg_hba_a_line_the_server_cannot_use_is_an_error_not_a_pass():
+    broken = "90|local|all|postgres|||peer|\n107|hostssl|all|all|10.0.0.0|255.0.0.0|scram-sha-256|hostssl record cannot match because SSL is disabled\n"
+    got = statuses(pg_bundle(broken), PG)
+    assert got["pg.hba_methods"] == "error" and got["pg.hba_ssl"] == "error"
+    md5 = broken + "108|host|all|all|10.0.0.0|255.0.0.0|md5|\n"
+    assert statuses(pg_bundle(md5), PG)["pg.hba_methods"] == "fail"
+
+
+def test_pg_hashes_without_superuser_are_a_manual_check():
+    refused = Section(1, b"ERROR:  permission denied for table pg_authid")
+    got = statuses(pg_bundle("90|local|all|postgres|||peer|\n", refused), PG)
+    assert got["pg.password_hashes"] == "manual"
+    md5 = Section(0, "app\x1fmd5\n".encode())
+    assert statuses(pg_bundle("90|local|all|postgres|||peer|\n", md5), PG)["pg.password_hashes"] == "fail"
