@@ -15,7 +15,7 @@ from mzops.harden import run as hrun
 from mzops.report import harden as report
 from mzops.secrets import Resolver
 
-app = typer.Typer(help="Harden hosts to the baseline: preview, apply in batches, verify, roll back.",
+app = typer.Typer(help="Harden hosts and databases to the baseline: preview, apply in batches, verify, roll back.",
                   no_args_is_help=True)
 
 
@@ -55,6 +55,7 @@ def run_cmd(
     skip: Optional[str] = typer.Option(None, "--skip", help="Leave these rule ids out (prefix* allowed)."),
     apply_changes: bool = typer.Option(False, "--apply", help="Change the hosts (default: preview in check mode)."),
     disruptive: bool = typer.Option(False, "--disruptive", help="Also apply rules that can cut off access (SSH lockdown, PAM lockout, root login)."),
+    restart: bool = typer.Option(False, "--restart", help="Also apply database settings read only at start: one controlled restart per server."),
     batch: str = typer.Option("1,10", "--batch", help="Hosts per batch: first batch, then each next one (e.g. 1,10)."),
     profile: str = typer.Option("mlps3", "--profile"),
     forks: int = typer.Option(10, "--forks"),
@@ -63,14 +64,16 @@ def run_cmd(
     """Preview (default) or --apply the baseline. Exit 0 all applied rules pass, 1 failed or refused, 3 unreachable."""
     if rules and skip:
         raise InputError("give --rules or --skip, not both")
-    cat = catalogue.load(profile)
-    selected = cat.select(_ids(rules) or None)
-    skipped = {r.id for r in cat.select(_ids(skip), option="--skip")} if skip else set()
+    catalogues = catalogue.load_profile(profile)
+    selected = catalogue.select_across(catalogues, _ids(rules) or None)
+    skipped = {r.id for rs in catalogue.select_across(catalogues, _ids(skip), option="--skip").values()
+               for r in rs} if skip else set()
     estate = load_estate(ctx)
-    chosen = audit.targets(estate, limit, {"linux"})
+    chosen = audit.targets(estate, limit, set(selected))
     common.note_targets(a.name for a in chosen)
-    request = hrun.HardenRequest(cat, selected, skipped, disruptive, apply_changes, _batches(batch),
-                                 common.RUN["run_id"], forks=forks, resolver=_resolver(ctx))
+    suites = {family: audit.Suite(catalogues[family], rs) for family, rs in selected.items()}
+    request = hrun.HardenRequest(suites, skipped, disruptive, apply_changes, _batches(batch),
+                                 common.RUN["run_id"], forks=forks, resolver=_resolver(ctx), restart=restart)
     say = lambda m: common.progress(ctx, m)  # noqa: E731
     with hrun.exclusive():
         record = (hrun.apply if apply_changes else hrun.preview)(estate, chosen, request, say)
@@ -88,9 +91,9 @@ def rollback_cmd(
 ) -> None:
     """Restore every file the run changed, exactly, then re-audit. Exit 0 restored, 1 not."""
     estate = load_estate(ctx)
-    cat = catalogue.load(profile)
+    catalogues = catalogue.load_profile(profile)
     with hrun.exclusive():
-        result = hrollback.rollback(estate, cat, run_id, limit, check, _resolver(ctx),
+        result = hrollback.rollback(estate, catalogues, run_id, limit, check, _resolver(ctx),
                                     progress=lambda m: common.progress(ctx, m))
     common.note_targets(h.name for h in result.hosts)
     _emit(ctx, as_json, result.to_dict(), report.render_rollback(result), result.exit_code())

@@ -43,6 +43,10 @@ class Remediation(_Strict):
     disruptive: bool = False
     # Parameters that must be set (non-empty) for the site before the task can run.
     requires: tuple[str, ...] = ()
+    # Takes effect only when the server restarts (database settings read at start):
+    # announced in the preview, applied with `harden run --restart` in one controlled
+    # restart per server.
+    restart: bool = False
     hint: Text
 
 

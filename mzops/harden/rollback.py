@@ -1,8 +1,11 @@
 """`mzops harden rollback RUN_ID`: put back what a run changed, prove it, re-audit.
 
 The host-side backup of the run is compared with the host now (snapshot.sh diff);
-the differences are restored, daemons reloaded after validation, the comparison is
-repeated and must come back empty, and the audit must give the run's "before" again.
+the differences are restored, daemons reloaded after validation (a database restarts
+when a restored setting is read only at start), and what a database keeps in its
+catalogue (role attributes, live variables, account locks) is put back by SQL from
+the facts collected before the run. Both comparisons are repeated and must come back
+empty, and the audit must give the run's "before" again.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from typing import Any, Callable
 
 from mzops.compliance import audit
 from mzops.compliance.catalogue import Catalogue
+from mzops.compliance.collector import CollectionError
 from mzops.errors import InputError
+from mzops.harden import families
 from mzops.harden import run as hrun
 from mzops.harden.lifeline import Lifeline
 from mzops.inventory.model import Estate
@@ -54,7 +59,7 @@ def _lines(raw: bytes) -> list[str]:
     return [line for line in raw.decode(errors="replace").splitlines() if line.strip()]
 
 
-def rollback(estate: Estate, catalogue: Catalogue, run_id: str, limit: str | None, check: bool,
+def rollback(estate: Estate, catalogues: dict[str, Catalogue], run_id: str, limit: str | None, check: bool,
              resolver: Resolver | None = None, progress: Callable[[str], None] = lambda _: None) -> Rollback:
     started = time.monotonic()
     record = hrun.load(run_id)
@@ -70,12 +75,12 @@ def rollback(estate: Estate, catalogue: Catalogue, run_id: str, limit: str | Non
     if missing:
         raise InputError(f"run {run_id}: host {missing[0]} is no longer in {estate.source}")
     result = Rollback(run_id, check, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
-    rule_ids = sorted({r for h in chosen for r in h.rules})
     for host in chosen:
         out = HostRollback(host.name)
         result.hosts.append(out)
+        asset = estate.assets[host.name]
         try:
-            line = Lifeline(hrun.target_for(estate.assets[host.name], resolver))
+            line = Lifeline(hrun.target_for(asset, resolver))
             line.open()
         except Exception as exc:  # noqa: BLE001 - whatever the cause, this host cannot be restored now
             out.status, out.message = FAILED, f"cannot connect: {exc}"
@@ -85,16 +90,31 @@ def rollback(estate: Estate, catalogue: Catalogue, run_id: str, limit: str | Non
             if diff.rc != 0:
                 out.status, out.message = FAILED, (diff.stderr or "backup unreadable")[:300]
                 continue
-            out.actions = _lines(diff.stdout)
+            files = _lines(diff.stdout)
+            rules = catalogues[host.family].rules
+            try:
+                statements = hrun.undo_sql(estate, run_id, host, rules, resolver)
+            except (CollectionError, InputError) as exc:
+                out.status, out.message = FAILED, f"database state not read: {exc}"
+                continue
+            out.actions = files + [f"sql|{s}" for s in statements]
             if check or not out.actions:
                 out.status = PLANNED if out.actions else NOTHING
                 continue
             progress(f"{host.name}: restoring {len(out.actions)} difference(s)")
-            hrun.restore(line, host.backup)
+            try:
+                if files:
+                    progress(f"{host.name}: {hrun.restore(line, host, asset)}")
+                if statements:
+                    progress(f"{host.name}: {hrun.put_back_sql(line, asset, statements)}")
+            except hrun.RestoreError as exc:
+                out.status, out.message = FAILED, str(exc)
+                continue
             again = line.run(hrun.SNAPSHOT_SCRIPT, ["diff", host.backup])
-            out.remaining = _lines(again.stdout)
-            login = line.fresh_login()
-            if login.rc != 0:
+            out.remaining = _lines(again.stdout) + [f"sql|{s}" for s in hrun.undo_sql(estate, run_id, host, rules,
+                                                                                      resolver)]
+            login = line.fresh_login() if families.FAMILIES[host.family].fresh_login else None
+            if login is not None and login.rc != 0:
                 out.status, out.message = FAILED, f"new logins fail after the restore: {login.stderr[:200]}"
             elif out.remaining:
                 out.status, out.message = DIFFERENT, f"{len(out.remaining)} difference(s) remain"
@@ -103,7 +123,7 @@ def rollback(estate: Estate, catalogue: Catalogue, run_id: str, limit: str | Non
         finally:
             line.close()
     if not check:
-        _reaudit(estate, catalogue, record, result, rule_ids, resolver, progress)
+        _reaudit(estate, catalogues, record, result, resolver, progress)
     result.seconds = time.monotonic() - started
     folder = hrun.run_dir(run_id)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
@@ -112,15 +132,19 @@ def rollback(estate: Estate, catalogue: Catalogue, run_id: str, limit: str | Non
     return result
 
 
-def _reaudit(estate, catalogue, record, result: Rollback, rule_ids, resolver, progress) -> None:
+def _reaudit(estate, catalogues, record, result: Rollback, resolver, progress) -> None:
     """Compare the audit now with the run's "before" for the rules it applied."""
     restored = [h for h in result.hosts if h.status in (RESTORED, NOTHING)]
     if not restored:
         return
-    rules = [catalogue.rules[r] for r in rule_ids if r in catalogue.rules]
-    request = audit.AuditRequest.single(catalogue, rules, resolver=resolver)
-    now = audit.run(estate, [estate.assets[h.name] for h in restored], request, progress=progress)
     before = {h.name: h for h in record.hosts}
+    suites = {}
+    for host in restored:
+        family = before[host.name].family
+        ids = set(before[host.name].rules) | ({r.id for r in suites[family].rules} if family in suites else set())
+        suites[family] = audit.Suite(catalogues[family], [r for r in catalogues[family].baseline.rules if r.id in ids])
+    request = audit.AuditRequest(suites, [], [], resolver=resolver)
+    now = audit.run(estate, [estate.assets[h.name] for h in restored], request, progress=progress)
     for host, target in zip(restored, now.targets):
         if target.status != ASSESSED:
             host.status, host.message = FAILED, f"not re-audited: {target.message}"

@@ -1,9 +1,11 @@
 """`mzops harden run`: preview, or apply in batches with guards, backup and verification.
 
-For each batch of hosts: hold a lifeline (SSH master) to each, save what the rules may
-change on the host itself, run the role through ansible-runner, log in afresh (a
-broken sshd or PAM is restored through the lifeline at once), collect the facts again
-and evaluate. The first host that fails stops the run: later batches are not touched.
+Hosts and databases alike (each asset to its baseline family's role, see
+`mzops.harden.families`). For each batch: hold a lifeline (SSH master) to each asset's
+host, save what the rules may change on the host itself, run the roles through
+ansible-runner, log in afresh where sshd/PAM changed (broken logins are restored
+through the lifeline at once), collect the facts again and evaluate. The first asset
+that fails stops the run: later batches are not touched.
 """
 
 from __future__ import annotations
@@ -18,16 +20,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import yaml
-
-from mzops.compliance import audit
-from mzops.compliance.catalogue import Catalogue, Rule
-from mzops.compliance.collector import Bundle
+from mzops.compliance import audit, dbcollect
+from mzops.compliance.catalogue import Rule
+from mzops.compliance.collector import Bundle, CollectionError
 from mzops.compliance.facts import Facts
 from mzops.connect import ansible, ssh
 from mzops.errors import InputError
 from mzops.harden import events as ev
-from mzops.harden import guards, selection
+from mzops.harden import families, guards, selection
 from mzops.harden.lifeline import Lifeline
 from mzops.harden.locks import automation_account
 from mzops.inventory.model import Asset, Estate
@@ -36,9 +36,7 @@ from mzops.paths import mzops_home
 from mzops.results import ASSESSED
 from mzops.secrets import Resolver
 
-PLAYBOOKS = Path(__file__).resolve().parent.parent.parent / "playbooks"
-PLAYBOOK = "harden_linux.yml"
-BACKUP_PATHS = PLAYBOOKS / "roles" / "mlps3_linux" / "backup.yml"
+PLAYBOOKS = families.PLAYBOOKS
 HOST_BACKUPS = "/var/lib/mzops/backup"
 SNAPSHOT_SCRIPT = (Path(__file__).parent / "snapshot.sh").read_bytes()
 GUARD_GROUPS = ("accounts", "sudo", "logins", "sshd")
@@ -62,6 +60,8 @@ class HostRun:
     after: dict[str, str] = field(default_factory=dict)
     backup: str = ""                                          # folder on the host
     login: str = ""
+    family: str = "linux"                                     # baseline family (role)
+    restart: list[str] = field(default_factory=list)          # applied rules read only at start
 
     def changed_rules(self) -> list[str]:
         return sorted({t["rule"] for t in self.tasks if t["status"] == "changed" and t["rule"] != ev.SHARED})
@@ -103,8 +103,7 @@ class HardenRun:
 
 @dataclass
 class HardenRequest:
-    catalogue: Catalogue
-    rules: list[Rule]
+    suites: dict[str, audit.Suite]   # baseline family -> catalogue and selected rules
     skip: set[str]
     disruptive: bool
     apply: bool
@@ -112,6 +111,14 @@ class HardenRequest:
     run_id: str
     forks: int = 10
     resolver: Resolver | None = None
+    restart: bool = False   # allow rules that take effect at a server restart
+
+    @property
+    def profile(self) -> str:
+        return next(iter(self.suites.values())).catalogue.baseline.profile
+
+    def rules_of(self, family: str) -> dict[str, Rule]:
+        return self.suites[family].catalogue.rules
 
 
 def run_dir(run_id: str) -> Path:
@@ -154,26 +161,6 @@ def load(run_id: str) -> HardenRun:
     return HardenRun.from_dict(json.loads(path.read_text()))
 
 
-def backup_specs(rule_ids: list[str], rules: dict[str, Rule]) -> list[str]:
-    """snapshot.sh arguments for these rules: C:content M:metadata S:sysctl key."""
-    table = yaml.safe_load(BACKUP_PATHS.read_text())["rules"]
-    specs: list[str] = []
-
-    def flat(items):
-        for item in items:
-            yield from (flat(item) if isinstance(item, list) else [item])
-
-    for rule_id in rule_ids:
-        entry = table.get(rule_id)
-        if entry is None:
-            raise InputError(f"{BACKUP_PATHS}: rule {rule_id} has no entry (what its tasks may change)")
-        specs += [f"C:{p}" for p in flat(entry.get("content", []))]
-        specs += [f"M:{p}" for p in flat(entry.get("metadata", []))]
-        if entry.get("sysctl"):
-            specs += [f"S:{k}" for k in rules[rule_id].args.get("keys", {})]
-    return list(dict.fromkeys(specs))
-
-
 def target_for(asset: Asset, resolver: Resolver | None) -> ssh.Target:
     target = ssh.Target.from_vars(asset.name, asset.vars)
     if asset.credentials.get("ssh"):
@@ -183,8 +170,8 @@ def target_for(asset: Asset, resolver: Resolver | None) -> ssh.Target:
 
 def _audit(estate: Estate, assets: list[Asset], request: HardenRequest, facts_dir: Path | None,
            progress: Callable[[str], None]):
-    areq = audit.AuditRequest.single(request.catalogue, request.rules, forks=request.forks,
-                                     save_facts=facts_dir, resolver=request.resolver, extra_groups=GUARD_GROUPS)
+    areq = audit.AuditRequest(request.suites, [], [], forks=request.forks, save_facts=facts_dir,
+                              resolver=request.resolver, extra_groups=GUARD_GROUPS)
     return audit.run(estate, assets, areq, progress=progress)
 
 
@@ -202,18 +189,19 @@ def _batches(names: list[str], sizes: list[int]) -> list[list[str]]:
 
 
 def _ansible(estate: Estate, hosts: list[HostRun], request: HardenRequest, folder: Path, check: bool) -> None:
-    """One ansible-runner call per distinct rule set (usually one for the batch)."""
-    groups: dict[tuple[str, ...], list[HostRun]] = {}
+    """One ansible-runner call per family and distinct rule set (usually one per family)."""
+    groups: dict[tuple[str, tuple[str, ...]], list[HostRun]] = {}
     for host in hosts:
-        groups.setdefault(tuple(host.rules), []).append(host)
-    for index, (tags, members) in enumerate(groups.items()):
+        groups.setdefault((host.family, tuple(host.rules)), []).append(host)
+    for index, ((family, tags), members) in enumerate(groups.items()):
         if not tags:
             continue
         # Keys held in Vault reach Ansible's ssh through a private agent, never a file.
         keys = [target_for(estate.assets[h.name], request.resolver).key for h in members]
         with ssh.agent(keys) as agent_env:
             runner = ansible.run_project(
-                folder / f"ansible-{index}", estate.source, PLAYBOOKS, PLAYBOOK, [h.name for h in members],
+                folder / f"ansible-{index}", estate.source, PLAYBOOKS, families.FAMILIES[family].playbook,
+                [h.name for h in members],
                 list(tags), check, {"mzops_run_id": request.run_id}, forks=request.forks,
                 agent_socket=(agent_env or {}).get("SSH_AUTH_SOCK"))
         per_host = ev.from_events(runner.events)
@@ -242,9 +230,9 @@ def _last_error(runner) -> str:
 
 def plan(estate: Estate, assets: list[Asset], request: HardenRequest,
          progress: Callable[[str], None]) -> HardenRun:
-    """Collect facts, select rules per host and check the lockout guards."""
+    """Collect facts, select rules per asset and check the lockout guards."""
     record = HardenRun(request.run_id, "apply" if request.apply else "preview",
-                       request.catalogue.baseline.profile, current_user()[0],
+                       request.profile, current_user()[0],
                        dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     facts_dir = run_dir(request.run_id) / "before"
     before = _audit(estate, assets, request, facts_dir, progress)
@@ -255,11 +243,14 @@ def plan(estate: Estate, assets: list[Asset], request: HardenRequest,
         if result.status != ASSESSED:
             host.status, host.message = UNREACHABLE if result.status == "unreachable" else FAILED, result.message
             continue
-        params = request.catalogue.params_for(asset.vars, estate.where(asset.name))
-        chosen = selection.select(request.rules, params, request.disruptive, request.skip)
+        host.family = audit.family_of(asset)
+        suite = request.suites[host.family]
+        params = suite.catalogue.params_for(asset.vars, estate.where(asset.name))
+        chosen = selection.select(suite.rules, params, request.disruptive, request.skip, request.restart)
         host.rules, host.left_out, host.before = chosen.tags, chosen.left_out, _statuses(result)
+        host.restart = [r.id for r in chosen.apply if r.remediation.restart]
         bundle = bundles.get(asset.name)
-        if bundle is not None:
+        if bundle is not None and host.family == "linux":
             become = ssh.Target.from_vars(asset.name, asset.vars).become
             host.refusals = guards.refusals(Facts(bundle), set(host.rules), params, automation_account(asset), become)
         if host.refusals:
@@ -282,25 +273,56 @@ def preview(estate: Estate, assets: list[Asset], request: HardenRequest,
     return record
 
 
-def restore(lifeline: Lifeline, backup: str) -> str:
-    """Put a host back to its backup through the held connection; validated reloads."""
-    done = lifeline.run(SNAPSHOT_SCRIPT, ["restore", backup])
-    reload = lifeline.run(RELOAD_SCRIPT, [])
+def undo_sql(estate: Estate, run_id: str, host: HostRun, rules: dict[str, Rule],
+             resolver: Resolver | None) -> list[str]:
+    """Statements that put a database's catalogue back to its facts before the run
+    (read now over the database's usual path); none for a Linux host."""
+    if host.family == "linux":
+        return []
+    path = run_dir(run_id) / "before" / f"{host.name}.json"
+    if not path.is_file():
+        raise InputError(f"run {run_id}: {path} is missing (the facts before the run)")
+    now = dbcollect.collect(estate, estate.assets[host.name], resolver or Resolver())
+    return families.undo_statements(host.family, host.rules, rules, Facts(Bundle.load(path)), Facts(now),
+                                    restarting=bool(host.restart))
+
+
+def restore(lifeline: Lifeline, host: HostRun, asset: Asset) -> str:
+    """Put an asset's files back from its backup through the held connection, then let
+    what reads them do so again (validated reloads; a database restarts if needed)."""
+    done = lifeline.run(SNAPSHOT_SCRIPT, ["restore", host.backup])
+    family = families.FAMILIES[host.family]
+    args = [] if host.family == "linux" else [str(asset.db_port or ""), "restart" if host.restart else ""]
+    reload = lifeline.run(family.after_restore, args)
     return (done.stdout.decode(errors="replace") + done.stderr + reload.stderr).strip()
 
 
-# After a restore: validated reloads of what reads its configuration once.
-RELOAD_SCRIPT = b"""
-if /usr/sbin/sshd -t; then
-  if [ -d /run/systemd/system ]; then systemctl reload ssh 2>/dev/null || systemctl reload sshd
-  elif [ -s /run/sshd.pid ]; then kill -HUP "$(cat /run/sshd.pid)"; fi
-else echo "sshd -t failed: sshd not reloaded" >&2; fi
-if command -v rsyslogd >/dev/null && rsyslogd -N1 >/dev/null 2>&1; then
-  if [ -d /run/systemd/system ]; then systemctl try-restart rsyslog
-  elif pid=$(pgrep -xo rsyslogd); then kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; rsyslogd; fi
-fi
-exit 0
-"""
+def put_back_sql(lifeline: Lifeline, asset: Asset, statements: list[str]) -> str:
+    """Run the statements that give a database's catalogue back (RestoreError if refused)."""
+    sql = lifeline.run(families.SQL_EXEC, [asset.db_engine or "", str(asset.db_port or ""), "\n".join(statements)])
+    if sql.rc != 0:
+        raise RestoreError(f"SQL undo failed: {sql.stderr[:300]}")
+    return "\n".join(statements)
+
+
+class RestoreError(Exception):
+    pass
+
+
+def _restore_failed(estate: Estate, host: HostRun, line: Lifeline, request: HardenRequest,
+                    progress: Callable[[str], None]) -> None:
+    """A database whose run failed gets its files back at once (the server restarted
+    on them if need be), then its catalogue, read again once it answers."""
+    progress(f"{host.name}: {host.message}; restoring the backup")
+    asset = estate.assets[host.name]
+    progress(f"{host.name}: {restore(line, host, asset)}")
+    try:
+        statements = undo_sql(estate, request.run_id, host, request.rules_of(host.family), request.resolver)
+        if statements:
+            progress(f"{host.name}: {put_back_sql(line, asset, statements)}")
+    except (RestoreError, InputError, CollectionError) as exc:
+        host.message += f"; RESTORE INCOMPLETE: {exc} (run `mzops harden rollback {request.run_id}`)"
+        progress(f"{host.name}: {exc}")
 
 
 def apply(estate: Estate, assets: list[Asset], request: HardenRequest,
@@ -334,7 +356,7 @@ def apply(estate: Estate, assets: list[Asset], request: HardenRequest,
 def _apply_batch(estate: Estate, assets: list[Asset], hosts: list[HostRun], request: HardenRequest,
                  index: int, progress: Callable[[str], None]) -> None:
     lifelines: dict[str, Lifeline] = {}
-    rules = request.catalogue.rules
+    before = run_dir(request.run_id) / "before"
     try:
         def prepare(pair) -> None:
             asset, host = pair
@@ -345,8 +367,14 @@ def _apply_batch(estate: Estate, assets: list[Asset], hosts: list[HostRun], requ
                 host.status, host.message = FAILED, f"no lifeline connection: {exc}"
                 return
             lifelines[host.name] = line
-            host.backup = f"{HOST_BACKUPS}/{request.run_id}"
-            saved = line.run(SNAPSHOT_SCRIPT, ["save", host.backup, *backup_specs(host.rules, rules)])
+            # One folder per asset: a host and the databases it runs share the host.
+            host.backup = f"{HOST_BACKUPS}/{request.run_id}" + ("" if host.family == "linux" else f"/{host.name}")
+            bundle_path = before / f"{host.name}.json"
+            params = request.suites[host.family].catalogue.params_for(asset.vars, estate.where(asset.name))
+            values = families.placeholders(Bundle.load(bundle_path) if bundle_path.exists() else None, params)
+            specs = families.backup_specs(families.FAMILIES[host.family], host.rules,
+                                          request.rules_of(host.family), values)
+            saved = line.run(SNAPSHOT_SCRIPT, ["save", host.backup, *specs])
             if saved.rc != 0:
                 host.status, host.message = FAILED, f"backup failed: {saved.stderr or saved.stdout.decode()}"[:500]
                 host.backup = ""
@@ -359,13 +387,18 @@ def _apply_batch(estate: Estate, assets: list[Asset], hosts: list[HostRun], requ
         _ansible(estate, ready, request, run_dir(request.run_id) / f"batch-{index + 1}", check=False)
         for host in ready:
             line = lifelines[host.name]
+            if not families.FAMILIES[host.family].fresh_login:
+                host.login = "ok"  # a database's own login is proven by the verification below
+                if host.status == FAILED:
+                    _restore_failed(estate, host, line, request, progress)
+                continue
             login = line.fresh_login()
             if login.rc != 0:
                 host.login = f"new logins fail: {login.stderr[:300]}"
                 host.status = FAILED
                 host.message = f"{host.login}; restored from the backup through the held connection"
                 progress(f"{host.name}: {host.message}")
-                progress(f"{host.name}: {restore(line, host.backup)}")
+                progress(f"{host.name}: {restore(line, host, estate.assets[host.name])}")
                 continue
             host.login = "ok"
         checked = [h for h in ready if h.login == "ok"]
@@ -378,6 +411,8 @@ def _apply_batch(estate: Estate, assets: list[Asset], hosts: list[HostRun], requ
                     continue
                 if result.status != ASSESSED:
                     host.status, host.message = FAILED, f"not verified: {result.message}"
+                    if host.family != "linux":  # the database no longer answers mzops: put it back
+                        _restore_failed(estate, host, lifelines[host.name], request, progress)
                 elif failing:
                     actual = {r.rule: r.actual for r in result.results}
                     host.status = FAILED

@@ -1,6 +1,7 @@
 # mzops harden: save what a run may change, show what differs since, restore it.
 # POSIX sh + GNU find/tar/coreutils, run as root on the host, read from stdin:
-#   sh -s -- save    DIR [C:path ...] [M:path ...] [S:sysctl.key ...]
+#   sh -s -- save    DIR [C:path ...] [M:path ...] [N:path ...] [S:sysctl.key ...]
+#   (C: content, whole tree; M: mode/owner of a tree; N: mode/owner of that path alone)
 #   sh -s -- diff    DIR      what differs from the saved state (changes nothing)
 #   sh -s -- restore DIR      put the saved state back, one line per action
 # DIR keeps content.tar (the C: paths, with owners and modes) and the manifest, one
@@ -71,6 +72,7 @@ save)
              echo "${path#/}" >> "$dir/members"
            else echo "root|absent|$path" >> "$dir/manifest.new"; fi ;;
       M:*) find "$path" -xdev -printf 'm|%m|%U|%G|%p\n' >> "$dir/manifest.new" 2>/dev/null ;;
+      N:*) find "$path" -maxdepth 0 -printf 'm|%m|%U|%G|%p\n' >> "$dir/manifest.new" 2>/dev/null ;;
       S:*) if value=$(sysctl -n "$path" 2>/dev/null); then echo "s|$path|$value" >> "$dir/manifest.new"; fi ;;
     esac
   done

@@ -48,6 +48,10 @@ def render_run(record: HardenRun, show_diff: bool = True) -> str:
         for rule, why in sorted(host.left_out.items()):
             if not why.startswith("no automated"):
                 out.append(f"  {rule:<28} not applied: {why}")
+        restarting = [r for r in host.restart if any(t["rule"] == r and t["status"] == "changed" for t in host.tasks)]
+        if restarting:
+            when = "will restart once, after all changes" if record.mode == "preview" else "was restarted once"
+            out.append(f"  RESTART: the server {when} (validated first; connections drop): {', '.join(restarting)}")
         if host.login and host.login != "ok":
             out.append(f"  login check: {host.login}")
     if record.stopped:
@@ -62,7 +66,7 @@ def render_run(record: HardenRun, show_diff: bool = True) -> str:
     return "\n".join(out) + "\n"
 
 
-ACTIONS = {"remove": "remove (made by the run)", "restore": "restore content", "replace": "replace (type changed)",
+ACTIONS = {"sql": "put back by SQL", "remove": "remove (made by the run)", "restore": "restore content", "replace": "replace (type changed)",
            "meta": "restore mode/owner", "sysctl": "set back"}
 
 
@@ -71,6 +75,8 @@ def describe_action(line: str) -> str:
     kind, _, rest = line.partition("|")
     if kind == "meta":
         rest = rest.partition("|")[2]
+    if kind == "sql":
+        return f"{ACTIONS['sql']:<26} {rest}"
     if kind == "sysctl":
         key, _, value = rest.partition("|")
         rest = f"{key} = {value}"

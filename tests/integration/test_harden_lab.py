@@ -13,7 +13,7 @@ import pytest
 from conftest import run_mzops, write_inventory
 from mzops.compliance import catalogue
 from mzops.connect import ssh
-from mzops.harden import run as hrun
+from mzops.harden import families
 from mzops.harden.lifeline import Lifeline
 from mzops.inventory.loader import load
 
@@ -111,7 +111,7 @@ def test_harden_apply_verify_idempotent_and_exact_rollback(lab_session, site):
 
     # nothing outside what backup.yml declares for the applied rules changed
     after = fingerprint(lab_session, MAIN)
-    roots = [s[2:] for s in hrun.backup_specs(host["rules"], catalogue.load("mlps3").rules)]
+    roots = [s[2:] for s in families.backup_specs(families.FAMILIES["linux"], host["rules"], catalogue.load("mlps3").rules)]
     changed = {p.removesuffix(" #content") for p in set(before) | set(after) if before.get(p) != after.get(p)}
     outside = {p for p in changed if not any(p == r or p.startswith(r.rstrip("/") + "/") for r in roots)}
     assert changed and not outside, sorted(outside)

@@ -6,73 +6,105 @@ import fnmatch
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from mzops.compliance import catalogue
-from mzops.harden import run as hrun
+from mzops.errors import InputError
 
-ROLE = hrun.PLAYBOOKS / "roles" / "mlps3_linux"
+from mzops.harden import families
+
+FAMILIES = list(families.FAMILIES)
+ROLE = families.PLAYBOOKS / "roles" / "mlps3_linux"
 
 
-def _tasks(items, inherited=()):
-    """Every task of the role with the tags it runs under (blocks flattened)."""
+def role_dir(family: str) -> Path:
+    return families.PLAYBOOKS / "roles" / families.FAMILIES[family].role
+
+
+def _tasks(items, role: Path, inherited=()):
+    """Every task of a role with the tags it runs under (blocks flattened)."""
     for item in items or []:
         tags = tuple(inherited) + tuple(item.get("tags", []))
         if "block" in item:
-            yield from _tasks(item["block"], tags)
+            yield from _tasks(item["block"], role, tags)
         elif "ansible.builtin.import_tasks" in item:
-            yield from _tasks(yaml.safe_load((ROLE / "tasks" / item["ansible.builtin.import_tasks"]).read_text()), tags)
+            yield from _tasks(yaml.safe_load((role / "tasks" / item["ansible.builtin.import_tasks"]).read_text()),
+                              role, tags)
         else:
             yield item, tags
 
 
-def role_tasks():
-    return list(_tasks(yaml.safe_load((ROLE / "tasks" / "main.yml").read_text())))
+def role_tasks(family: str = "linux"):
+    role = role_dir(family)
+    return list(_tasks(yaml.safe_load((role / "tasks" / "main.yml").read_text()), role))
 
 
-def test_every_remediable_rule_has_tagged_tasks_named_after_it():
-    cat = catalogue.load("mlps3")
-    tasks = role_tasks()
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_remediable_rule_has_tagged_tasks_named_after_it(family):
+    cat = catalogue.load("mlps3", family)
+    tasks = role_tasks(family)
     for rule in cat.rules.values():
         if rule.remediation.task is None:
+            assert not [t for t, tags in tasks if rule.id in tags], f"{rule.id} is manual but has tasks"
             continue
         mine = [t for t, tags in tasks if rule.id in tags]
         assert mine, f"no task tagged {rule.id}"
         # at least one task of its own carries the rule id in its name (how mzops reports it)
-        assert any(t["name"].startswith(rule.id + " | ") for t in mine), rule.id
+        assert any(t["name"].startswith(rule.id + " | ") or t["name"] == rule.id for t in mine), rule.id
 
 
-def test_role_tags_and_task_names_are_rule_ids():
-    ids = set(catalogue.load("mlps3").rules)
-    for task, tags in role_tasks():
+@pytest.mark.parametrize("family", FAMILIES)
+def test_role_tags_and_task_names_are_rule_ids(family):
+    ids = set(catalogue.load("mlps3", family).rules)
+    for task, tags in role_tasks(family):
         assert set(tags) <= ids | {"always"}, (task.get("name"), tags)
         prefix = task["name"].split(" | ")[0]
         assert prefix in ids or prefix == "mzops", task["name"]
 
 
-def test_role_reads_thresholds_from_the_baseline_itself():
-    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
-    path = defaults["mzops_baseline_file"].replace("{{ role_path }}", str(ROLE))
-    assert Path(path).resolve() == (catalogue.BASELINES / "mlps3" / "linux.yml").resolve()
-    params = set(catalogue.load("mlps3").baseline.parameters)
-    text = "\n".join(p.read_text() for p in (ROLE / "tasks").glob("*.yml"))
-    text += (ROLE / "templates" / "mzops-pwhistory.j2").read_text()
+@pytest.mark.parametrize("family", FAMILIES)
+def test_role_reads_thresholds_from_the_baseline_itself(family):
+    role = role_dir(family)
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
+    path = defaults["mzops_baseline_file"].replace("{{ role_path }}", str(role))
+    assert Path(path).resolve() == (catalogue.BASELINES / "mlps3" / f"{family}.yml").resolve()
+    params = set(catalogue.load("mlps3", family).baseline.parameters)
+    text = "\n".join(p.read_text() for p in (role / "tasks").glob("*.yml"))
+    text += "\n".join(p.read_text() for p in (role / "templates").glob("*.j2"))
     used = set(re.findall(r"\bparams\.(\w+)", text))
     assert used and used <= params, used - params
     # no threshold written into the role: numbers only come from params or rule args
-    for rule_param in ("pass_max_days", "pass_min_len", "ssh_max_auth_tries", "lockout_deny", "shell_timeout"):
-        assert rule_param in used
+    expected = {"linux": ("pass_max_days", "pass_min_len", "ssh_max_auth_tries", "lockout_deny", "shell_timeout"),
+                "postgresql": ("admin_idle_timeout", "pg_role_validity_days", "pg_admin_roles"),
+                "mysql": ("pass_max_days", "lockout_deny", "idle_timeout")}[family]
+    assert set(expected) <= used
 
 
 def test_every_remediable_rule_says_what_it_may_change():
+    for family in FAMILIES:
+        cat = catalogue.load("mlps3", family)
+        fam = families.FAMILIES[family]
+        remediable = {r.id for r in cat.rules.values() if r.remediation.task}
+        assert set(fam.table()) == remediable, family
     cat = catalogue.load("mlps3")
-    table = yaml.safe_load(hrun.BACKUP_PATHS.read_text())["rules"]
     remediable = {r.id for r in cat.rules.values() if r.remediation.task}
-    assert set(table) == remediable
-    specs = hrun.backup_specs(sorted(remediable), cat.rules)
+    specs = families.backup_specs(families.FAMILIES["linux"], sorted(remediable), cat.rules)
     assert "C:/etc/ssh/sshd_config" in specs and "M:/var/log" in specs
     assert "S:net.ipv4.conf.all.accept_redirects" in specs
-    assert all(re.match(r"^[CMS]:/?[\w./-]+$", s) for s in specs), specs
+    assert all(re.match(r"^[CMNS]:/?[\w./-]+$", s) for s in specs), specs
+
+
+def test_database_backups_name_the_servers_own_paths():
+    cat = catalogue.load("mlps3", "postgresql")
+    values = {"config_file": "/etc/postgresql/15/main/postgresql.conf", "hba_file": "/etc/postgresql/15/main/pg_hba.conf",
+              "data_directory": "/var/lib/postgresql/15/main", "managed": "/etc/postgresql/15/main/mzops-mlps3.conf"}
+    remediable = sorted(r.id for r in cat.rules.values() if r.remediation.task)
+    specs = families.backup_specs(families.FAMILIES["postgresql"], remediable, cat.rules, values)
+    assert set(specs) == {"C:" + values["config_file"], "C:" + values["managed"], "C:" + values["hba_file"],
+                          "N:" + values["data_directory"]}
+    with pytest.raises(InputError, match="did not report 'hba_file'"):
+        families.backup_specs(families.FAMILIES["postgresql"], ["pg.hba_ssl"], cat.rules, {})
 
 
 def test_written_values_satisfy_the_audit_rules():

@@ -424,14 +424,16 @@ def _user_problem(kind: str, user: MyUser, args: dict) -> str | None:
     allowed = args.get("allowed", [])
     if _matches(user, allowed):
         return None
+    # A locked anonymous or remote root account is disabled: what the rule asks for.
     if kind == "anonymous":
-        return "anonymous user" if user.user == "" else None
+        return "anonymous user" if user.user == "" and not user.locked else None
     if kind == "empty_password":
         if user.empty_password and not user.locked and not (set(user.plugins) & set(SOCKET_PLUGINS)):
             return f"no password (plugin {','.join(user.plugins) or 'default'})"
         return None
     if kind == "remote_root":
-        return f"root from {user.host}" if user.user == "root" and user.host not in LOCAL_HOSTS else None
+        return f"root from {user.host}" if user.user == "root" and user.host not in LOCAL_HOSTS \
+            and not user.locked else None
     if kind == "wildcard_host":
         return f"any host ({user.host})" if "%" in user.host or "_" in user.host else None
     if kind == "lifetime_never":
