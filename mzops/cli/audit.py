@@ -54,6 +54,14 @@ def _emit(ctx: typer.Context, run: Run, fmt: str, output: Optional[Path], as_jso
     common.emit_report(ctx, report.render(run, fmt), fmt, output, summary, run.exit_code())
 
 
+def _has_family(asset) -> bool:
+    try:
+        audit.family_of(asset)
+        return True
+    except InputError:
+        return False
+
+
 @app.command("run")
 def run_cmd(
     ctx: typer.Context,
@@ -76,7 +84,8 @@ def run_cmd(
     common.note_targets(a.name for a in chosen)
     kinds = ", ".join(f"{sum(a.kind == k for a in chosen)} {k}(s)" for k in audit.AUDITED_KINDS
                       if any(a.kind == k for a in chosen))
-    common.progress(ctx, f"auditing {kinds} against {request.rule_count} rules ({profile})")
+    rule_count = sum(len(request.suites[f].rules) for f in {audit.family_of(a) for a in chosen if _has_family(a)})
+    common.progress(ctx, f"auditing {kinds} against {rule_count} rules ({profile})")
     result = audit.run(estate, chosen, request, progress=lambda m: common.progress(ctx, m))
     _emit(ctx, result, fmt, output, common.want_json(ctx, as_json))
 

@@ -138,7 +138,8 @@ def read_database(estate: Estate, asset: Asset, resolver: Resolver) -> Bundle:
     if server.credentials.get("ssh"):
         via.key = resolver.resolve(server.credentials["ssh"])
     with db.tunnel(via, port) as (host, local_port):
-        return db.read(asset.db_engine, host, local_port, asset.db_user, password.reveal(), asset.name)
+        return db.read(asset.db_engine, host, local_port, asset.db_user, password.reveal(), asset.name,
+                       tunnelled=True)
 
 
 def evaluate_bundle(bundle: Bundle, members: list[Asset], view: accounts.RegisterView, policy: accounts.Policy,

@@ -57,10 +57,6 @@ class AuditRequest:
     def profile(self) -> str:
         return next(iter(self.suites.values())).catalogue.baseline.profile
 
-    @property
-    def rule_count(self) -> int:
-        return sum(len(s.rules) for s in self.suites.values())
-
 
 def family_of(asset: Asset) -> str:
     """The baseline family an asset is held to (InputError for an engine without one)."""

@@ -130,7 +130,7 @@ def collect(estate: Estate, asset: Asset, resolver: Resolver, timeout: float = 1
                 via = server_target(server, resolver)
                 with db.tunnel(via, port) as (host, local_port):
                     bundle = db.read(asset.db_engine, host, local_port, asset.db_user, password, asset.name,
-                                     QUERIES[family], tolerate=True, pg_sep=PG_SEP)
+                                     QUERIES[family], tolerate=True, pg_sep=PG_SEP, tunnelled=True)
         except db.DatabaseError as exc:
             raise CollectionError(str(exc), unreachable=False) from None
         bundle.sections = {f"sql:{k}": v for k, v in bundle.sections.items()}

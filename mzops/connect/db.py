@@ -87,12 +87,33 @@ def _text(rows, sep: str) -> bytes:
     return "".join(sep.join(cell(v) for v in row) + "\n" for row in rows).encode()
 
 
+def _my_connect(pymysql, host: str, port: int, user: str, password: str, tunnelled: bool):
+    """TLS first (servers with require_secure_transport refuse plain TCP). Through a
+    tunnel the certificate is not checked and a server without TLS is read in the
+    clear inside SSH; directly, TLS is required and verified against the system CAs."""
+    tls = ssl.create_default_context()
+    if tunnelled:
+        tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+    try:
+        return pymysql.connect(host=host, port=port, user=user, password=password, connect_timeout=10, ssl=tls)
+    except pymysql.err.OperationalError as exc:
+        if not (tunnelled and "doesn't support" in str(exc.args[-1])):
+            raise DatabaseError(str(exc.args[-1])) from None
+    try:
+        return pymysql.connect(host=host, port=port, user=user, password=password, connect_timeout=10)
+    except pymysql.err.OperationalError as exc:
+        raise DatabaseError(str(exc.args[-1])) from None
+
+
 def read(engine: str, host: str, port: int, user: str, password: str, name: str,
-         queries: dict[str, str] | None = None, tolerate: bool = False, pg_sep: str = "|") -> Bundle:
+         queries: dict[str, str] | None = None, tolerate: bool = False, pg_sep: str = "|",
+         tunnelled: bool = False) -> Bundle:
     """Run named queries over one read-only connection, one round trip per query.
 
     With tolerate, a query the server refuses (no privilege, not this flavour) becomes
-    a section with its error and a non-zero rc, as in the host collector.
+    a section with its error and a non-zero rc, as in the host collector. A direct
+    connection requires TLS (the password crosses the network); through an SSH tunnel
+    TLS is used when the server offers it.
     """
     sections: dict[str, Section] = {}
     started = time.monotonic()
@@ -104,6 +125,7 @@ def read(engine: str, host: str, port: int, user: str, password: str, name: str,
             # Read-only on the server side; autocommit so one refused query spoils no other.
             with psycopg.connect(host=host, port=port, user=user, password=password, dbname="postgres",
                                  connect_timeout=10, application_name="mzops", autocommit=True,
+                                 sslmode="prefer" if tunnelled else "require",
                                  options="-c default_transaction_read_only=on") as conn:
                 for section, sql in queries.items():
                     try:
@@ -118,14 +140,7 @@ def read(engine: str, host: str, port: int, user: str, password: str, name: str,
         import pymysql
 
         queries = queries or MY_QUERIES
-        try:
-            # TLS when the server offers it (servers with require_secure_transport refuse
-            # plain TCP); not verified: mzops reaches servers through SSH tunnels.
-            tls = ssl.create_default_context()
-            tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
-            conn = pymysql.connect(host=host, port=port, user=user, password=password, connect_timeout=10, ssl=tls)
-        except pymysql.err.OperationalError as exc:
-            raise DatabaseError(str(exc.args[-1])) from None
+        conn = _my_connect(pymysql, host, port, user, password, tunnelled)
         try:
             with conn.cursor() as cursor:
                 cursor.execute("SET SESSION TRANSACTION READ ONLY")

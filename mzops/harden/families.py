@@ -151,45 +151,47 @@ PG_FLAGS = {"superuser": "SUPERUSER", "createrole": "CREATEROLE", "replication":
             "bypassrls": "BYPASSRLS"}
 
 
-def undo_statements(family: str, applied: list[str], rules: dict[str, Rule], before: Facts, now: Facts,
+def undo_statements(family: str, applied: list[str], table: dict[str, dict], before: Facts, now: Facts,
                     restarting: bool = False) -> list[str]:
     """SQL that puts back what the applied rules changed in the server's catalogue (pure:
-    the facts before the run and now in, statements out; empty when nothing differs)."""
+    the facts before the run and now in, statements out; empty when nothing differs).
+    TABLE is the role's backup table: its `sql` entries say what each rule changes."""
     out: list[str] = []
+    owned = {rule: table.get(rule, {}).get("sql") for rule in applied}
     if family == "postgresql":
         was = {r.name: r for r in database.pg_roles(before)}
         for role in database.pg_roles(now):
             old = was.get(role.name)
             if old is None:
                 continue
-            if "pg.privileged_roles" in applied:
+            if owned.get("pg.privileged_roles"):
                 flags = [("" if getattr(old, a) else "NO") + kw for a, kw in PG_FLAGS.items()
                          if getattr(old, a) != getattr(role, a)]
                 if flags:
                     out.append(f"ALTER ROLE {_ident(role.name)} {' '.join(flags)};")
-            if "pg.role_validity" in applied and old.valid_until != role.valid_until:
+            if owned.get("pg.role_validity") and old.valid_until != role.valid_until:
                 # ALTER ROLE cannot give back "no expiry" (NULL), only 'infinity'.
                 out.append(f"ALTER ROLE {_ident(role.name)} VALID UNTIL {_literal(old.valid_until)};"
                            if old.valid_until else
                            f"UPDATE pg_authid SET rolvaliduntil = NULL WHERE rolname = {_literal(role.name)};")
-            if "pg.admin_idle_timeout" in applied:
+            if owned.get("pg.admin_idle_timeout"):
                 key = "idle_session_timeout"
                 if old.config.get(key) != role.config.get(key):
                     out.append(f"ALTER ROLE {_ident(role.name)} SET {key} = {_literal(old.config[key])};"
                                if key in old.config else f"ALTER ROLE {_ident(role.name)} RESET {key};")
     elif family == "mysql":
-        if not restarting:  # a restart re-reads the restored option files anyway
+        variables = [v for rule in applied if isinstance(owned[rule], list) for v in owned[rule]]
+        if variables and not restarting:  # a restart re-reads the restored option files anyway
             _, was = database.settings(before)
             _, is_now = database.settings(now)
-            for rule_id in applied:
-                key = rules[rule_id].args.get("key") if rule_id in rules else None
-                if not key or key.lower() not in was:
+            for key in dict.fromkeys(variables):
+                if key not in was or key not in is_now:
                     continue
-                old, new = was[key.lower()].value, (is_now.get(key.lower()) or was[key.lower()]).value
+                old, new = was[key].value, is_now[key].value
                 if old is not None and old != new:
                     value = old if old.isdigit() or old.upper() in ("ON", "OFF") else _literal(old)
-                    out.append(f"SET GLOBAL {key.lower()} = {value};")
-        if {"my.anonymous", "my.remote_root"} & set(applied):
+                    out.append(f"SET GLOBAL {key} = {value};")
+        if owned.get("my.anonymous") or owned.get("my.remote_root"):
             locked_before = {u.account for u in database.my_users(before) if u.locked}
             for user in database.my_users(now):
                 if user.locked and user.account not in locked_before:

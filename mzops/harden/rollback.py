@@ -91,9 +91,8 @@ def rollback(estate: Estate, catalogues: dict[str, Catalogue], run_id: str, limi
                 out.status, out.message = FAILED, (diff.stderr or "backup unreadable")[:300]
                 continue
             files = _lines(diff.stdout)
-            rules = catalogues[host.family].rules
             try:
-                statements = hrun.undo_sql(estate, run_id, host, rules, resolver)
+                statements = hrun.undo_sql(estate, run_id, host, resolver)
             except (CollectionError, InputError) as exc:
                 out.status, out.message = FAILED, f"database state not read: {exc}"
                 continue
@@ -111,8 +110,7 @@ def rollback(estate: Estate, catalogues: dict[str, Catalogue], run_id: str, limi
                 out.status, out.message = FAILED, str(exc)
                 continue
             again = line.run(hrun.SNAPSHOT_SCRIPT, ["diff", host.backup])
-            out.remaining = _lines(again.stdout) + [f"sql|{s}" for s in hrun.undo_sql(estate, run_id, host, rules,
-                                                                                      resolver)]
+            out.remaining = _lines(again.stdout) + [f"sql|{s}" for s in hrun.undo_sql(estate, run_id, host, resolver)]
             login = line.fresh_login() if families.FAMILIES[host.family].fresh_login else None
             if login is not None and login.rc != 0:
                 out.status, out.message = FAILED, f"new logins fail after the restore: {login.stderr[:200]}"

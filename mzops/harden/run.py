@@ -273,8 +273,7 @@ def preview(estate: Estate, assets: list[Asset], request: HardenRequest,
     return record
 
 
-def undo_sql(estate: Estate, run_id: str, host: HostRun, rules: dict[str, Rule],
-             resolver: Resolver | None) -> list[str]:
+def undo_sql(estate: Estate, run_id: str, host: HostRun, resolver: Resolver | None) -> list[str]:
     """Statements that put a database's catalogue back to its facts before the run
     (read now over the database's usual path); none for a Linux host."""
     if host.family == "linux":
@@ -283,7 +282,8 @@ def undo_sql(estate: Estate, run_id: str, host: HostRun, rules: dict[str, Rule],
     if not path.is_file():
         raise InputError(f"run {run_id}: {path} is missing (the facts before the run)")
     now = dbcollect.collect(estate, estate.assets[host.name], resolver or Resolver())
-    return families.undo_statements(host.family, host.rules, rules, Facts(Bundle.load(path)), Facts(now),
+    table = families.FAMILIES[host.family].table()
+    return families.undo_statements(host.family, host.rules, table, Facts(Bundle.load(path)), Facts(now),
                                     restarting=bool(host.restart))
 
 
@@ -317,7 +317,7 @@ def _restore_failed(estate: Estate, host: HostRun, line: Lifeline, request: Hard
     asset = estate.assets[host.name]
     progress(f"{host.name}: {restore(line, host, asset)}")
     try:
-        statements = undo_sql(estate, request.run_id, host, request.rules_of(host.family), request.resolver)
+        statements = undo_sql(estate, request.run_id, host, request.resolver)
         if statements:
             progress(f"{host.name}: {put_back_sql(line, asset, statements)}")
     except (RestoreError, InputError, CollectionError) as exc:

@@ -106,3 +106,51 @@ def test_pg_hashes_without_superuser_are_a_manual_check():
     assert got["pg.password_hashes"] == "manual"
     md5 = Section(0, "app\x1fmd5\n".encode())
     assert statuses(pg_bundle("90|local|all|postgres|||peer|\n", md5), PG)["pg.password_hashes"] == "fail"
+
+
+def test_rollback_sql_puts_the_catalogue_back_exactly():
+    from mzops.compliance.facts import Facts
+    from mzops.harden.families import FAMILIES, undo_statements
+
+    sep = "\x1f"
+
+    def roles(*rows):
+        bundle = pg_bundle("")
+        bundle.sections["sql:pg_roles"] = Section(0, "".join(sep.join(r) + "\n" for r in rows).encode())
+        return Facts(bundle)
+
+    before = roles(["ops1", "t", "f", "t", "f", "f", "", ""],
+                   ["postgres", "t", "t", "t", "t", "t", "", "idle_session_timeout=0"])
+    now = roles(["ops1", "t", "f", "f", "f", "f", "2027-02-26 00:00:00+00", ""],
+                ["postgres", "t", "t", "t", "t", "t", "", "idle_session_timeout=600s"])
+    rules = FAMILIES["postgresql"].table()
+    got = undo_statements("postgresql", ["pg.privileged_roles", "pg.role_validity", "pg.admin_idle_timeout"],
+                          rules, before, now)
+    assert got == ['ALTER ROLE "ops1" CREATEROLE;',
+                   "UPDATE pg_authid SET rolvaliduntil = NULL WHERE rolname = 'ops1';",
+                   """ALTER ROLE "postgres" SET idle_session_timeout = '0';"""]
+    # only what the applied rules own
+    assert undo_statements("postgresql", ["pg.privileged_roles"], rules, before, now) == ['ALTER ROLE "ops1" CREATEROLE;']
+    assert undo_statements("postgresql", ["pg.admin_idle_timeout"], rules, before, before) == []
+
+
+def test_rollback_sql_for_mariadb_variables_and_locks():
+    from mzops.compliance.facts import Facts
+    from mzops.harden.families import FAMILIES, undo_statements
+
+    def maria(variables: dict[str, str], locked: str) -> Facts:
+        user = "\t".join(["", "localhost", "mysql_native_password", "0", "", locked, "0", "N", "N", "N", "N", "N", "", ""])
+        return Facts(Bundle("m", "", {
+            "db:engine": Section(0, b"mysql\n"), "sql:version": Section(0, b"10.11.18-MariaDB\tDebian 12\n"),
+            "sql:my_variables_mariadb": Section(0, "".join(f"{k}\t{v}\t\n" for k, v in variables.items()).encode()),
+            "sql:my_users_mariadb": Section(0, (user + "\n").encode())}))
+
+    before = maria({"max_password_errors": "4294967295", "server_audit_events": "", "local_infile": "ON"}, "0")
+    now = maria({"max_password_errors": "5", "server_audit_events": "CONNECT", "local_infile": "OFF"}, "1")
+    applied = ["my.lockout", "my.audit_events", "my.local_infile", "my.anonymous"]
+    table = FAMILIES["mysql"].table()
+    got = undo_statements("mysql", applied, table, before, now)
+    assert got == ["SET GLOBAL max_password_errors = 4294967295;", "SET GLOBAL server_audit_events = '';",
+                   "SET GLOBAL local_infile = ON;", "ALTER USER ''@'localhost' ACCOUNT UNLOCK;"]
+    # a restart re-reads the restored files: only the account lock is SQL then
+    assert undo_statements("mysql", applied, table, before, now, restarting=True) == [got[-1]]
