@@ -96,6 +96,7 @@ def test_saved_facts_evaluate_offline_to_the_same_result(db_run):
 
 READONLY_SETUP = """
 ( cd / && runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 ) <<'SQL'
+SET password_encryption = 'scram-sha-256';
 CREATE ROLE mzops_audit LOGIN PASSWORD 'Audit-pass-2026' VALID UNTIL '2027-01-01';
 GRANT pg_read_all_settings, pg_read_all_stats TO mzops_audit;
 GRANT SELECT ON pg_hba_file_rules TO mzops_audit;
@@ -125,29 +126,33 @@ def _inventory_with(lab_inventory: str, target, databases: dict, hosts: dict | N
 
 def test_read_only_login_over_the_protocol(db_run, lab_session, tmp_path):
     """A `db` credential: SQL through an SSH tunnel with a read-only login gives the same
-    results as the host path, except what only the server host or superuser can see."""
+    results as the host path, except what only the server host or superuser can see;
+    with TLS on the server (pass host) and without (fail host: MariaDB has none)."""
     targets, _, status = db_run
-    assert lab_session.run("lab", "exec", PASS_HOST, "--", "sh", "-ec", READONLY_SETUP).returncode == 0
-    common = {"ansible_host": PASS_HOST, "mzops_db_server": PASS_HOST, "mzops_db_user": "mzops_audit",
-              "mzops_credentials": {"db": "env:MZT_DB_PASSWORD"}}
-    inv = _inventory_with(status["inventory"], tmp_path / "inv", {
-        "ro-pg": {**common, "mzops_db_engine": "postgresql", "mzops_db_port": 5432},
-        "ro-mariadb": {**common, "mzops_db_engine": "mariadb", "mzops_db_port": 3306},
-    })
+    databases = {}
+    for host in (PASS_HOST, FAIL_HOST):
+        assert lab_session.run("lab", "exec", host, "--", "sh", "-ec", READONLY_SETUP).returncode == 0
+        common = {"ansible_host": host, "mzops_db_server": host, "mzops_db_user": "mzops_audit",
+                  "mzops_credentials": {"db": "env:MZT_DB_PASSWORD"}}
+        databases[f"ro-{host}-pg"] = {**common, "mzops_db_engine": "postgresql", "mzops_db_port": 5432}
+        databases[f"ro-{host}-mariadb"] = {**common, "mzops_db_engine": "mariadb", "mzops_db_port": 3306}
+    inv = _inventory_with(status["inventory"], tmp_path / "inv", databases)
     proc = run_mzops("-q", "-i", str(inv), "audit", "run", "--limit", "ro-*", "--json",
                      env={"MZT_DB_PASSWORD": "Audit-pass-2026"})
-    assert proc.returncode in (0, 1), proc.stderr
-    got = {t["name"]: {r["rule"]: r for r in t["results"]} for t in json.loads(proc.stdout)["targets"]}
-    for name, host_path in (("ro-pg", f"{PASS_HOST}-pg"), ("ro-mariadb", f"{PASS_HOST}-mariadb")):
-        expected = {r["rule"]: r["status"] for r in targets[host_path]["results"]}
-        for rule, result in got[name].items():
-            if rule in ("pg.password_hashes", "my.data_dir_mode"):
+    got = {t["name"]: t for t in json.loads(proc.stdout)["targets"]}
+    assert proc.returncode == 1, {n: t["message"] for n, t in got.items()}
+    for name, target in got.items():
+        assert target["status"] == "assessed", (name, target["message"])
+        expected = {r["rule"]: r["status"] for r in targets[name[3:]]["results"]}
+        for result in target["results"]:
+            if result["rule"] in ("pg.password_hashes", "my.data_dir_mode"):
                 # pg_authid needs a superuser; MariaDB does not report its data directory's mode
                 assert result["status"] == "manual", result
             else:
-                assert result["status"] == expected[rule], (name, rule, result)
+                assert result["status"] == expected[result["rule"]], (name, result)
     # The data directory's mode comes from PostgreSQL itself over the protocol.
-    assert got["ro-pg"]["pg.data_dir_mode"]["evidence"][0].startswith("pg_settings: data_directory_mode")
+    ro_pg = {r["rule"]: r for r in got[f"ro-{PASS_HOST}-pg"]["results"]}
+    assert ro_pg["pg.data_dir_mode"]["evidence"][0].startswith("pg_settings: data_directory_mode")
     assert "Audit-pass-2026" not in proc.stdout + proc.stderr
 
 
