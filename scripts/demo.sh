@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the lab (run as root): bring up real SSH hosts (with databases) in
 # two sites, audit them read-only against MLPS level 3 and write the auditor's HTML
-# report, then harden one host (preview, apply, verify) and roll it back.
+# report, then harden one host (preview, apply, verify) and roll it back, and preview
+# the hardening of one database host's PostgreSQL and MariaDB.
 # `.venv/bin/mzops lab down` removes the lab again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,3 +23,5 @@ $MZOPS -i "$inventory" harden run --limit "$host" --skip "$skip"
 $MZOPS -i "$inventory" harden run --limit "$host" --skip "$skip" --apply
 run_id=$($MZOPS -i "$inventory" harden history --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)[0]["run_id"])')
 $MZOPS -i "$inventory" harden rollback "$run_id"
+# The databases of the first database host: what hardening would change, restarts announced.
+$MZOPS -i "$inventory" harden run --limit 'labdb1-*' --restart --disruptive

@@ -106,3 +106,15 @@ def test_cli_evaluate_saved_bundles_and_bad_waiver_file(tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"mzops: error: {bad}:6: waivers.0.expires: ")
+
+
+def test_html_groups_each_database_under_its_host():
+    from mzops.report import html
+    from mzops.results import Run, TargetResult
+
+    run = Run("mlps3", [TargetResult("db9-pg", "assessed", "database", platform="postgresql", server="db9"),
+                        TargetResult("app1", "assessed", "host"), TargetResult("db9", "assessed", "host"),
+                        TargetResult("aaa-mariadb", "error", "database", server="db9", message="did not answer")])
+    assert [t.name for t in html.by_asset(run.targets)] == ["app1", "db9", "aaa-mariadb", "db9-pg"]
+    page = html.render(run)
+    assert page.index(">db9<") < page.index("db9-pg (postgresql @ db9)") and "数据库 / database" in page
