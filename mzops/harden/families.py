@@ -147,8 +147,7 @@ def _literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-PG_FLAGS = {"superuser": "SUPERUSER", "createrole": "CREATEROLE", "replication": "REPLICATION",
-            "bypassrls": "BYPASSRLS"}
+PG_FLAGS = {attribute: attribute.upper() for attribute in database.ATTRIBUTES}  # ALTER ROLE keywords
 
 
 def undo_statements(family: str, applied: list[str], table: dict[str, dict], before: Facts, now: Facts,
