@@ -1,0 +1,106 @@
+"""A firewall's configuration in vendor-neutral terms: the zone policy (zones, address
+and service objects, ordered rules) and the management plane the MLPS baseline looks
+at. Vendor modules render it to their configuration and parse their configuration
+back into it (pure data, no I/O)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+ANY = "any"
+
+
+@dataclass
+class Address:
+    name: str
+    networks: list[str]             # CIDRs, normalised (10.1.1.0/24, 10.1.1.5/32)
+
+
+@dataclass
+class Service:
+    name: str
+    protocol: str                   # tcp | udp | icmp
+    ports: list[str] = field(default_factory=list)   # "443", "8000-8080"; empty for icmp
+
+
+@dataclass
+class Rule:
+    name: str
+    from_zone: str = ANY
+    to_zone: str = ANY
+    sources: list[str] = field(default_factory=lambda: [ANY])        # address object names
+    destinations: list[str] = field(default_factory=lambda: [ANY])
+    services: list[str] = field(default_factory=lambda: [ANY])       # service object names
+    action: str = "deny"            # permit | deny
+    log: bool = False
+
+    @property
+    def any_any_permit(self) -> bool:
+        return (self.action == "permit" and self.sources == [ANY] and self.destinations == [ANY]
+                and self.services == [ANY])
+
+
+@dataclass
+class Policy:
+    zones: dict[str, list[str]] = field(default_factory=dict)        # zone -> interfaces
+    addresses: dict[str, Address] = field(default_factory=dict)
+    services: dict[str, Service] = field(default_factory=dict)
+    rules: list[Rule] = field(default_factory=list)
+    default_action: str = "deny"    # what the device does after the last rule
+
+
+@dataclass
+class Admin:
+    name: str
+    role: str = ""
+    access: list[str] = field(default_factory=list)   # ssh, https, telnet, console
+
+
+@dataclass
+class Management:
+    """None: the configuration says nothing (the vendor's default applies)."""
+
+    telnet: bool | None = None
+    ssh: bool | None = None
+    http: bool | None = None
+    https: bool | None = None
+    admins: list[Admin] = field(default_factory=list)
+    password_min_length: int | None = None
+    password_complexity: bool | None = None
+    password_aging_days: int | None = None
+    password_history: int | None = None
+    lockout_attempts: int | None = None
+    lockout_minutes: int | None = None
+    idle_timeout_minutes: float | None = None
+    mgmt_sources: list[str] = field(default_factory=list)   # CIDRs admins may come from; [] = any
+    mgmt_interfaces: list[str] = field(default_factory=list)  # where management is offered; [] = not said
+    syslog_hosts: list[str] = field(default_factory=list)
+    ntp_servers: list[str] = field(default_factory=list)
+    snmp_versions: list[str] = field(default_factory=list)  # v1, v2c, v3 enabled
+
+
+@dataclass
+class DeviceConfig:
+    vendor: str
+    hostname: str = ""
+    policy: Policy = field(default_factory=Policy)
+    management: Management = field(default_factory=Management)
+    # Where each fact came from in the parsed text: key -> "line N: text" (evidence).
+    origin: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+
+def network(text: str) -> str:
+    """A CIDR in canonical form; ValueError names the bad text."""
+    try:
+        return str(ipaddress.ip_network(text.strip(), strict=False))
+    except ValueError:
+        raise ValueError(f"not an address or network: {text!r}") from None
+
+
+def prefix_of_mask(mask: str) -> int:
+    """24 for '255.255.255.0' or '24'."""
+    mask = mask.strip()
+    if mask.isdigit():
+        return int(mask)
+    return ipaddress.IPv4Network(f"0.0.0.0/{mask}").prefixlen

@@ -1,0 +1,28 @@
+"""DeviceConfig to and from plain data (YAML/JSON), for fixtures and saved snapshots."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from mzops.firewall.model import Address, Admin, DeviceConfig, Management, Policy, Rule, Service
+
+
+def to_data(cfg: DeviceConfig) -> dict[str, Any]:
+    data = dataclasses.asdict(cfg)
+    data.pop("origin", None)
+    return data
+
+
+def from_data(data: dict[str, Any], vendor: str | None = None) -> DeviceConfig:
+    management = dict(data.get("management") or {})
+    management["admins"] = [Admin(**a) for a in management.get("admins", [])]
+    policy = data.get("policy") or {}
+    return DeviceConfig(
+        vendor or data.get("vendor", ""), data.get("hostname", ""),
+        Policy(zones={k: list(v) for k, v in (policy.get("zones") or {}).items()},
+               addresses={k: Address(**v) for k, v in (policy.get("addresses") or {}).items()},
+               services={k: Service(**v) for k, v in (policy.get("services") or {}).items()},
+               rules=[Rule(**r) for r in policy.get("rules") or []],
+               default_action=policy.get("default_action", "deny")),
+        Management(**management))

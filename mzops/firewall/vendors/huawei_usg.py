@@ -1,0 +1,258 @@
+"""Huawei USG (VRP): `display current-configuration` syntax, views by one-space indent.
+
+Management commands from Huawei's USG manuals; the password-policy view syntax is
+marked unverified in shared/notes/firewalls.md and kept to one place here.
+"""
+
+from __future__ import annotations
+
+from mzops.firewall import tree
+from mzops.firewall.model import ANY, Address, Admin, DeviceConfig, Rule, Service, network, prefix_of_mask
+from mzops.firewall.vendors import Vendor
+
+PASSWORD_VIEW = "local-aaa-user password policy administrator"
+# Neutral admin roles as manager-user levels (USG's role-based admin syntax: unverified).
+LEVELS = {"admin": "15", "operator": "3", "auditor": "2"}
+
+
+def parse(text: str) -> DeviceConfig:
+    cfg = DeviceConfig("huawei_usg")
+    m, p, origin = cfg.management, cfg.policy, cfg.origin
+    root = tree.parse(text)
+    acls: dict[str, list[str]] = {}
+    vty_acl = None
+    for node in root.children:
+        w = node.words
+        if w[:1] == ["sysname"] and len(w) > 1:
+            cfg.hostname = w[1]
+        elif w == ["undo", "telnet", "server", "enable"] or w == ["telnet", "server", "enable"]:
+            m.telnet = w[0] != "undo"
+            origin["telnet"] = node.evidence()
+        elif w in (["stelnet", "server", "enable"], ["undo", "stelnet", "server", "enable"]):
+            m.ssh = w[0] != "undo"
+            origin["ssh"] = node.evidence()
+        elif w in (["web-manager", "enable"], ["undo", "web-manager", "enable"]):
+            m.http = w[0] != "undo"
+            origin["http"] = node.evidence()
+        elif w in (["web-manager", "security", "enable"], ["undo", "web-manager", "security", "enable"]):
+            m.https = w[0] != "undo"
+            origin["https"] = node.evidence()
+        elif w[:2] == ["info-center", "loghost"] and len(w) > 2:
+            m.syslog_hosts.append(w[2])
+            origin.setdefault("syslog", node.evidence())
+        elif w[:2] == ["ntp-service", "unicast-server"] and len(w) > 2:
+            m.ntp_servers.append(w[2])
+            origin.setdefault("ntp", node.evidence())
+        elif w[:3] == ["snmp-agent", "sys-info", "version"]:
+            m.snmp_versions = sorted(set(m.snmp_versions) | set(w[3:]))
+            origin["snmp"] = node.evidence()
+        elif w[:4] == ["undo", "snmp-agent", "sys-info", "version"]:
+            m.snmp_versions = sorted(set(m.snmp_versions) - set(w[4:]))
+        elif w[:2] == ["acl", "number"] and len(w) > 2:
+            # rule 5 permit source 10.77.0.0 0.0.255.255
+            acls[w[2]] = [network(f"{r.words[4]}/{_wildcard_prefix(r.words[5])}") for r in node.children
+                          if len(r.words) > 5 and r.words[0] == "rule" and r.words[2:4] == ["permit", "source"]]
+        elif w == ["aaa"]:
+            _aaa(node, cfg)
+        elif w[:2] == ["user-interface", "vty"]:
+            for child in node.children:
+                cw = child.words
+                if cw[:1] == ["idle-timeout"] and len(cw) > 1:
+                    m.idle_timeout_minutes = int(cw[1]) + (int(cw[2]) / 60 if len(cw) > 2 else 0)
+                    origin["idle_timeout"] = child.evidence()
+                elif cw[:1] == ["acl"] and len(cw) > 2 and cw[2] == "inbound":
+                    vty_acl = cw[1]
+                    origin["mgmt_sources"] = child.evidence()
+                elif cw[:2] == ["protocol", "inbound"] and len(cw) > 2 and cw[2] in ("all", "telnet"):
+                    m.telnet = True if m.telnet is None else m.telnet
+        elif w[:2] == ["firewall", "zone"]:
+            name = w[3] if w[2:3] == ["name"] and len(w) > 3 else w[2]
+            p.zones[name] = [c.words[2] for c in node.find("add", "interface") if len(c.words) > 2]
+        elif w[:2] == ["ip", "address-set"] and len(w) > 2:
+            p.addresses[w[2]] = Address(w[2], [
+                network(f"{c.words[2]}/{prefix_of_mask(c.words[4]) if len(c.words) > 4 else 32}")
+                for c in node.find("address") if len(c.words) > 2])
+        elif w[:2] == ["ip", "service-set"] and len(w) > 2:
+            svc = node.first("service")
+            if svc is not None:
+                sw = svc.words
+                proto = sw[sw.index("protocol") + 1] if "protocol" in sw else "tcp"
+                ports = []
+                if "destination-port" in sw:
+                    rest = sw[sw.index("destination-port") + 1:]
+                    ports = [f"{rest[0]}-{rest[2]}" if len(rest) > 2 and rest[1] == "to" else rest[0]]
+                p.services[w[2]] = Service(w[2], proto, ports)
+        elif w == ["security-policy"]:
+            for rule in node.find("rule", "name"):
+                p.rules.append(_rule(rule))
+            default = node.first("default", "action")
+            if default is not None and len(default.words) > 2:
+                p.default_action = default.words[2]
+    if vty_acl is not None:
+        m.mgmt_sources = acls.get(vty_acl, [])
+    return cfg
+
+
+def _wildcard_prefix(wildcard: str) -> int:
+    if wildcard == "0":
+        return 32
+    inverted = ".".join(str(255 - int(o)) for o in wildcard.split("."))
+    return prefix_of_mask(inverted)
+
+
+def _aaa(node: tree.Node, cfg: DeviceConfig) -> None:
+    m, origin = cfg.management, cfg.origin
+    for child in node.children:
+        cw = child.words
+        if cw[:2] == ["lock-authentication", "failed-count"] and len(cw) > 2:
+            m.lockout_attempts = int(cw[2])
+            origin["lockout"] = child.evidence()
+        elif cw[:2] == ["lock-authentication", "timeout"] and len(cw) > 2:
+            m.lockout_minutes = int(cw[2])
+        elif cw[:1] == ["manager-user"] and len(cw) > 1:
+            admin = Admin(cw[1])
+            for attr in child.children:
+                aw = attr.words
+                if aw[:1] == ["service-type"]:
+                    admin.access = aw[1:]
+                elif aw[:1] == ["level"] and len(aw) > 1:
+                    admin.role = next((r for r, level in LEVELS.items() if level == aw[1]), f"level-{aw[1]}")
+            m.admins.append(admin)
+        elif child.text.strip() == PASSWORD_VIEW:
+            origin["password"] = child.evidence()
+            for attr in child.children:
+                aw = attr.words
+                if aw[:2] == ["password", "expire"] and len(aw) > 2:
+                    m.password_aging_days = int(aw[2])
+                elif aw[:4] == ["password", "history", "record", "number"] and len(aw) > 4:
+                    m.password_history = int(aw[4])
+                elif aw[:2] == ["password", "min-length"] and len(aw) > 2:
+                    m.password_min_length = int(aw[2])
+                elif aw[:2] == ["password", "complexity-check"]:
+                    m.password_complexity = True
+
+
+def _rule(node: tree.Node) -> Rule:
+    rule = Rule(node.words[2])
+    sources, destinations, services = [], [], []
+    for child in node.children:
+        cw = child.words
+        if cw[:1] == ["source-zone"] and len(cw) > 1:
+            rule.from_zone = cw[1]
+        elif cw[:1] == ["destination-zone"] and len(cw) > 1:
+            rule.to_zone = cw[1]
+        elif cw[:2] == ["source-address", "address-set"] and len(cw) > 2:
+            sources.append(cw[2])
+        elif cw[:2] == ["destination-address", "address-set"] and len(cw) > 2:
+            destinations.append(cw[2])
+        elif cw[:1] == ["service"] and len(cw) > 1:
+            services.append(cw[1])
+        elif cw[:1] == ["action"] and len(cw) > 1:
+            rule.action = cw[1]
+        elif cw == ["policy", "logging"]:
+            rule.log = True
+    rule.sources, rule.destinations, rule.services = sources or [ANY], destinations or [ANY], services or [ANY]
+    return rule
+
+
+def render(cfg: DeviceConfig) -> str:
+    m, p = cfg.management, cfg.policy
+    out = ["#", f" sysname {cfg.hostname}", "#"]
+    if m.telnet is not None:
+        out.append(f" {'' if m.telnet else 'undo '}telnet server enable")
+    if m.ssh is not None:
+        out.append(f" {'' if m.ssh else 'undo '}stelnet server enable")
+    if m.http is not None:
+        out.append(f" {'' if m.http else 'undo '}web-manager enable")
+    if m.https is not None:
+        out.append(f" {'' if m.https else 'undo '}web-manager security enable")
+    out += [f" info-center loghost {h}" for h in m.syslog_hosts]
+    out += [f" ntp-service unicast-server {h}" for h in m.ntp_servers]
+    if m.snmp_versions:
+        out.append(f" snmp-agent sys-info version {' '.join(m.snmp_versions)}")
+    out.append("#")
+    if m.mgmt_sources:
+        out.append("acl number 2999")
+        for index, cidr in enumerate(m.mgmt_sources):
+            net, prefix = cidr.split("/")
+            wildcard = ".".join(str(255 - int(o)) for o in _mask(int(prefix)).split("."))
+            out.append(f" rule {5 * (index + 1)} permit source {net} {wildcard if prefix != '32' else '0'}")
+        out.append("#")
+    out.append("aaa")
+    if m.lockout_attempts is not None:
+        out += [" lock-authentication enable", f" lock-authentication failed-count {m.lockout_attempts}"]
+    if m.lockout_minutes is not None:
+        out.append(f" lock-authentication timeout {m.lockout_minutes}")
+    if any(v is not None for v in (m.password_aging_days, m.password_history, m.password_min_length,
+                                   m.password_complexity)):
+        out.append(f" {PASSWORD_VIEW}")
+        if m.password_min_length is not None:
+            out.append(f"  password min-length {m.password_min_length}")
+        if m.password_complexity:
+            out.append("  password complexity-check")
+        if m.password_history is not None:
+            out.append(f"  password history record number {m.password_history}")
+        if m.password_aging_days is not None:
+            out.append(f"  password expire {m.password_aging_days}")
+    for admin in m.admins:
+        out.append(f" manager-user {admin.name}")
+        if admin.access:
+            out.append(f"  service-type {' '.join(admin.access)}")
+        level = LEVELS.get(admin.role) or (admin.role[6:] if admin.role.startswith("level-") else "")
+        if level:
+            out.append(f"  level {level}")
+    out += ["#", "user-interface vty 0 4", " authentication-mode aaa", " protocol inbound ssh"]
+    if m.mgmt_sources:
+        out.append(" acl 2999 inbound")
+    if m.idle_timeout_minutes is not None:
+        minutes = int(m.idle_timeout_minutes)
+        out.append(f" idle-timeout {minutes} {round((m.idle_timeout_minutes - minutes) * 60)}")
+    out.append("#")
+    for address in p.addresses.values():
+        out.append(f"ip address-set {address.name} type object")
+        for index, cidr in enumerate(address.networks):
+            net, prefix = cidr.split("/")
+            out.append(f" address {index} {net} mask {prefix}")
+        out.append("#")
+    for service in p.services.values():
+        out.append(f"ip service-set {service.name} type object")
+        port = ""
+        if service.ports:
+            low, _, high = service.ports[0].partition("-")
+            port = f" destination-port {low}" + (f" to {high}" if high else "")
+        out += [f" service 0 protocol {service.protocol}{port}", "#"]
+    for zone, interfaces in p.zones.items():
+        out.append(f"firewall zone {zone}" if zone in ("trust", "untrust", "dmz", "local") else f"firewall zone name {zone}")
+        out += [f" add interface {i}" for i in interfaces]
+        out.append("#")
+    out.append("security-policy")
+    for rule in p.rules:
+        out.append(f" rule name {rule.name}")
+        if rule.from_zone != ANY:
+            out.append(f"  source-zone {rule.from_zone}")
+        if rule.to_zone != ANY:
+            out.append(f"  destination-zone {rule.to_zone}")
+        out += [f"  source-address address-set {a}" for a in rule.sources if a != ANY]
+        out += [f"  destination-address address-set {a}" for a in rule.destinations if a != ANY]
+        out += [f"  service {s}" for s in rule.services if s != ANY]
+        out.append(f"  action {rule.action}")
+        if rule.log:
+            out.append("  policy logging")
+    out += ["#", "return"]
+    return "\n".join(out) + "\n"
+
+
+def _mask(prefix: int) -> str:
+    bits = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
+    return ".".join(str((bits >> s) & 255) for s in (24, 16, 8, 0))
+
+
+# What this syntax does not carry as mzops's model does (a parse gives it back as this).
+LOSSY = {"mgmt_interfaces": []}
+
+VENDOR = Vendor(
+    name="huawei_usg", title="Huawei USG", device_type="huawei",
+    enter_config="system-view", leave_config="return", negation="undo",
+    error_patterns=(r"Error: ", r"Unrecognized command", r"Incomplete command", r"Wrong parameter"),
+    confirmations={r"\[Y/N\]": "y", r"Are you sure to continue\?": "y"},
+    save=("save",), render=render, parse=parse, lossy=LOSSY)
