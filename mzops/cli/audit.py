@@ -12,6 +12,7 @@ from mzops import report
 from mzops.cli import common
 from mzops.cli.inventory import load_estate
 from mzops.compliance import audit, catalogue, waivers
+from mzops.firewall import audit_config
 from mzops.errors import InputError
 from mzops.results import Run
 from mzops.secrets import Resolver
@@ -87,6 +88,30 @@ def run_cmd(
     rule_count = sum(len(request.suites[f].rules) for f in {audit.family_of(a) for a in chosen if _has_family(a)})
     common.progress(ctx, f"auditing {kinds} against {rule_count} rules ({profile})")
     result = audit.run(estate, chosen, request, progress=lambda m: common.progress(ctx, m))
+    _emit(ctx, result, fmt, output, common.want_json(ctx, as_json))
+
+
+@app.command("config")
+def config_cmd(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="A firewall's saved running configuration (an export)."),
+    vendor: str = typer.Option(..., "--vendor", help="huawei_usg, h3c_secpath, hillstone_stoneos or nftables."),
+    profile: str = typer.Option("mlps3", "--profile"),
+    rules: Optional[str] = typer.Option(None, "--rules"),
+    fmt: str = FormatOption,
+    output: Optional[Path] = typer.Option(None, "-o", "--output"),
+    waiver_file: Optional[Path] = typer.Option(None, "--waivers"),
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Audit a saved firewall configuration against the baseline (no device access)."""
+    if fmt not in report.FORMATS:
+        raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
+    bundle = audit_config.from_file(path, vendor)
+    request = _request(ctx, profile, rules, waiver_file, 1, None)
+    if "firewall" not in request.suites:
+        raise InputError("--rules: no firewall rule selected (fw.*)")
+    request.suites = {"firewall": request.suites["firewall"]}
+    result = audit.evaluate_config(bundle, request, str(path))
     _emit(ctx, result, fmt, output, common.want_json(ctx, as_json))
 
 

@@ -60,6 +60,8 @@ class AuditRequest:
 
 def family_of(asset: Asset) -> str:
     """The baseline family an asset is held to (InputError for an engine without one)."""
+    if asset.kind == "firewall":
+        return "firewall"
     return "linux" if asset.kind == "host" else dbcollect.family_of(asset)
 
 
@@ -145,6 +147,14 @@ def run(estate: Estate, assets: list[Asset], request: AuditRequest,
     return Run(request.profile, results,
                expired_waivers=[w.to_dict() for w in request.expired_waivers],
                seconds=time.monotonic() - started)
+
+
+def evaluate_config(bundle: Bundle, request: AuditRequest, source: str) -> Run:
+    """A firewall configuration given as text (an export): no device is contacted."""
+    vendor = bundle.sections["fw:vendor"].text.strip()
+    asset = Asset(name=bundle.target, kind="firewall", zone="", site="", fw_vendor=vendor)
+    return Run(request.profile, [_result_for(asset, bundle, request, source)],
+               expired_waivers=[w.to_dict() for w in request.expired_waivers])
 
 
 def evaluate_saved(folder: Path, estate: Estate | None, request: AuditRequest) -> Run:

@@ -7,13 +7,16 @@ from mzops.compliance.catalogue import Rule
 from mzops.compliance.checks import ERROR, NOTAPPLICABLE, Context, Outcome, registry
 from mzops.compliance.collector import Bundle
 from mzops.compliance.facts import Facts
-from mzops.compliance.platforms import Platform, detect
+from mzops.compliance.platforms import Platform, detect, firewall
 from mzops.compliance.waivers import Waiver
 from mzops.results import RuleResult
 
 
 def platform_of(bundle: Bundle, facts: Facts) -> Platform:
-    """A database server's flavour, else the host's distribution."""
+    """A firewall's vendor, a database server's flavour, else the host's distribution."""
+    vendor = bundle.sections.get("fw:vendor")
+    if vendor is not None:
+        return firewall(vendor.text.strip())
     return dbcollect.platform_of(bundle) or detect(facts.os_release)
 
 

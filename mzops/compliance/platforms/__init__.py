@@ -49,6 +49,11 @@ MARIADB = Platform("mariadb", (), kind="mysql")
 MYSQL = Platform("mysql", (), kind="mysql")
 
 
+def firewall(vendor: str) -> Platform:
+    """A firewall's platform: its vendor module's name, of kind firewall."""
+    return Platform(vendor, (), kind="firewall")
+
+
 def detect(os_release: dict[str, str]) -> Platform:
     """ID first (kylin is also ID_LIKE rhel or debian), then ID_LIKE in order."""
     global _discovered

@@ -82,7 +82,7 @@ def parse(text: str) -> DeviceConfig:
             p.rules += [_rule(r) for r in node.find("rule")]
     m.mgmt_interfaces = [name for name, services in manage.items() if services]
     allowed = set().union(*manage.values()) if manage else set()
-    if manage:  # per interface `manage X`: what no interface allows is off
+    if allowed:  # per interface `manage X`: what no interface allows is off
         m.telnet, m.ssh, m.http, m.https = ("telnet" in allowed, "ssh" in allowed, "http" in allowed,
                                             "https" in allowed)
     return cfg
