@@ -35,6 +35,7 @@ COMMANDS: dict[str, set[str]] = {
     "harden run": {"operator"},
     "harden rollback": {"operator"},
     "harden history": READ,
+    "firewall render": READ,
     "secrets check": READ,
     "log show": READ,
     "log verify": READ,

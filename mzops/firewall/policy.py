@@ -211,3 +211,20 @@ def register_admins(register, estate: Estate, name: str) -> list[Admin]:
         role = account.role or next(iter(people[account.person].roles), None) if account.person in people else None
         out.append(Admin(account.account, ROLE_OF.get(role or "", "operator"), ["ssh"]))
     return out
+
+
+def desired_for(estate: Estate, inventory: Path, name: str, register=None) -> DeviceConfig:
+    """What firewall NAME should carry: its part of the zone policy and the management
+    plane of the firewall baseline (site parameters from the inventory, administrators
+    from the account register when there is one)."""
+    from mzops.compliance import catalogue
+
+    asset = estate.assets.get(name)
+    if asset is None or asset.kind != "firewall":
+        raise InputError(f"{name!r}: no firewall of that name in {estate.source}")
+    if not asset.fw_vendor:
+        raise InputError(f"{estate.where(name)}: {name}.mzops_fw_vendor: missing")
+    zone_policy = load(inventory, estate)
+    params = catalogue.load("mlps3", "firewall").params_for(asset.vars, estate.where(name))
+    admins = register_admins(register, estate, name) if register is not None else []
+    return desired(zone_policy, name, asset.fw_vendor, params, admins)
