@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium + CJK fonts: the HTML report test renders the report as an evaluator sees it.
+# nftables: the nftables vendor module's round trips and the lab firewall use the real nft.
 SYSTEM_PACKAGES=(debootstrap socat iproute2 openssh-client util-linux zstd bc ca-certificates openssl
-                 chromium fonts-noto-cjk)
+                 chromium fonts-noto-cjk nftables)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

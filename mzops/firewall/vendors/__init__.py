@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from mzops.errors import InputError
+from mzops.firewall.delta import Syntax
 from mzops.firewall.model import DeviceConfig
 
 
@@ -35,6 +36,16 @@ class Vendor:
     # Management fields the syntax cannot carry as the model does, and what a parse
     # gives back for them (compared as equal in drift and round trips).
     lossy: dict = field(default_factory=dict)
+    # The CLI's views, for the delta (None: the whole configuration is replaced at once).
+    syntax: Syntax | None = None
+    # Commands that would lock the automation account ({account}) out: never sent.
+    lockout: tuple[str, ...] = ()
+    # Reading the running configuration, and preparing the session (paging off).
+    show_running: str = ""
+    session_setup: tuple[str, ...] = ()
+    # Any prompt of the CLI, and the user-view prompt only ({base}: the device's name).
+    prompt: str = ""
+    user_prompt: str = ""
 
 
 _VENDORS: dict[str, Vendor] = {}

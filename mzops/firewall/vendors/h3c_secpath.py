@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mzops.firewall import tree
 from mzops.firewall.model import ANY, Address, Admin, DeviceConfig, Rule, Service, network, prefix_of_mask
+from mzops.firewall.delta import Syntax
 from mzops.firewall.vendors import Vendor
 from mzops.firewall.vendors.huawei_usg import _mask, _wildcard_prefix
 
@@ -217,4 +218,19 @@ VENDOR = Vendor(
     enter_config="system-view", leave_config="return", negation="undo",
     error_patterns=(r"% Unrecognized command", r"% Incomplete command", r"% Wrong parameter", r"% Too many parameters"),
     confirmations={r"\[Y/N\]": "y"},
-    save=("save force",), render=render, parse=parse, lossy=LOSSY)
+    save=("save force",), render=render, parse=parse, lossy=LOSSY,
+    show_running="display current-configuration", session_setup=("screen-length disable",),
+    prompt=r"[<\[]{base}[^\]>\n]*[\]>]", user_prompt=r"<{base}>",
+    syntax=Syntax(
+        negation="undo", view_exit="quit",
+        single_valued=(("sysname",), ("password-control", "length"), ("password-control", "aging"),
+                       ("password-control", "history"), ("password-control", "login-attempt"),
+                       ("password-control", "composition"), ("idle-timeout",), ("authentication-mode",),
+                       ("protocol", "inbound"), ("snmp-agent", "sys-info", "version"), ("service-type",),
+                       ("authorization-attribute", "user-role")),
+        views=(r"security-zone name \S+", r"object-group .*", r"local-user .*"),
+        persistent=(r"line vty .*", r"security-policy ip", r"security-zone name (Local|Trust|Untrust|DMZ|Management)"),
+        ordered={r"security-policy ip": r"rule \d+ name \S+"},
+        negate_header=((r"rule (\d+) name \S+", r"rule \1"),)),
+    lockout=(r"undo ssh server enable", r"undo local-user {account}( class manage)?",
+             r"protocol inbound telnet", r"undo line vty .*"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mzops.firewall import tree
 from mzops.firewall.model import ANY, Address, Admin, DeviceConfig, Rule, Service, network
+from mzops.firewall.delta import Syntax
 from mzops.firewall.vendors import Vendor
 
 
@@ -191,4 +192,16 @@ VENDOR = Vendor(
     error_patterns=(r"-+unrecognized keyword", r"^Error:", r"-+incomplete command"),
     confirmations={r"Save configuration, are you sure\? \[y\]/n:": "y",
                    r"Backup start configuration file, are you sure\? y/\[n\]:": "n"},
-    save=("save",), render=render, parse=parse, lossy=LOSSY)
+    save=("save",), render=render, parse=parse, lossy=LOSSY,
+    show_running="show configuration", session_setup=("terminal length 0",),
+    prompt=r"{base}(?:\([^)\n]*\))?# ?", user_prompt=r"{base}# ?",
+    syntax=Syntax(
+        negation="no", view_exit="exit",
+        single_valued=(("hostname",), ("admin", "max-login-failure"), ("admin", "lockout-duration"),
+                       ("admin", "min-length"), ("admin", "password-expiration"), ("ssh", "timeout"),
+                       ("console", "timeout"), ("snmp-server", "version"), ("role",), ("action",)),
+        scoped_single={r"interface \S+": (("zone",),)},
+        views=(r"zone \S+", r"address \S+", r"service \S+", r"admin user \S+", r"interface \S+"),
+        persistent=(r"interface \S+", r"policy-global", r"password-policy"),
+        ordered={r"policy-global": r"rule id \d+"}),
+    lockout=(r'no admin user "?{account}"?', r"no interface \S+"))

@@ -6,8 +6,11 @@ marked unverified in shared/notes/firewalls.md and kept to one place here.
 
 from __future__ import annotations
 
+import re
+
 from mzops.firewall import tree
 from mzops.firewall.model import ANY, Address, Admin, DeviceConfig, Rule, Service, network, prefix_of_mask
+from mzops.firewall.delta import Syntax
 from mzops.firewall.vendors import Vendor
 
 PASSWORD_VIEW = "local-aaa-user password policy administrator"
@@ -255,4 +258,19 @@ VENDOR = Vendor(
     enter_config="system-view", leave_config="return", negation="undo",
     error_patterns=(r"Error: ", r"Unrecognized command", r"Incomplete command", r"Wrong parameter"),
     confirmations={r"\[Y/N\]": "y", r"Are you sure to continue\?": "y"},
-    save=("save",), render=render, parse=parse, lossy=LOSSY)
+    save=("save",), render=render, parse=parse, lossy=LOSSY,
+    show_running="display current-configuration", session_setup=("screen-length 0 temporary",),
+    prompt=r"(?:HRP_[MS])?[<\[]{base}[^\]>\n]*[\]>]", user_prompt=r"(?:HRP_[MS])?<{base}>",
+    syntax=Syntax(
+        negation="undo", view_exit="quit",
+        single_valued=(("sysname",), ("lock-authentication", "failed-count"), ("lock-authentication", "timeout"),
+                       ("password", "min-length"), ("password", "expire"), ("password", "history", "record", "number"),
+                       ("level",), ("service-type",), ("idle-timeout",), ("authentication-mode",),
+                       ("protocol", "inbound"), ("snmp-agent", "sys-info", "version"), ("default", "action")),
+        views=(r"firewall zone .*", r"ip (address|service)-set .*", r"manager-user \S+"),
+        persistent=(r"aaa", r"user-interface vty .*", r"security-policy", r"firewall zone (trust|untrust|dmz|local)",
+                    re.escape(PASSWORD_VIEW)),
+        ordered={r"security-policy": r"rule name \S+"},
+        negate_header=((r"ip (address|service)-set (\S+) type object", r"ip \1-set \2"),)),
+    lockout=(r"undo stelnet server enable", r"undo manager-user {account}", r"undo aaa",
+             r"protocol inbound telnet", r"undo user-interface vty .*"))
