@@ -36,6 +36,11 @@ COMMANDS: dict[str, set[str]] = {
     "harden rollback": {"operator"},
     "harden history": READ,
     "firewall render": READ,
+    "firewall diff": READ,
+    "firewall history": READ,
+    # Nightly configuration backups run from the scheduler too.
+    "firewall backup": {"operator", "auditor", "scheduler"},
+    "firewall push": {"operator"},
     "secrets check": READ,
     "log show": READ,
     "log verify": READ,

@@ -14,6 +14,7 @@ desired ones re-created in order.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -36,16 +37,23 @@ class Syntax:
     negate_header: tuple[tuple[str, str], ...] = ()
     # Top-level headers that open a view even when empty (zone "x" on StoneOS): left with view_exit.
     views: tuple[str, ...] = ()
+    # How to negate a setting whose device form mzops's rendering does not repeat word
+    # for word: regex -> replacement (StoneOS `admin host any any` -> `admin host any`).
+    negate_leaf: tuple[tuple[str, str], ...] = ()
     # Single-valued only inside some views: header regex -> word prefixes.
     scoped_single: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    merge: bool = False                             # add and change only
 
     def single(self, header: str) -> tuple[tuple[str, ...], ...]:
         scoped = [p for h, ps in self.scoped_single.items() if header and re.fullmatch(h, header) for p in ps]
         return self.single_valued + tuple(scoped)
 
 
-def delta(running_text: str, desired_text: str, syntax: Syntax) -> list[str]:
-    """Commands, from the configuration view, in the order they are to be sent."""
+def delta(running_text: str, desired_text: str, syntax: Syntax, removals: bool = True) -> list[str]:
+    """Commands, from the configuration view, in the order they are to be sent.
+    Without REMOVALS (a merge), nothing the device has is negated or re-created."""
+    if not removals:
+        syntax = dataclasses.replace(syntax, merge=True)
     return _view(tree.parse(running_text).children, tree.parse(desired_text).children, syntax, "")
 
 
@@ -89,10 +97,14 @@ def _negate(node: tree.Node, syntax: Syntax, header: str) -> list[str]:
     key = _key(node, syntax, header)
     if key in syntax.single(header):  # `undo idle-timeout`, whatever the value
         return [f"{syntax.negation} {' '.join(key)}"]
+    for pattern, replacement in syntax.negate_leaf:
+        if re.fullmatch(pattern, words):
+            return [f"{syntax.negation} {re.sub(pattern, replacement, words)}"]
     return [f"{syntax.negation} {words}"]
 
 
 def _persistent(node: tree.Node, syntax: Syntax) -> bool:
+    """Built in (a default zone, the policy view): emptied, never removed."""
     return any(re.fullmatch(p, node.text.strip()) for p in syntax.persistent)
 
 
@@ -107,6 +119,9 @@ def _view(running: list[tree.Node], desired: list[tree.Node], syntax: Syntax, he
 
 
 def _ordered(running: list[tree.Node], desired: list[tree.Node], syntax: Syntax) -> list[str]:
+    if syntax.merge:  # rules the device lacks go to the end
+        have = {n.text.strip() for n in running}
+        return [c for n in desired if n.text.strip() not in have for c in _all(n, syntax)]
     first = 0
     while first < min(len(running), len(desired)) and _same(running[first], desired[first]):
         first += 1
@@ -139,9 +154,9 @@ def _unordered(running: list[tree.Node], desired: list[tree.Node], syntax: Synta
         else:
             out.append(node.text.strip())      # a single value sent over the old one
     for node in running:
-        if _key(node, syntax, header) in wanted:
+        if syntax.merge or _key(node, syntax, header) in wanted:
             continue
-        if node.children and _persistent(node, syntax):
+        if _persistent(node, syntax):
             inner = _view(node.children, [], syntax, node.text.strip())
             if inner:
                 out += [node.text.strip(), *inner, syntax.view_exit]

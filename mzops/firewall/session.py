@@ -96,7 +96,12 @@ class CliSession:
             raise DeviceError(f"{self.host}: {command!r} failed: {type(exc).__name__}") from None
 
     def running(self) -> str:
-        return self.show(self.vendor.show_running)
+        text = self.show(self.vendor.show_running).replace("\x07", "")
+        # Netmiko strips the echo only when it comes back exactly as sent: drop what is left of it.
+        head, echo, rest = text.partition(self.vendor.show_running)
+        if echo and "\n" not in head.strip():
+            text = rest
+        return text.lstrip("\n").rstrip() + "\n"
 
     def to_user_view(self) -> None:
         """Leave any configuration view (after an error a session may still be in one)."""
@@ -118,6 +123,11 @@ class CliSession:
             for offset, (command, output) in enumerate(zip(chunk, outputs)):
                 if any(e.search(output) for e in errors):
                     failures.append(Failure(start + offset - 1, command, output.strip()))
+            if failures:
+                # The rest of this batch was already on its way; send no more, and leave the view.
+                if start + BATCH < len(lines):
+                    self.to_user_view()
+                break
         return failures
 
     def _pipeline(self, chunk: list[str]) -> list[str]:

@@ -13,7 +13,7 @@ from tests.fwsim.dialects import Dialect, Line, display, load
 
 @dataclass
 class Faults:
-    fail_on: str | None = None          # regex: a configuration command matching it gets the vendor's error
+    fail_on: str | None = None          # regex: the next configuration command matching it gets the vendor's error
     drop_after: int | None = None       # close the connection after this many configuration commands (once)
     password_change: bool = False       # the administrator must change the password at login
     hrp: str = ""                       # "HRP_M" on the master of an HRP pair
@@ -40,6 +40,16 @@ class Device:
 
     def running(self) -> str:
         return display(self.dialect, self.config)
+
+    def can_login(self, user: str, password: str) -> bool:
+        """As the device decides: the right password, an administrator of that name in the
+        configuration, and the SSH server not switched off."""
+        if self.users.get(user) != password:
+            return False
+        lines = [line.text for line in _walk(self.config)]
+        if self.dialect.ssh_off and self.dialect.ssh_off in lines:
+            return False
+        return self.dialect.admin_line.format(user=user) in lines
 
 
 class Closed(Exception):
@@ -149,6 +159,7 @@ class Session:
             faults.drop_after = None
             raise Closed(abrupt=True)
         if faults.fail_on and re.fullmatch(faults.fail_on, line):
+            faults.fail_on = None           # once: the rollback that follows may need the same command
             return self.d.unknown
         children = node.children if node is not None else self.dev.config
         words = line.split()
@@ -199,6 +210,12 @@ class Session:
         for c in matches:
             children.remove(c)
         return ""
+
+
+def _walk(lines: list[Line]):
+    for line in lines:
+        yield line
+        yield from _walk(line.children)
 
 
 def _words(text: str) -> list[str]:

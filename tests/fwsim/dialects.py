@@ -40,6 +40,9 @@ class Dialect:
     save_dialog: tuple[tuple[str, str], ...] = ()        # (question, the answer that goes on)
     saved: str = ""
     password_change: str = ""
+    # Who may log in: an administrator line naming the user ({user}); SSH off: this line.
+    admin_line: str = ""
+    ssh_off: str = ""
 
     def user_prompt(self, host: str, hrp: str) -> str:
         if self.name == "hillstone_stoneos":
@@ -75,6 +78,7 @@ HUAWEI = Dialect(
                   "Are you sure to continue?[Y/N]:", "y"),),
     saved="Info: Save the configuration successfully.",
     password_change="Warning: The password has expired. Change now? [Y/N]:",
+    admin_line="manager-user {user}", ssh_off="undo stelnet server enable",
     views={
         "system": ViewSpec("", headers=(
             (r"acl number \d+", "acl"), (r"aaa", "aaa"), (r"user-interface (vty \d+ \d+|con 0)", "ui"),
@@ -91,7 +95,7 @@ HUAWEI = Dialect(
                         leaves=(r"lock-authentication enable", r"lock-authentication failed-count \d+",
                                 r"lock-authentication timeout \d+"),
                         single=("lock-authentication failed-count", "lock-authentication timeout")),
-        "muser": ViewSpec("-aaa-manager-user", leaves=(r"password cipher \S+", r"service-type( (ssh|telnet|web|terminal|api))+",
+        "muser": ViewSpec("-aaa-manager-user", leaves=(r"password cipher \S+", r"service-type( (ssh|telnet|web|terminal|api|http|ftp))+",
                                                        r"level \d+"),
                           single=("password cipher", "service-type", "level")),
         "pwpol": ViewSpec("-aaa-lupp-admin", leaves=(r"password min-length \d+", r"password complexity-check",
@@ -121,6 +125,7 @@ H3C = Dialect(
     save="save force", saved="Validating file. Please wait...\nSaved the current configuration to mainboard device successfully.",
     password_change="First login or password reset. For security reason, you need to change your password.\n"
                     "Please enter your password:",
+    admin_line="local-user {user} class manage", ssh_off="undo ssh server enable",
     views={
         "system": ViewSpec("", headers=(
             (r"acl basic \d+", "acl"), (r"line vty \d+ \d+", "line"), (r"object-group ip address \S+", "addr"),
@@ -163,6 +168,7 @@ HILLSTONE = Dialect(
                  ("Backup start configuration file, are you sure? y/[n]: ", "n")),
     saved="Saving configuration is finished",
     password_change="Your password has expired. Please change it now.\nOld password:",
+    admin_line='admin user "{user}"', ssh_off="",
     views={
         "system": ViewSpec("", headers=(
             (rf"admin user {NAME}", "admin"), (r"password-policy", "pwpol"), (rf"address {NAME}", "addr"),

@@ -32,7 +32,7 @@ class _Server(asyncssh.SSHServer):
         return True
 
     def validate_password(self, username: str, password: str) -> bool:
-        return self.device.users.get(username) == password
+        return self.device.can_login(username, password)
 
 
 async def _shell(device: Device, process: asyncssh.SSHServerProcess) -> None:
@@ -76,10 +76,10 @@ class Simulators:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def add(self, device: Device, port: int = 0) -> int:
+    def add(self, device: Device, port: int = 0, host: str | None = None) -> int:
         async def start() -> asyncssh.SSHAcceptor:
             return await asyncssh.create_server(
-                lambda: _Server(device), self.host, port, server_host_keys=[self.key],
+                lambda: _Server(device), host or self.host, port, server_host_keys=[self.key],
                 process_factory=lambda p: _shell(device, p), line_editor=True, line_echo=True,
                 keepalive_interval=0)
         server = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import importlib
 import pkgutil
+import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -49,15 +50,20 @@ class Vendor:
 
 
 _VENDORS: dict[str, Vendor] = {}
+_LOADING = threading.Lock()
 
 
 def vendors() -> dict[str, Vendor]:
-    if not _VENDORS:
-        for mod in pkgutil.iter_modules(__path__):
-            module = importlib.import_module(f"{__name__}.{mod.name}")
-            vendor = getattr(module, "VENDOR", None)
-            if vendor is not None:
-                _VENDORS[vendor.name] = vendor
+    # Devices are worked on in threads: the registry is filled once, whole, under a lock.
+    with _LOADING:
+        if not _VENDORS:
+            found = {}
+            for mod in pkgutil.iter_modules(__path__):
+                module = importlib.import_module(f"{__name__}.{mod.name}")
+                vendor = getattr(module, "VENDOR", None)
+                if vendor is not None:
+                    found[vendor.name] = vendor
+            _VENDORS.update(found)
     return _VENDORS
 
 

@@ -131,7 +131,7 @@ def _rule(node: tree.Node) -> Rule:
 
 def render(cfg: DeviceConfig) -> str:
     m, p = cfg.management, cfg.policy
-    out = ["#", f" sysname {cfg.hostname}", "#"]
+    out = ["#", f" sysname {cfg.hostname}", "#"] if cfg.hostname else ["#"]
     for flag, words in ((m.telnet, "telnet server enable"), (m.ssh, "ssh server enable"),
                         (m.http, "ip http enable"), (m.https, "ip https enable")):
         if flag is not None:
@@ -144,8 +144,8 @@ def render(cfg: DeviceConfig) -> str:
     out += ["#", " password-control enable"]
     if m.password_min_length is not None:
         out.append(f" password-control length {m.password_min_length}")
-    if m.password_complexity:
-        out.append(" password-control composition type-number 3 type-length 1")
+    if m.password_complexity is not None:  # off is one type: said, so a rollback can put it back
+        out.append(f" password-control composition type-number {3 if m.password_complexity else 1} type-length 1")
     if m.password_aging_days is not None:
         out.append(f" password-control aging {m.password_aging_days}")
     if m.password_history is not None:
@@ -229,7 +229,7 @@ VENDOR = Vendor(
                        ("protocol", "inbound"), ("snmp-agent", "sys-info", "version"), ("service-type",),
                        ("authorization-attribute", "user-role")),
         views=(r"security-zone name \S+", r"object-group .*", r"local-user .*"),
-        persistent=(r"line vty .*", r"security-policy ip", r"security-zone name (Local|Trust|Untrust|DMZ|Management)"),
+        persistent=(r"line vty .*", r"security-policy ip", r"(?i)security-zone name (local|trust|untrust|dmz|management)"),
         ordered={r"security-policy ip": r"rule \d+ name \S+"},
         negate_header=((r"rule (\d+) name \S+", r"rule \1"),)),
     lockout=(r"undo ssh server enable", r"undo local-user {account}( class manage)?",

@@ -118,7 +118,7 @@ def _rule(node: tree.Node) -> Rule:
 
 def render(cfg: DeviceConfig) -> str:
     m, p = cfg.management, cfg.policy
-    out = [f"hostname {cfg.hostname}"]
+    out = [f"hostname {cfg.hostname}"] if cfg.hostname else []
     for admin in m.admins:
         out.append(f'admin user "{admin.name}"')
         if admin.role:
@@ -202,6 +202,8 @@ VENDOR = Vendor(
                        ("console", "timeout"), ("snmp-server", "version"), ("role",), ("action",)),
         scoped_single={r"interface \S+": (("zone",),)},
         views=(r"zone \S+", r"address \S+", r"service \S+", r"admin user \S+", r"interface \S+"),
-        persistent=(r"interface \S+", r"policy-global", r"password-policy"),
+        persistent=(r"interface \S+", r"policy-global", r"password-policy",
+                    r'zone "?(trust|untrust|dmz|l2-trust|l2-untrust|l2-dmz|mgt|VPNHub|HA)"?'),
+        negate_leaf=((r"admin host (\S+) \S+", r"admin host \1"),),
         ordered={r"policy-global": r"rule id \d+"}),
     lockout=(r'no admin user "?{account}"?', r"no interface \S+"))

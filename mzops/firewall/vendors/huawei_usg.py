@@ -160,7 +160,7 @@ def _rule(node: tree.Node) -> Rule:
 
 def render(cfg: DeviceConfig) -> str:
     m, p = cfg.management, cfg.policy
-    out = ["#", f" sysname {cfg.hostname}", "#"]
+    out = ["#", f" sysname {cfg.hostname}", "#"] if cfg.hostname else ["#"]
     if m.telnet is not None:
         out.append(f" {'' if m.telnet else 'undo '}telnet server enable")
     if m.ssh is not None:
