@@ -13,6 +13,7 @@ from mzops.cli import common
 from mzops.cli.inventory import load_estate
 from mzops.compliance import audit, catalogue, waivers
 from mzops.firewall import audit_config
+from mzops.inventory import register as register_file
 from mzops.errors import InputError
 from mzops.results import Run
 from mzops.secrets import Resolver
@@ -63,6 +64,13 @@ def _has_family(asset) -> bool:
         return False
 
 
+def _register(ctx: typer.Context):
+    """The account register beside the inventory, when there is one (firewall administrators)."""
+    inv = common.options(ctx).inventory
+    path = (inv if inv.is_dir() else inv.parent) / "accounts.yml"
+    return register_file.load(path) if path.exists() else None
+
+
 @app.command("run")
 def run_cmd(
     ctx: typer.Context,
@@ -76,11 +84,13 @@ def run_cmd(
     save_facts: Optional[Path] = typer.Option(None, "--save-facts", help="Keep each asset's fact bundle in this folder."),
     as_json: bool = common.JsonOption,
 ) -> None:
-    """Audit hosts and databases (one SSH round trip each). Exit 0 compliant, 1 findings, 3 unreachable."""
+    """Audit hosts, databases (one SSH round trip each) and firewalls (their running configuration, read-only).
+    Exit 0 compliant, 1 findings, 3 unreachable."""
     if fmt not in report.FORMATS:
         raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
     estate = load_estate(ctx)
     request = _request(ctx, profile, rules, waiver_file, forks, save_facts)
+    request.register = _register(ctx)
     chosen = audit.targets(estate, limit, set(request.suites))
     common.note_targets(a.name for a in chosen)
     kinds = ", ".join(f"{sum(a.kind == k for a in chosen)} {k}(s)" for k in audit.AUDITED_KINDS

@@ -19,12 +19,13 @@ from mzops.compliance.catalogue import Catalogue, Rule
 from mzops.compliance.collector import Bundle, CollectionError
 from mzops.compliance.waivers import Waiver
 from mzops.connect import ssh
+from mzops.firewall import audit_config
 from mzops.errors import InputError
 from mzops.inventory.model import Asset, Estate
 from mzops.results import ASSESSED, TARGET_ERROR, UNREACHABLE, Run, TargetResult
 from mzops.secrets import Resolver, SecretError
 
-AUDITED_KINDS = ("host", "database")
+AUDITED_KINDS = ("host", "database", "firewall")
 
 
 @dataclass
@@ -46,6 +47,8 @@ class AuditRequest:
     resolver: Resolver | None = None
     # Collector groups wanted beyond the rules' own (hardening's lockout guards).
     extra_groups: tuple[str, ...] = ()
+    # The account register: a firewall's administrators are checked against it.
+    register: object | None = None
 
     @classmethod
     def single(cls, catalogue: Catalogue, rules: list[Rule], waivers: list[Waiver] = (),
@@ -84,14 +87,16 @@ def targets(estate: Estate, pattern: str | None, families: set[str] | None = Non
             chosen.append(asset)
     if not chosen:
         wanted = f" with rules from {', '.join(sorted(families))}" if families else ""
-        raise InputError(f"--limit: no host or database{wanted} among the {len(names)} selected assets "
-                         "(firewalls are audited by their own baseline, not yet available)")
+        raise InputError(f"--limit: no host, database or firewall{wanted} among the {len(names)} selected assets")
     return chosen
 
 
-def _result_for(asset: Asset, bundle: Bundle, request: AuditRequest, where: str) -> TargetResult:
+def _result_for(asset: Asset, bundle: Bundle, request: AuditRequest, where: str,
+                estate: Estate | None = None) -> TargetResult:
     suite = request.suites[family_of(asset)]
     params = suite.catalogue.params_for(asset.vars, where)
+    if asset.kind == "firewall" and request.register is not None and estate is not None:
+        params = {**params, "fw_registered_admins": audit_config.registered_admins(request.register, estate, asset.name)}
     platform, results = evaluate.evaluate(bundle, suite.rules, params, request.waivers, asset.groups)
     return TargetResult(asset.name, ASSESSED, asset.kind, asset.zone, asset.site,
                         platform.family, seconds=bundle.seconds, results=results, server=asset.db_server or "")
@@ -99,6 +104,13 @@ def _result_for(asset: Asset, bundle: Bundle, request: AuditRequest, where: str)
 
 def _collect(estate: Estate, asset: Asset, request: AuditRequest, groups: list[str]) -> Bundle:
     resolver = request.resolver or Resolver()
+    if asset.kind == "firewall":
+        from mzops.firewall import push
+
+        devices, failed = push.devices(estate, [asset.name], resolver)
+        if failed:
+            raise CollectionError(failed[0].detail, unreachable=False)
+        return audit_config.collect(devices[0], timeout=min(request.timeout, 120))
     if asset.kind == "database":
         return dbcollect.collect(estate, asset, resolver, timeout=request.timeout)
     target = ssh.Target.from_vars(asset.name, asset.vars)
@@ -136,7 +148,7 @@ def run(estate: Estate, assets: list[Asset], request: AuditRequest,
             return failed(UNREACHABLE if exc.unreachable else TARGET_ERROR, str(exc))
         if request.save_facts:
             bundle.save(request.save_facts)
-        result = _result_for(asset, bundle, request, estate.where(asset.name))
+        result = _result_for(asset, bundle, request, estate.where(asset.name), estate)
         counts = result.counts()
         progress(f"{asset.name}: {counts['pass']} pass, {counts['fail']} fail, {counts['error']} error, "
                  f"{counts['manual']} manual ({bundle.seconds:.2f} s)")

@@ -6,6 +6,7 @@ firewall baseline."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 from mzops.compliance.collector import Bundle, Section
@@ -35,3 +36,38 @@ def from_file(path: Path, vendor_name: str) -> Bundle:
     if not (parsed.hostname or parsed.policy.rules or parsed.policy.zones or m.admins):
         raise InputError(f"{path}: nothing in it reads as a {vendor.title} configuration (wrong --vendor?)")
     return bundle(text, vendor.name, parsed.hostname or path.stem)
+
+
+def collect(device, timeout: float = 60) -> Bundle:
+    """The running configuration read from the device (a mzops.firewall.push.Device),
+    read-only, as a bundle; CollectionError when it cannot be had."""
+    from napalm.base.exceptions import ConnectionException
+
+    from mzops.compliance.collector import CollectionError
+    from mzops.errors import MzopsError
+
+    start = time.monotonic()
+    try:
+        driver = device.driver(timeout=int(timeout))
+    except MzopsError as exc:
+        raise CollectionError(str(exc), unreachable=False) from None
+    try:
+        driver.open()
+        text = driver.get_config(retrieve="running")["running"]
+    except (ConnectionException, MzopsError) as exc:
+        raise CollectionError(str(exc), unreachable=True) from None
+    except Exception as exc:  # noqa: BLE001 - any driver failure is this device's
+        raise CollectionError(f"{type(exc).__name__}: {exc}", unreachable=False) from None
+    finally:
+        try:
+            driver.close()
+        except Exception:  # noqa: BLE001
+            pass
+    out = bundle(text, device.vendor, device.asset.name)
+    out.seconds = time.monotonic() - start
+    return out
+
+
+def registered_admins(register, estate, name: str) -> list[str]:
+    """Every account the register grants on firewall NAME (personal and service)."""
+    return sorted({a.account for a in register.accounts if name in estate.expand(list(a.assets))})

@@ -118,7 +118,7 @@ def test_preview_then_push_then_in_line(estate: Estate):
         saved.write_text(estate.devices[name].running())
         audit = estate.mzops("audit", "config", str(saved), "--vendor", vendor, "--format", "json")
         results = json.loads(audit.stdout)
-        failed = [r["rule_id"] for t in results["targets"] for r in t["results"] if r["status"] == "fail"]
+        failed = [r["rule"] for t in results["targets"] for r in t["results"] if r["status"] == "fail"]
         assert failed == [], (name, failed)
 
     history = estate.mzops("firewall", "history", "fw-core-01", "--json")
@@ -243,3 +243,31 @@ def test_a_napalm_core_driver_plugs_in_for_backup(estate: Estate, tmp_path: Path
 def _literal(command: str) -> str:
     import re
     return re.escape(command)
+
+
+def test_audit_run_reads_firewalls_and_reports_them_with_the_rest(estate: Estate):
+    limit = "fw-inet-01,fw-core-01,fw-wan-01,fw-dr-01"
+    before = estate.mzops("audit", "run", "--limit", limit, "--format", "json")
+    assert before.returncode == 1, before.stderr
+    results = {t["name"]: t for t in json.loads(before.stdout)["targets"]}
+    assert set(results) == set(FIREWALLS)
+    for name, target in results.items():
+        failed = {r["rule"] for r in target["results"] if r["status"] == "fail"}
+        assert {"fw.telnet", "fw.no_any_permit"} <= failed, (name, failed)
+    # Only the shared default account is unregistered; mzops (a registered service account) is not.
+    admins = next(r for r in results["fw-inet-01"]["results"] if r["rule"] == "fw.admins")
+    assert admins["status"] == "fail" and "admin" in admins["actual"] and "mzops" not in admins["actual"]
+    sent = {n: len(d.commands) for n, d in estate.devices.items()}
+
+    assert estate.mzops("firewall", "push", "--limit", limit, "--apply").returncode == 0
+    estate.devices["fw-wan-01"].users["mzops"] = "changed-elsewhere"
+    after = estate.mzops("audit", "run", "--limit", limit, "--format", "json")
+    assert after.returncode == 3, after.stdout       # one firewall could not be read
+    targets = {t["name"]: t for t in json.loads(after.stdout)["targets"]}
+    assert targets["fw-wan-01"]["status"] == "unreachable"
+    for name in ("fw-inet-01", "fw-core-01", "fw-dr-01"):
+        failed = [r["rule"] for r in targets[name]["results"] if r["status"] == "fail"]
+        assert failed == [], (name, failed)
+    # Reading for the audit sent no configuration command.
+    for name, device in estate.devices.items():
+        assert DIALECTS[FIREWALLS[name]].enter_config not in device.commands[:sent[name]]
