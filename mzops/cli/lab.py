@@ -21,10 +21,12 @@ def up(
     hosts: int = typer.Option(3, "--hosts", "-n", help="Number of general hosts (1-60)."),
     db: bool = typer.Option(False, "--db", help="Add labdb1 (primary) and labdb2 (DR) running PostgreSQL 15 and MariaDB."),
     systemd: bool = typer.Option(False, "--systemd", help="Boot systemd as PID 1 in each host (systemd-nspawn)."),
+    firewall: bool = typer.Option(False, "--firewall", help="Add labfw1, an nftables firewall between the primary user and core zones."),
     as_json: bool = common.JsonOption,
 ) -> None:
     """Start the lab and write its inventory (use it with `mzops -i`)."""
-    result = runtime.up(hosts=hosts, databases=db, systemd=systemd, log=lambda m: common.progress(ctx, m))
+    result = runtime.up(hosts=hosts, databases=db, systemd=systemd, firewall=firewall,
+                        log=lambda m: common.progress(ctx, m))
     common.note_targets(h.name for h in result.hosts)
     common.progress(ctx, f"lab up: {len(result.hosts)} hosts in {result.seconds:.1f} s")
     _render_status(ctx, as_json)

@@ -71,13 +71,14 @@ class UpResult:
     seconds: float
 
 
-def up(hosts: int = 3, databases: bool = False, systemd: bool = False, log=print) -> UpResult:
+def up(hosts: int = 3, databases: bool = False, systemd: bool = False, firewall: bool = False,
+       log=print) -> UpResult:
     require_root()
     missing = [tool for tool in REQUIRED_TOOLS if not shutil.which(tool)]
     if missing:
         raise InputError(f"missing tools for the lab: {', '.join(missing)} (see README, set-up)")
     try:
-        planned = topology.plan(hosts, databases, systemd)
+        planned = topology.plan(hosts, databases, systemd, firewall)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     if is_up():
@@ -132,6 +133,17 @@ def _network(hosts: list[LabHost]) -> None:
         _ip("link", "set", "eth0", "up", netns=ns)
         # No default route: hosts reach the lab subnet and nothing else.
         _ip("route", "add", str(topology.SUBNET), "via", host.segment.gateway, netns=ns)
+        for zone, interface, seg, address in host.legs:
+            leg_peer = f"{interface}-{host.name}"[:15]
+            _ip("link", "add", interface, "netns", ns, "type", "veth", "peer", "name", leg_peer, "netns", ctl)
+            _ip("link", "set", leg_peer, "master", seg.bridge, "up", netns=ctl)
+            _ip("addr", "add", f"{address}/24", "dev", interface, netns=ns)
+            _ip("link", "set", interface, "up", netns=ns)
+        if host.legs:
+            _sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    for name, routes in topology.firewall_routes(hosts).items():
+        for network, via in routes:
+            _ip("route", "add", network, "via", via, netns=topology.NETNS_PREFIX + name)
 
 
 def _host_dir(host: LabHost) -> Path:
@@ -343,7 +355,7 @@ def reset(names: list[str], log=print) -> None:
     for name in names:
         entry = by_name[name]
         host = LabHost(entry["name"], entry["site"], entry["zone"], entry["address"], entry["databases"],
-                       entry.get("systemd", False))
+                       entry.get("systemd", False), entry.get("firewall", False))
         _kill_namespace_processes([host.netns])
         _reset_net_sysctls(host)
         hdir = _host_dir(host)

@@ -28,6 +28,14 @@ DB_SLOTS = (("primary", "core"), ("dr", "core"))
 FIRST_HOST_OCTET = 11
 MAX_HOSTS = 60
 
+# lab up --firewall: a Linux host running nftables between the primary site's user and
+# core zones. Managed from the security management centre (eth0); one leg per zone, at
+# .254 of that zone's segment; the hosts of each zone reach the other through it.
+FIREWALL_NAME = "labfw1"
+FIREWALL_SLOT = ("primary", "smc")
+FIREWALL_LEGS = (("user", "eth1"), ("core", "eth2"))
+FIREWALL_OCTET = 254
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -59,10 +67,22 @@ class LabHost:
     address: str
     databases: bool = False
     systemd: bool = False
+    firewall: bool = False
 
     @property
     def segment(self) -> Segment:
         return Segment(self.site, self.zone)
+
+    @property
+    def legs(self) -> list[tuple[str, str, Segment, str]]:
+        """(zone, interface, segment, address) of each leg, for the lab firewall."""
+        if not self.firewall:
+            return []
+        out = []
+        for zone, interface in FIREWALL_LEGS:
+            seg = Segment(self.site, zone)
+            out.append((zone, interface, seg, str(seg.network.network_address + FIREWALL_OCTET)))
+        return out
 
     @property
     def netns(self) -> str:
@@ -72,13 +92,16 @@ class LabHost:
         return asdict(self)
 
 
-def plan(hosts: int, databases: bool = False, systemd: bool = False) -> list[LabHost]:
-    """Hosts lab01..labNN over SLOTS, plus labdb1/labdb2 (primary/DR core) with --db."""
+def plan(hosts: int, databases: bool = False, systemd: bool = False, firewall: bool = False) -> list[LabHost]:
+    """Hosts lab01..labNN over SLOTS, plus labdb1/labdb2 (primary/DR core) with --db and
+    labfw1 (between the primary user and core zones) with --firewall."""
     if not 1 <= hosts <= MAX_HOSTS:
         raise ValueError(f"--hosts must be between 1 and {MAX_HOSTS}")
     slots = [(f"lab{i + 1:02d}", *SLOTS[i % len(SLOTS)], False) for i in range(hosts)]
     if databases:
         slots += [(f"labdb{i + 1}", site, zone, True) for i, (site, zone) in enumerate(DB_SLOTS)]
+    if firewall:
+        slots.append((FIREWALL_NAME, *FIREWALL_SLOT, False))
     used: dict[Segment, int] = {}
     out = []
     for name, site, zone, is_db in slots:
@@ -86,9 +109,23 @@ def plan(hosts: int, databases: bool = False, systemd: bool = False) -> list[Lab
         offset = FIRST_HOST_OCTET + used.get(segment, 0)
         used[segment] = used.get(segment, 0) + 1
         address = str(segment.network.network_address + offset)
-        out.append(LabHost(name, site, zone, address, is_db, systemd))
+        out.append(LabHost(name, site, zone, address, is_db, systemd, firewall=name == FIREWALL_NAME))
     return out
 
 
 def segments(hosts: list[LabHost]) -> list[Segment]:
-    return sorted({h.segment for h in hosts}, key=lambda s: s.index)
+    found = {h.segment for h in hosts} | {leg[2] for h in hosts for leg in h.legs}
+    return sorted(found, key=lambda s: s.index)
+
+
+def firewall_routes(hosts: list[LabHost]) -> dict[str, list[tuple[str, str]]]:
+    """Host name -> (network, via): hosts of a firewalled zone reach the firewall's other
+    zones through its leg in their own segment (more specific than the lab subnet)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for fw in (h for h in hosts if h.firewall):
+        for zone, _, seg, address in fw.legs:
+            others = [str(other.network) for z, _, other, _ in fw.legs if z != zone]
+            for host in hosts:
+                if host.segment == seg and not host.firewall:
+                    out.setdefault(host.name, []).extend((net, address) for net in others)
+    return out
