@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Optional
 
@@ -78,6 +79,11 @@ def _emit(ctx: typer.Context, as_json: bool, outcomes: list[push.Outcome], text:
         common.stdout.print(text, markup=False, highlight=False, end="")
     if code:
         raise typer.Exit(code)
+
+
+def _count(o: push.Outcome) -> str:
+    # nftables previews a diff of its one table; the CLI vendors a list of commands.
+    return f" {len(o.commands)}-line diff" if o.vendor == "nftables" else f" {len(o.commands)} commands"
 
 
 def _line(o: push.Outcome, extra: str = "") -> str:
@@ -163,7 +169,7 @@ def diff_cmd(
     text = ""
     for o in sorted(outcomes, key=lambda o: o.name):
         status = "in line" if o.status == push.UNCHANGED else ("drift" if o.status == push.PREVIEW else o.status)
-        text += f"{o.name:<16} {o.vendor:<18} {status}" + (f" ({len(o.commands)} commands)" if o.commands else "") + \
+        text += f"{o.name:<16} {o.vendor:<18} {status}" + (f" ({_count(o).strip()})" if o.commands else "") + \
             (f"  {o.detail}" if o.detail else "") + "\n"
         text += "".join(f"    {c}\n" for c in o.commands)
     code = _exit_code(outcomes) or (1 if any(o.status == push.PREVIEW for o in outcomes) else 0)
@@ -186,10 +192,11 @@ def push_cmd(
     outcomes += failed
     chosen = [d for d in devices if d.asset.name in wants]
     common.progress(ctx, f"{'pushing to' if apply else 'previewing'} {len(chosen)} firewall(s)")
-    outcomes += push.each(chosen, lambda d: push.push(d, wants[d.asset.name], apply), forks)
+    with (store.lock() if apply else contextlib.nullcontext()):
+        outcomes += push.each(chosen, lambda d: push.push(d, wants[d.asset.name], apply), forks)
     text = ""
     for o in sorted(outcomes, key=lambda o: o.name):
-        text += _line(o, f" {len(o.commands)} commands" if o.commands else "")
+        text += _line(o, _count(o) if o.commands else "")
         if o.status in (push.PREVIEW, push.FAILED, push.ROLLED_BACK, push.ROLLBACK_FAILED) or \
                 (o.status == push.CHANGED and not common.options(ctx).quiet):
             text += "".join(f"    {c}\n" for c in o.commands)

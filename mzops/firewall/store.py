@@ -3,13 +3,16 @@ per save (mode 0600: configurations carry password hashes), never rewritten."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import fcntl
 import hashlib
 import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from mzops.errors import InputError
 from mzops.paths import mzops_home
@@ -38,6 +41,19 @@ def folder(name: str) -> Path:
     if not re.fullmatch(r"[\w.-]+", name):
         raise InputError(f"not a firewall name: {name!r}")
     return mzops_home() / "firewalls" / name
+
+
+@contextlib.contextmanager
+def lock() -> Iterator[None]:
+    """One push at a time (a scheduler and a person may start one together)."""
+    path = mzops_home() / "firewalls" / ".push.lock"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"another mzops firewall push holds {path}") from None
+        yield
 
 
 def save(name: str, text: str, reason: str) -> Path:

@@ -271,3 +271,14 @@ def test_audit_run_reads_firewalls_and_reports_them_with_the_rest(estate: Estate
     # Reading for the audit sent no configuration command.
     for name, device in estate.devices.items():
         assert DIALECTS[FIREWALLS[name]].enter_config not in device.commands[:sent[name]]
+
+
+def test_one_push_at_a_time(estate: Estate, monkeypatch):
+    from mzops.firewall import store
+
+    monkeypatch.setenv("MZOPS_HOME", str(estate.home))
+    with store.lock():
+        proc = estate.mzops("firewall", "push", "--limit", "fw-core-01", "--apply")
+    assert proc.returncode == 2 and "another mzops firewall push holds" in proc.stderr
+    assert "password-control length 4" in estate.devices["fw-core-01"].running()     # untouched
+    assert estate.mzops("firewall", "push", "--limit", "fw-core-01", "--apply").returncode == 0
