@@ -11,6 +11,7 @@ from mzops.cli.inventory import load_estate
 from mzops.compliance import audit, catalogue
 from mzops.errors import InputError
 from mzops.harden import rollback as hrollback
+from mzops.harden.families import FAMILIES
 from mzops.harden import run as hrun
 from mzops.report import harden as report
 from mzops.secrets import Resolver
@@ -64,11 +65,15 @@ def run_cmd(
     """Preview (default) or --apply the baseline. Exit 0 all applied rules pass, 1 failed or refused, 3 unreachable."""
     if rules and skip:
         raise InputError("give --rules or --skip, not both")
-    catalogues = catalogue.load_profile(profile)
+    # Firewalls are brought to their baseline by `mzops firewall push`, not by Ansible.
+    catalogues = {f: c for f, c in catalogue.load_profile(profile).items() if f in FAMILIES}
     selected = catalogue.select_across(catalogues, _ids(rules) or None)
     skipped = {r.id for rs in catalogue.select_across(catalogues, _ids(skip), option="--skip").values()
                for r in rs} if skip else set()
     estate = load_estate(ctx)
+    named = estate.limit(limit)
+    if named and all(estate.assets[n].kind == "firewall" for n in named):
+        raise InputError("--limit: only firewalls selected: they are hardened by `mzops firewall push`")
     chosen = audit.targets(estate, limit, set(selected))
     common.note_targets(a.name for a in chosen)
     suites = {family: audit.Suite(catalogues[family], rs) for family, rs in selected.items()}

@@ -50,6 +50,9 @@ class Estate:
         for name in FIREWALLS:
             firewalls[name].update(ansible_host=self.addresses[name], ansible_port=self.ports[name], ansible_user="mzops",
                                    mzops_credentials={"cli": "env:MZOPS_TEST_FW_PASSWORD"})
+        # The nftables firewall of the sample estate is not simulated: point it at a closed
+        # loopback port, so that even a mistaken --limit sends nothing off this machine.
+        firewalls["fw-smc-01"].update(ansible_host="127.0.0.10", ansible_port=9)
         (self.inventory / "hosts.yml").write_text(yaml.safe_dump(doc, allow_unicode=True))
 
     def mzops(self, *args: str, env: dict | None = None):

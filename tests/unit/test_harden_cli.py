@@ -13,7 +13,8 @@ from conftest import SAMPLE_INVENTORY, run_mzops
     (["run", "--skip", "linux.nosuch"], "--skip: unknown rule id 'linux.nosuch'"),
     (["run", "--batch", "0"], "--batch: '0' is not a list of host counts"),
     (["run", "--limit", "nosuchhost"], "--limit: 'nosuchhost' matches no asset"),
-    (["run", "--limit", "firewalls"], "no host or database"),
+    (["run", "--limit", "firewalls"], "only firewalls selected: they are hardened by `mzops firewall push`"),
+    (["run", "--limit", "fw-smc-01,smc-bastion-01", "--rules", "fw.telnet"], "--rules: unknown rule id 'fw.telnet'"),
     (["rollback", "feedc0ffee00"], "run 'feedc0ffee00': no record at"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from mzops.firewall import tree
 from mzops.firewall.model import ANY, Address, Admin, DeviceConfig, Rule, Service, network, prefix_of_mask
 from mzops.firewall.delta import Syntax
-from mzops.firewall.vendors import Vendor
-from mzops.firewall.vendors.huawei_usg import _mask, _wildcard_prefix
+from mzops.firewall.vendors import Vendor, vrp
 
 ROLES = {"admin": "network-admin", "operator": "network-operator", "auditor": "security-audit"}
 ACTIONS = {"pass": "permit", "drop": "deny"}
@@ -29,29 +28,15 @@ def parse(text: str) -> DeviceConfig:
             m.http, origin["http"] = w[0] != "undo", node.evidence()
         elif w in (["ip", "https", "enable"], ["undo", "ip", "https", "enable"]):
             m.https, origin["https"] = w[0] != "undo", node.evidence()
-        elif w[:2] == ["info-center", "loghost"] and len(w) > 2:
-            m.syslog_hosts.append(w[2])
-            origin.setdefault("syslog", node.evidence())
-        elif w[:2] == ["ntp-service", "unicast-server"] and len(w) > 2:
-            m.ntp_servers.append(w[2])
-            origin.setdefault("ntp", node.evidence())
-        elif w[:3] == ["snmp-agent", "sys-info", "version"]:
-            m.snmp_versions = sorted(set(m.snmp_versions) | set(w[3:]))
-            origin["snmp"] = node.evidence()
+        elif vrp.common(w, node, cfg):
+            pass
         elif w[:1] == ["password-control"]:
             _password_control(w[1:], node, cfg)
         elif w[:2] == ["acl", "basic"] and len(w) > 2:
-            acls[w[2]] = [network(f"{r.words[4]}/{_wildcard_prefix(r.words[5])}") for r in node.children
-                          if len(r.words) > 5 and r.words[0] == "rule" and r.words[2:4] == ["permit", "source"]]
+            acls[w[2]] = vrp.acl_sources(node)
         elif w[:2] == ["line", "vty"]:
             for child in node.children:
-                cw = child.words
-                if cw[:1] == ["idle-timeout"] and len(cw) > 1:
-                    m.idle_timeout_minutes = int(cw[1]) + (int(cw[2]) / 60 if len(cw) > 2 else 0)
-                    origin["idle_timeout"] = child.evidence()
-                elif cw[:1] == ["acl"] and len(cw) > 2 and cw[2] == "inbound":
-                    vty_acl = cw[1]
-                    origin["mgmt_sources"] = child.evidence()
+                vty_acl = vrp.vty_line(child, cfg) or vty_acl
         elif w[:3] == ["object-group", "ip", "address"] and len(w) > 3:
             networks = []
             for c in node.children:
@@ -154,25 +139,19 @@ def render(cfg: DeviceConfig) -> str:
         out.append(f" password-control login-attempt {m.lockout_attempts} exceed lock-time {m.lockout_minutes or 10}")
     out.append("#")
     if m.mgmt_sources:
-        out.append("acl basic 2999")
-        for index, cidr in enumerate(m.mgmt_sources):
-            net, prefix = cidr.split("/")
-            wildcard = ".".join(str(255 - int(o)) for o in _mask(int(prefix)).split("."))
-            out.append(f" rule {5 * (index + 1)} permit source {net} {wildcard if prefix != '32' else '0'}")
-        out.append("#")
+        out += vrp.render_acl(f"acl basic {vrp.MGMT_ACL}", m.mgmt_sources)
     out += ["line vty 0 63", " authentication-mode scheme", " protocol inbound ssh"]
     if m.idle_timeout_minutes is not None:
-        minutes = int(m.idle_timeout_minutes)
-        out.append(f" idle-timeout {minutes} {round((m.idle_timeout_minutes - minutes) * 60)}")
+        out.append(vrp.render_idle_timeout(m.idle_timeout_minutes))
     if m.mgmt_sources:
-        out.append(" acl 2999 inbound")
+        out.append(f" acl {vrp.MGMT_ACL} inbound")
     out.append("#")
     for address in p.addresses.values():
         out.append(f"object-group ip address {address.name}")
         for index, cidr in enumerate(address.networks):
             net, prefix = cidr.split("/")
             out.append(f" {index} network host address {net}" if prefix == "32"
-                       else f" {index} network subnet {net} {_mask(int(prefix))}")
+                       else f" {index} network subnet {net} {vrp.mask(int(prefix))}")
         out.append("#")
     for service in p.services.values():
         out.append(f"object-group service {service.name}")

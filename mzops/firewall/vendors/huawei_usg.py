@@ -11,7 +11,7 @@ import re
 from mzops.firewall import tree
 from mzops.firewall.model import ANY, Address, Admin, DeviceConfig, Rule, Service, network, prefix_of_mask
 from mzops.firewall.delta import Syntax
-from mzops.firewall.vendors import Vendor
+from mzops.firewall.vendors import Vendor, vrp
 
 PASSWORD_VIEW = "local-aaa-user password policy administrator"
 # Neutral admin roles as manager-user levels (USG's role-based admin syntax: unverified).
@@ -40,33 +40,17 @@ def parse(text: str) -> DeviceConfig:
         elif w in (["web-manager", "security", "enable"], ["undo", "web-manager", "security", "enable"]):
             m.https = w[0] != "undo"
             origin["https"] = node.evidence()
-        elif w[:2] == ["info-center", "loghost"] and len(w) > 2:
-            m.syslog_hosts.append(w[2])
-            origin.setdefault("syslog", node.evidence())
-        elif w[:2] == ["ntp-service", "unicast-server"] and len(w) > 2:
-            m.ntp_servers.append(w[2])
-            origin.setdefault("ntp", node.evidence())
-        elif w[:3] == ["snmp-agent", "sys-info", "version"]:
-            m.snmp_versions = sorted(set(m.snmp_versions) | set(w[3:]))
-            origin["snmp"] = node.evidence()
-        elif w[:4] == ["undo", "snmp-agent", "sys-info", "version"]:
-            m.snmp_versions = sorted(set(m.snmp_versions) - set(w[4:]))
+        elif vrp.common(w, node, cfg):
+            pass
         elif w[:2] == ["acl", "number"] and len(w) > 2:
-            # rule 5 permit source 10.77.0.0 0.0.255.255
-            acls[w[2]] = [network(f"{r.words[4]}/{_wildcard_prefix(r.words[5])}") for r in node.children
-                          if len(r.words) > 5 and r.words[0] == "rule" and r.words[2:4] == ["permit", "source"]]
+            acls[w[2]] = vrp.acl_sources(node)
         elif w == ["aaa"]:
             _aaa(node, cfg)
         elif w[:2] == ["user-interface", "vty"]:
             for child in node.children:
                 cw = child.words
-                if cw[:1] == ["idle-timeout"] and len(cw) > 1:
-                    m.idle_timeout_minutes = int(cw[1]) + (int(cw[2]) / 60 if len(cw) > 2 else 0)
-                    origin["idle_timeout"] = child.evidence()
-                elif cw[:1] == ["acl"] and len(cw) > 2 and cw[2] == "inbound":
-                    vty_acl = cw[1]
-                    origin["mgmt_sources"] = child.evidence()
-                elif cw[:2] == ["protocol", "inbound"] and len(cw) > 2 and cw[2] in ("all", "telnet"):
+                vty_acl = vrp.vty_line(child, cfg) or vty_acl
+                if cw[:2] == ["protocol", "inbound"] and len(cw) > 2 and cw[2] in ("all", "telnet"):
                     m.telnet = True if m.telnet is None else m.telnet
         elif w[:2] == ["firewall", "zone"]:
             name = w[3] if w[2:3] == ["name"] and len(w) > 3 else w[2]
@@ -94,13 +78,6 @@ def parse(text: str) -> DeviceConfig:
     if vty_acl is not None:
         m.mgmt_sources = acls.get(vty_acl, [])
     return cfg
-
-
-def _wildcard_prefix(wildcard: str) -> int:
-    if wildcard == "0":
-        return 32
-    inverted = ".".join(str(255 - int(o)) for o in wildcard.split("."))
-    return prefix_of_mask(inverted)
 
 
 def _aaa(node: tree.Node, cfg: DeviceConfig) -> None:
@@ -175,12 +152,7 @@ def render(cfg: DeviceConfig) -> str:
         out.append(f" snmp-agent sys-info version {' '.join(m.snmp_versions)}")
     out.append("#")
     if m.mgmt_sources:
-        out.append("acl number 2999")
-        for index, cidr in enumerate(m.mgmt_sources):
-            net, prefix = cidr.split("/")
-            wildcard = ".".join(str(255 - int(o)) for o in _mask(int(prefix)).split("."))
-            out.append(f" rule {5 * (index + 1)} permit source {net} {wildcard if prefix != '32' else '0'}")
-        out.append("#")
+        out += vrp.render_acl(f"acl number {vrp.MGMT_ACL}", m.mgmt_sources)
     out.append("aaa")
     if m.lockout_attempts is not None:
         out += [" lock-authentication enable", f" lock-authentication failed-count {m.lockout_attempts}"]
@@ -206,10 +178,9 @@ def render(cfg: DeviceConfig) -> str:
             out.append(f"  level {level}")
     out += ["#", "user-interface vty 0 4", " authentication-mode aaa", " protocol inbound ssh"]
     if m.mgmt_sources:
-        out.append(" acl 2999 inbound")
+        out.append(f" acl {vrp.MGMT_ACL} inbound")
     if m.idle_timeout_minutes is not None:
-        minutes = int(m.idle_timeout_minutes)
-        out.append(f" idle-timeout {minutes} {round((m.idle_timeout_minutes - minutes) * 60)}")
+        out.append(vrp.render_idle_timeout(m.idle_timeout_minutes))
     out.append("#")
     for address in p.addresses.values():
         out.append(f"ip address-set {address.name} type object")
@@ -243,11 +214,6 @@ def render(cfg: DeviceConfig) -> str:
             out.append("  policy logging")
     out += ["#", "return"]
     return "\n".join(out) + "\n"
-
-
-def _mask(prefix: int) -> str:
-    bits = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
-    return ".".join(str((bits >> s) & 255) for s in (24, 16, 8, 0))
 
 
 # What this syntax does not carry as mzops's model does (a parse gives it back as this).
