@@ -12,6 +12,7 @@ through the same interface.
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -162,7 +163,10 @@ class CliDriver(_Candidate, NetworkDriver):
             raise CommitError(str(exc)) from None
         if failures:
             first = failures[0]
-            raise CommitError(f"the device refused {first.command!r}: {first.output.splitlines()[-2:][0].strip()}")
+            said = [line.strip() for line in first.output.splitlines() if line.strip()]
+            reason = next((line for line in said if any(re.search(p, line) for p in self.vendor.error_patterns)),
+                          said[-1] if said else "error")
+            raise CommitError(f"the device refused {first.command!r}: {reason}")
         self.session.save()
 
 

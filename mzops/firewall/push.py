@@ -19,7 +19,7 @@ from typing import Any, Callable
 from napalm.base import NetworkDriver
 from napalm.base.exceptions import ConnectionException
 
-from mzops.errors import MzopsError
+from mzops.errors import InputError, MzopsError
 from mzops.firewall import policy, store, vendors
 from mzops.firewall.drivers import DRIVERS
 from mzops.firewall.model import Admin, DeviceConfig
@@ -70,8 +70,11 @@ class Device:
         port = vars_.get("ansible_port")
         if self.napalm_driver:
             args = dict(vars_.get("mzops_napalm_args") or {})
-            return napalm.get_network_driver(self.napalm_driver)(host, self.account, self.password,
-                                                                  timeout=timeout, optional_args=args)
+            try:
+                found = napalm.get_network_driver(self.napalm_driver)
+            except napalm.base.exceptions.ModuleImportError as exc:
+                raise InputError(f"{self.asset.name}.mzops_napalm_driver: {exc}") from None
+            return found(host, self.account, self.password, timeout=timeout, optional_args=args)
         if self.vendor == "nftables":
             from mzops.connect.ssh import Target
 
@@ -104,7 +107,7 @@ def desired(estate: Estate, inventory: Path, device: Device, register) -> Device
     """What the device should carry; the automation account stays an administrator
     (the register lists people; a push must never remove the account it runs as)."""
     cfg = policy.desired_for(estate, inventory, device.asset.name, register)
-    if device.vendor != "nftables" and cfg.management.admins is not None and device.account and \
+    if device.vendor != "nftables" and device.account and \
             device.account not in [a.name for a in cfg.management.admins]:
         cfg.management.admins.append(Admin(device.account, "admin", ["ssh"]))
     return cfg
