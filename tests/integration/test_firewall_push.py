@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from mzops.firewall import delta, vendors
-from tests.conftest import SAMPLE_INVENTORY, run_mzops
+from conftest import SAMPLE_INVENTORY, run_mzops
 from tests.fwsim.device import Device
 from tests.fwsim.dialects import DIALECTS
 from tests.fwsim.server import Simulators
