@@ -62,9 +62,10 @@ def _render_status(ctx: typer.Context, as_json: bool) -> None:
         if data["stale_namespaces"]:
             common.stdout.print(f"stale namespaces: {', '.join(data['stale_namespaces'])} (run `mzops lab down`)")
         return
-    table = Table("name", "address", "site", "zone", "databases", "state")
+    table = Table("name", "address", "site", "zone", "role", "state")
     for h in data["hosts"]:
-        table.add_row(h["name"], h["address"], h["site"], h["zone"], "yes" if h["databases"] else "", h["state"])
+        role = "firewall (nftables)" if h.get("firewall") else "databases" if h["databases"] else ""
+        table.add_row(h["name"], h["address"], h["site"], h["zone"], role, h["state"])
     common.stdout.print(table)
     common.stdout.print(f"inventory: {data['inventory']}", highlight=False, markup=False)
 

@@ -433,7 +433,7 @@ def status() -> dict:
         hosts.append({
             "name": entry["name"], "address": entry["address"], "zone": entry["zone"],
             "site": entry["site"], "databases": entry["databases"], "systemd": entry.get("systemd", False),
-            "state": "running" if alive else "stopped",
+            "firewall": entry.get("firewall", False), "state": "running" if alive else "stopped",
         })
     return {"up": True, "inventory": state["inventory"], "subnet": state["subnet"],
             "ssh_config": str(lab_dir() / "ssh" / "config"), "hosts": hosts}
