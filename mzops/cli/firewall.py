@@ -139,6 +139,7 @@ def history_cmd(
 
 def _wanted(ctx: typer.Context, estate, devices, register_path):
     inventory = common.options(ctx).inventory
+    policy.load(inventory, estate)      # a bad policy stops everything before any device is touched
     register = _register(ctx, register_path)
     wants, failed = {}, []
     for device in devices:

@@ -85,7 +85,7 @@ def validate_cmd(
     register_file: Optional[Path] = typer.Option(None, "--register", help="Account register (default: accounts.yml beside the inventory)"),
     as_json: bool = common.JsonOption,
 ) -> None:
-    """Check the inventory and the account register; exit 2 listing every problem."""
+    """Check the inventory, the account register and the zone policy; exit 2 listing every problem."""
     problems: list[str] = []
     try:
         estate = loader.load(common.options(ctx).inventory)
@@ -98,6 +98,14 @@ def validate_cmd(
             problems += validate.register_problems(reg, estate)
         except MzopsError as exc:
             problems.append(str(exc))
+        inv = common.options(ctx).inventory
+        if ((inv if inv.is_dir() else inv.parent) / "zone_policy.yml").exists():
+            from mzops.firewall import policy
+
+            try:
+                policy.load(inv, estate)
+            except MzopsError as exc:
+                problems.append(str(exc))
     if common.want_json(ctx, as_json):
         common.print_json({"valid": not problems, "problems": problems})
     else:

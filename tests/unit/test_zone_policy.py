@@ -70,3 +70,16 @@ def test_render_command(tmp_path):
     assert "rule name internet-to-portal" in proc.stdout and " undo telnet server enable" in proc.stdout
     wrong = run_mzops("-i", str(SAMPLE_INVENTORY), "firewall", "render", "core-db-01", home=tmp_path)
     assert wrong.returncode == 2 and "no firewall of that name" in wrong.stderr
+
+
+def test_inventory_validate_checks_the_zone_policy(sample_inventory, tmp_path):
+    path = sample_inventory / "zone_policy.yml"
+    data = yaml.safe_load(path.read_text())
+    data["rules"][0]["from"] = "moon"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    proc = run_mzops("-i", str(sample_inventory), "inventory", "validate", home=tmp_path)
+    assert proc.returncode == 2
+    assert re.search(r"zone_policy.yml:\d+: rules.0.from: unknown zone 'moon'", proc.stderr), proc.stderr
+    # A push names the same line and touches nothing.
+    push = run_mzops("-i", str(sample_inventory), "firewall", "push", "--limit", "fw-core-01", home=tmp_path)
+    assert push.returncode == 2 and "unknown zone 'moon'" in push.stderr
