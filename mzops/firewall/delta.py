@@ -14,7 +14,6 @@ desired ones re-created in order.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -42,18 +41,15 @@ class Syntax:
     negate_leaf: tuple[tuple[str, str], ...] = ()
     # Single-valued only inside some views: header regex -> word prefixes.
     scoped_single: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
-    merge: bool = False                             # add and change only
 
     def single(self, header: str) -> tuple[tuple[str, ...], ...]:
         scoped = [p for h, ps in self.scoped_single.items() if header and re.fullmatch(h, header) for p in ps]
         return self.single_valued + tuple(scoped)
 
 
-def delta(running_text: str, desired_text: str, syntax: Syntax, removals: bool = True) -> list[str]:
-    """Commands, from the configuration view, in the order they are to be sent.
-    Without REMOVALS (a merge), nothing the device has is negated or re-created."""
-    if not removals:
-        syntax = dataclasses.replace(syntax, merge=True)
+def delta(running_text: str, desired_text: str, syntax: Syntax) -> list[str]:
+    """Commands, from the configuration view, in the order they are to be sent (a merge
+    is a desired configuration made by model.merged, then this)."""
     return _view(tree.parse(running_text).children, tree.parse(desired_text).children, syntax, "")
 
 
@@ -119,9 +115,6 @@ def _view(running: list[tree.Node], desired: list[tree.Node], syntax: Syntax, he
 
 
 def _ordered(running: list[tree.Node], desired: list[tree.Node], syntax: Syntax) -> list[str]:
-    if syntax.merge:  # rules the device lacks go to the end
-        have = {n.text.strip() for n in running}
-        return [c for n in desired if n.text.strip() not in have for c in _all(n, syntax)]
     first = 0
     while first < min(len(running), len(desired)) and _same(running[first], desired[first]):
         first += 1
@@ -154,7 +147,7 @@ def _unordered(running: list[tree.Node], desired: list[tree.Node], syntax: Synta
         else:
             out.append(node.text.strip())      # a single value sent over the old one
     for node in running:
-        if syntax.merge or _key(node, syntax, header) in wanted:
+        if _key(node, syntax, header) in wanted:
             continue
         if _persistent(node, syntax):
             inner = _view(node.children, [], syntax, node.text.strip())

@@ -21,6 +21,7 @@ from napalm.base import NetworkDriver
 from napalm.base.exceptions import CommitError, ConnectionException, MergeConfigException, ReplaceConfigException
 
 from mzops.firewall import delta, vendors
+from mzops.firewall.model import merged
 from mzops.firewall.session import CliSession, DeviceError
 
 
@@ -60,6 +61,13 @@ class _Candidate:
 
     def _normal(self, text: str) -> str:
         return self.vendor.render(self.vendor.parse(text))
+
+    def _target(self, running: str) -> str:
+        """The configuration a commit leads to: the candidate, or with a merge the
+        running configuration with the candidate merged in."""
+        if not self._merge:
+            return self._normal(self._candidate)
+        return self.vendor.render(merged(self.vendor.parse(running), self.vendor.parse(self._candidate)))
 
 
 class CliDriver(_Candidate, NetworkDriver):
@@ -123,8 +131,7 @@ class CliDriver(_Candidate, NetworkDriver):
         if self._candidate is None:
             return []
         running = self._live().running() if running is None else running
-        return delta.delta(self._normal(running), self._normal(self._candidate), self.vendor.syntax,
-                           removals=not self._merge)
+        return delta.delta(self._normal(running), self._target(running), self.vendor.syntax)
 
     def compare_config(self) -> str:
         return "\n".join(self.commands())
@@ -235,14 +242,14 @@ class NftablesDriver(_Candidate, NetworkDriver):
 
         running = self.get_config("running")["running"]
         before = self._normal(running) if running.strip() else ""
-        after = self._normal(self._candidate)
+        after = self._target(running)
         return "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), "running", "candidate"))
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         if revert_in is not None:
             raise NotImplementedError("commit confirmed is not available on this platform")
         self._snapshot = self.get_config("running")["running"]
-        self._load(self._normal(self._candidate))
+        self._load(self._target(self._snapshot))
         self.discard_config()
 
     def rollback(self) -> None:

@@ -5,8 +5,9 @@ back into it (pure data, no I/O)."""
 
 from __future__ import annotations
 
+import copy
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 ANY = "any"
 
@@ -88,6 +89,43 @@ class DeviceConfig:
     management: Management = field(default_factory=Management)
     # Where each fact came from in the parsed text: key -> "line N: text" (evidence).
     origin: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+
+def merged(running: DeviceConfig, candidate: DeviceConfig) -> DeviceConfig:
+    """RUNNING with CANDIDATE merged in (NAPALM's merge): objects and zones added or
+    replaced, rules replaced by name or added — before a final catch-all deny, which
+    would otherwise shadow them — and the management settings the candidate states."""
+    out = copy.deepcopy(running)
+    p, c = out.policy, candidate.policy
+    p.addresses.update(copy.deepcopy(c.addresses))
+    p.services.update(copy.deepcopy(c.services))
+    for zone, interfaces in c.zones.items():
+        p.zones[zone] = p.zones.get(zone, []) + [i for i in interfaces if i not in p.zones.get(zone, [])]
+    names = {r.name: i for i, r in enumerate(p.rules)}
+    new = []
+    for rule in c.rules:
+        if rule.name in names:
+            p.rules[names[rule.name]] = copy.deepcopy(rule)
+        else:
+            new.append(copy.deepcopy(rule))
+    last = p.rules[-1] if p.rules else None
+    final_deny = last is not None and last.action == "deny" and last.sources == last.destinations == \
+        last.services == [ANY] and last.from_zone == last.to_zone == ANY
+    at = len(p.rules) - 1 if final_deny else len(p.rules)
+    p.rules[at:at] = new
+    for f in fields(Management):
+        value = getattr(candidate.management, f.name)
+        if isinstance(value, list):
+            current = getattr(out.management, f.name)
+            if f.name == "admins":
+                known = {a.name for a in current}
+                current += [copy.deepcopy(a) for a in value if a.name not in known]
+            else:
+                current += [v for v in value if v not in current]
+        elif value is not None:
+            setattr(out.management, f.name, value)
+    out.hostname = candidate.hostname or running.hostname
+    return out
 
 
 def network(text: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mzops.firewall import delta, vendors
-from mzops.firewall.model import Rule
+from mzops.firewall.model import DeviceConfig, Rule, merged
 from tests.fwsim.device import Device, Session
 from tests.fwsim.dialects import DIALECTS
 
@@ -21,8 +21,8 @@ def base(vendor: str):
     return v, v.parse((GOLDEN / f"{vendor}.cfg").read_text())
 
 
-def commands(v, running, desired, **kw) -> list[str]:
-    return delta.delta(v.render(running), v.render(desired), v.syntax, **kw)
+def commands(v, running, desired) -> list[str]:
+    return delta.delta(v.render(running), v.render(desired), v.syntax)
 
 
 def replay(vendor: str, running: str, cmds: list[str]) -> str:
@@ -85,7 +85,8 @@ def test_objects_go_after_the_rules_that_used_them_and_merge_removes_nothing(ven
     last_rule_change = max(i for i, c in enumerate(out) if "rule" in c)
     assert object_removal > last_rule_change
     assert gone not in v.parse(replay(vendor, v.render(cfg), out)).policy.addresses
-    assert not any(c.startswith(v.syntax.negation) for c in commands(v, cfg, want, removals=False))
+    # A merge of the same candidate removes nothing.
+    assert not any(c.startswith(v.syntax.negation) for c in commands(v, cfg, merged(cfg, want)))
 
 
 def test_built_in_zones_are_emptied_not_removed():
@@ -113,3 +114,20 @@ def test_lockout_commands_are_recognised(vendor, command):
     assert delta.lockouts(["sysname x", command], v.lockout, "mzops") == [command]
     assert delta.lockouts([command.replace("mzops", "alice")], v.lockout, "mzops") == ([] if "mzops" in command else
                                                                                           [command])
+
+
+@pytest.mark.parametrize("vendor", CLI_VENDORS)
+def test_a_merged_rule_goes_in_before_the_final_deny(vendor):
+    v, cfg = base(vendor)
+    assert cfg.policy.rules[-1].name == "deny-all"
+    candidate = DeviceConfig(vendor)
+    candidate.policy.rules = [Rule("merged", cfg.policy.rules[0].from_zone, cfg.policy.rules[0].to_zone,
+                                   action="permit", log=True)]
+    out = commands(v, cfg, merged(cfg, candidate))
+    after = v.parse(replay(vendor, v.render(cfg), out))
+    assert [r.name for r in after.policy.rules] == [r.name for r in cfg.policy.rules[:-1]] + ["merged", "deny-all"]
+    assert after.management == cfg.management and after.policy.addresses == cfg.policy.addresses
+    # Without a final catch-all deny, the rule is appended.
+    cfg.policy.rules[-1].action = "permit"
+    after = v.parse(replay(vendor, v.render(cfg), commands(v, cfg, merged(cfg, candidate))))
+    assert after.policy.rules[-1].name == "merged"
