@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO))
 
 from mzops.firewall import delta, vendors  # noqa: E402
 from mzops.firewall.model import Address, Rule, Service  # noqa: E402
-from mzops.firewall.policy import desired_for  # noqa: E402
 from mzops.firewall.push import Device, push  # noqa: E402
+from mzops.firewall.push import desired as push_desired  # noqa: E402
 from mzops.inventory import register as register_file  # noqa: E402
 from mzops.inventory.loader import load as load_estate  # noqa: E402
 from tests.fwsim.device import Device as SimDevice  # noqa: E402
@@ -43,10 +43,9 @@ PASSWORD = "bench-Passw0rd!"
 def desired(vendor: str, name: str, rules: int):
     """The sample estate's desired configuration for NAME plus RULES more rules."""
     estate = load_estate(REPO / "inventory")
-    cfg = desired_for(estate, REPO / "inventory", name, register_file.load(REPO / "inventory" / "accounts.yml"))
+    register = register_file.load(REPO / "inventory" / "accounts.yml")
+    cfg = push_desired(estate, REPO / "inventory", Device(estate.assets[name], "mzops"), register)
     cfg.vendor = vendor
-    from mzops.firewall.model import Admin
-    cfg.management.admins.append(Admin("mzops", "admin", ["ssh"]))
     zones = list(cfg.policy.zones)
     final = cfg.policy.rules.pop()                     # the explicit deny stays last
     for i in range(rules):

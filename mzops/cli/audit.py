@@ -13,10 +13,8 @@ from mzops.cli import common
 from mzops.cli.inventory import load_estate
 from mzops.compliance import audit, catalogue, waivers
 from mzops.firewall import audit_config
-from mzops.inventory import register as register_file
 from mzops.errors import InputError
 from mzops.results import Run
-from mzops.secrets import Resolver
 
 app = typer.Typer(help="Read-only MLPS compliance audit: evidence per rule per asset.", no_args_is_help=True)
 
@@ -41,8 +39,7 @@ def _request(ctx: typer.Context, profile: str, rules: Optional[str], waiver_file
             common.progress(ctx, f"waiver expired on {w.expires}: {w.rule} for {w.targets} (not applied)")
     if forks < 1:
         raise InputError("--forks must be at least 1")
-    inv = common.options(ctx).inventory
-    resolver = Resolver(base=inv if inv.is_dir() else inv.parent)
+    resolver = common.resolver(ctx)
     suites = {family: audit.Suite(catalogues[family], chosen) for family, chosen in selected.items()}
     return audit.AuditRequest(suites, in_force, expired, forks=forks, save_facts=save_facts, resolver=resolver)
 
@@ -64,13 +61,6 @@ def _has_family(asset) -> bool:
         return False
 
 
-def _register(ctx: typer.Context):
-    """The account register beside the inventory, when there is one (firewall administrators)."""
-    inv = common.options(ctx).inventory
-    path = (inv if inv.is_dir() else inv.parent) / "accounts.yml"
-    return register_file.load(path) if path.exists() else None
-
-
 @app.command("run")
 def run_cmd(
     ctx: typer.Context,
@@ -90,7 +80,7 @@ def run_cmd(
         raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
     estate = load_estate(ctx)
     request = _request(ctx, profile, rules, waiver_file, forks, save_facts)
-    request.register = _register(ctx)
+    request.register = common.optional_register(ctx)      # firewall administrators
     chosen = audit.targets(estate, limit, set(request.suites))
     common.note_targets(a.name for a in chosen)
     kinds = ", ".join(f"{sum(a.kind == k for a in chosen)} {k}(s)" for k in audit.AUDITED_KINDS

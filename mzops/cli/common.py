@@ -81,6 +81,27 @@ def register_path(ctx: typer.Context, given: Path | None) -> Path:
     return path
 
 
+def inventory_folder(ctx: typer.Context) -> Path:
+    inv = options(ctx).inventory
+    return inv if inv.is_dir() else inv.parent
+
+
+def optional_register(ctx: typer.Context, given: Path | None = None):
+    """The account register given, else accounts.yml beside the inventory, else None."""
+    from mzops.inventory import register
+
+    if given is None and not (inventory_folder(ctx) / "accounts.yml").exists():
+        return None
+    return register.load(register_path(ctx, given))
+
+
+def resolver(ctx: typer.Context):
+    """Credential references resolve relative to the inventory folder (ansible-vault files)."""
+    from mzops.secrets import Resolver
+
+    return Resolver(base=inventory_folder(ctx))
+
+
 JsonOption = typer.Option(False, "--json", help="Machine-readable output alone on stdout.")
 
 # What the running command acted on, for its operation-log record (one command per process).

@@ -12,8 +12,6 @@ from mzops.cli import common
 from mzops.cli.inventory import load_estate
 from mzops.errors import InputError
 from mzops.firewall import modelio, policy, push, store, vendors
-from mzops.inventory import register as register_file
-from mzops.secrets import Resolver
 
 app = typer.Typer(help="Firewalls: the zone policy and management baseline per vendor; backup, drift, push.",
                   no_args_is_help=True)
@@ -22,14 +20,6 @@ LimitOption = typer.Option(None, "--limit", "-l", help="Ansible host pattern amo
 ForksOption = typer.Option(10, "--forks", help="Devices worked on at once.")
 # A push whose outcome is one of these fails the command (exit 1); unreachable: exit 3.
 FAILING = (push.FAILED, push.ROLLED_BACK, push.ROLLBACK_FAILED)
-
-
-def _register(ctx: typer.Context, given: Optional[Path]):
-    inv = common.options(ctx).inventory
-    default = (inv if inv.is_dir() else inv.parent) / "accounts.yml"
-    if given is None and not default.exists():
-        return None  # administrators then come from nowhere: rendered without them
-    return register_file.load(common.register_path(ctx, given))
 
 
 @app.command("render")
@@ -42,7 +32,8 @@ def render_cmd(
     """What the firewall should carry: its zone policy and management plane, in its syntax."""
     estate = load_estate(ctx)
     inventory = common.options(ctx).inventory
-    desired = policy.desired_for(estate, inventory, name, _register(ctx, register_path))
+    # Without a register, administrators come from nowhere: rendered without them.
+    desired = policy.desired_for(estate, inventory, name, common.optional_register(ctx, register_path))
     common.note_targets([name])
     if common.want_json(ctx, as_json):
         common.print_json({"name": name, "vendor": desired.vendor, "model": modelio.to_data(desired),
@@ -60,8 +51,7 @@ def _firewalls(ctx: typer.Context, limit: Optional[str]):
     if not chosen:
         raise InputError(f"--limit: no firewall among the {len(names)} selected assets")
     common.note_targets(chosen)
-    inv = common.options(ctx).inventory
-    devices, failed = push.devices(estate, chosen, Resolver(base=inv if inv.is_dir() else inv.parent))
+    devices, failed = push.devices(estate, chosen, common.resolver(ctx))
     return estate, devices, failed
 
 
@@ -138,18 +128,8 @@ def history_cmd(
 
 
 def _wanted(ctx: typer.Context, estate, devices, register_path):
-    inventory = common.options(ctx).inventory
-    policy.load(inventory, estate)      # a bad policy stops everything before any device is touched
-    register = _register(ctx, register_path)
-    wants, failed = {}, []
-    for device in devices:
-        if device.napalm_driver:
-            failed.append(push.Outcome(device.asset.name, device.napalm_driver, push.FAILED,
-                                       detail=f"NAPALM driver {device.napalm_driver}: mzops renders no configuration "
-                                              "for it (backup and history only)"))
-            continue
-        wants[device.asset.name] = push.desired(estate, inventory, device, register)
-    return wants, failed
+    return push.wanted(estate, common.options(ctx).inventory, devices,
+                       common.optional_register(ctx, register_path))
 
 
 @app.command("diff")

@@ -113,6 +113,22 @@ def desired(estate: Estate, inventory: Path, device: Device, register) -> Device
     return cfg
 
 
+def wanted(estate: Estate, inventory: Path, devices: list[Device], register) -> tuple[dict[str, DeviceConfig],
+                                                                                     list[Outcome]]:
+    """The desired configuration per device name; devices mzops renders nothing for are
+    outcomes at once. A bad zone policy stops everything before any device is touched."""
+    policy.load(inventory, estate)
+    wants, failed = {}, []
+    for device in devices:
+        if device.napalm_driver:
+            failed.append(Outcome(device.asset.name, device.napalm_driver, FAILED,
+                                  detail=f"NAPALM driver {device.napalm_driver}: mzops renders no configuration "
+                                         "for it (backup and history only)"))
+            continue
+        wants[device.asset.name] = desired(estate, inventory, device, register)
+    return wants, failed
+
+
 def each(items: list, work: Callable, forks: int) -> list:
     with ThreadPoolExecutor(max_workers=max(1, min(forks, len(items) or 1))) as pool:
         return list(pool.map(work, items))

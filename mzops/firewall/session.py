@@ -29,7 +29,6 @@ class DeviceError(MzopsError):
 
 @dataclass
 class Failure:
-    index: int          # position in the batch
     command: str
     output: str
 
@@ -41,7 +40,6 @@ class CliSession:
         self.username, self._password = username, password
         self.timeout, self.sock = timeout, sock
         self.conn = None
-        self.sent: list[str] = []       # every command line this session sent (for the run log)
 
     # -- connection -------------------------------------------------------------
 
@@ -107,7 +105,6 @@ class CliSession:
         """Leave any configuration view (after an error a session may still be in one)."""
         self._need()
         self.conn.write_channel(self.vendor.leave_config + self.conn.RETURN)
-        self.sent.append(self.vendor.leave_config)
         self.conn.read_until_pattern(pattern=self.prompt.pattern, read_timeout=self.timeout)
 
     def configure(self, commands: list[str]) -> list[Failure]:
@@ -120,9 +117,9 @@ class CliSession:
         for start in range(0, len(lines), BATCH):
             chunk = lines[start:start + BATCH]
             outputs = self._pipeline(chunk)
-            for offset, (command, output) in enumerate(zip(chunk, outputs)):
+            for command, output in zip(chunk, outputs):
                 if any(e.search(output) for e in errors):
-                    failures.append(Failure(start + offset - 1, command, output.strip()))
+                    failures.append(Failure(command, output.strip()))
             if failures:
                 # The rest of this batch was already on its way; send no more, and leave the view.
                 if start + BATCH < len(lines):
@@ -133,7 +130,6 @@ class CliSession:
     def _pipeline(self, chunk: list[str]) -> list[str]:
         ret = self.conn.RETURN
         self.conn.write_channel("".join(c + ret for c in chunk))
-        self.sent += chunk
         buffer, deadline = "", time.monotonic() + self.timeout + 2 * len(chunk)
         while len(self.prompt.findall(buffer)) < len(chunk):
             if time.monotonic() > deadline:
@@ -161,7 +157,6 @@ class CliSession:
         out = ""
         for command in self.vendor.save:
             self.conn.write_channel(command + self.conn.RETURN)
-            self.sent.append(command)
             questions = {re.compile(q): a for q, a in self.vendor.confirmations.items()}
             deadline = time.monotonic() + 120
             seen = ""
