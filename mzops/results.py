@@ -1,7 +1,8 @@
-"""One result model for every command that acts on many targets.
+"""The audit's records: rule results per target, targets per run.
 
-A run holds per-target results; a target is assessed, unreachable or in error, and
-carries rule results (audit) or other items. JSON is the contract other tools read.
+Each audited target reduces to one `mzops.run.Outcome` (failed when a rule failed or
+could not be evaluated, or the target could not be assessed), and the run's exit code
+is the run layer's one rule over those outcomes. JSON is the contract other tools read.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from mzops import run as runlayer
 
 ASSESSED, UNREACHABLE, TARGET_ERROR = "assessed", "unreachable", "error"
 STATUSES = ("pass", "fail", "error", "notapplicable", "manual", "waived")
@@ -61,6 +64,17 @@ class TargetResult:
         total = c["pass"] + c["fail"] + c["error"] + c["waived"]
         return round(100.0 * (c["pass"] + c["waived"]) / total, 1) if total else None
 
+    def outcome(self) -> runlayer.Outcome:
+        if self.status == UNREACHABLE:
+            return runlayer.Outcome(self.name, runlayer.UNREACHABLE, self.message, seconds=self.seconds, record=self)
+        if self.status != ASSESSED:
+            return runlayer.Outcome(self.name, runlayer.FAILED, self.message or "not assessed",
+                                    seconds=self.seconds, record=self)
+        c = self.counts()
+        said = f"{c['pass']} pass, {c['fail']} fail, {c['error']} error, {c['manual']} manual"
+        state = runlayer.FAILED if c["fail"] or c["error"] else runlayer.OK
+        return runlayer.Outcome(self.name, state, said, seconds=self.seconds, record=self)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "status": self.status, "kind": self.kind, "zone": self.zone,
@@ -79,6 +93,8 @@ class Run:
     expired_waivers: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
 
+    run_id: str = ""
+
     @property
     def failed_targets(self) -> list[str]:
         return [t.name for t in self.targets if any(r.status in ("fail", "error") for r in t.results)]
@@ -87,10 +103,11 @@ class Run:
     def unassessed_targets(self) -> list[str]:
         return [t.name for t in self.targets if t.status != ASSESSED]
 
+    def result(self) -> runlayer.Result:
+        return runlayer.Result("audit", self.run_id, [t.outcome() for t in self.targets], self.seconds)
+
     def exit_code(self) -> int:
-        if self.unassessed_targets:
-            return 3
-        return 1 if self.failed_targets else 0
+        return self.result().exit_code()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +116,7 @@ class Run:
             "summary": {
                 "targets": len(self.targets), "failed": self.failed_targets,
                 "unassessed": self.unassessed_targets,
+                "unreachable": [t.name for t in self.targets if t.status == UNREACHABLE],
             },
             "expired_waivers": self.expired_waivers,
             "targets": [t.to_dict() for t in self.targets],

@@ -100,8 +100,8 @@ def main() -> None:
         result, code = "refused", exc.exit_code
     if logged:
         try:
-            oplog.append([secrets.redact(a) for a in ["mzops", *argv]], role, common.RUN["targets"],
-                         result or RESULTS.get(code, "error"), code, common.RUN["run_id"])
+            oplog.append([secrets.redact(a) for a in ["mzops", *argv]], role, common.logged_targets(),
+                         result or RESULTS.get(code, "error"), code, common.run_id())
         except MzopsError as exc:
             common.stderr.print(f"mzops: error: {exc}", markup=False, highlight=False)
             code = code or exc.exit_code

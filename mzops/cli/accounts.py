@@ -44,11 +44,9 @@ def check(
     if problems:
         raise InputError(problems[0])
     chosen = accounts_check.select(estate, limit)
-    common.note_targets(a.name for a in chosen)
-    inv = common.options(ctx).inventory
     policy = accounts.Policy(today=dt.date.today(), dormant_days=dormant_days)
-    result = accounts_check.run(estate, chosen, reg, policy, Resolver(base=inv if inv.is_dir() else inv.parent),
-                                forks=forks, progress=lambda m: common.progress(ctx, m))
+    result = accounts_check.run(estate, chosen, reg, policy, common.resolver(ctx), forks=forks,
+                                progress=common.events(ctx), run_id=common.run_id())
     summary = None if fmt == "json" else report.render(result, "table")
     common.emit_report(ctx, report.render(result, fmt), fmt, output, summary, result.exit_code())
 
@@ -65,8 +63,8 @@ def lock(
     as_json: bool = common.JsonOption,
 ) -> None:
     """Lock accounts, never delete them: a preview by default, --apply to change."""
+    from mzops import run as runlayer
     from mzops.harden import locks
-    from mzops.paths import mzops_home
 
     estate = load_estate(ctx)
     inv = common.options(ctx).inventory
@@ -79,21 +77,26 @@ def lock(
         reg = register_file.load(common.register_path(ctx, register_path))
         chosen = accounts_check.select(estate, limit)
         report_ = accounts_check.run(estate, chosen, reg, accounts.Policy(today=dt.date.today()), resolver,
-                                     progress=lambda m: common.progress(ctx, m))
+                                     progress=common.events(ctx), run_id=common.run_id())
         targets = locks.expired_targets(report_.findings)
     else:
         if not account or not asset:
             raise InputError("give ACCOUNT and --asset NAME, or --fix expired")
         targets = [(asset, account)]
     planned = [locks.plan(estate, name, acct, resolver) for name, acct in targets]
-    common.note_targets(p.asset for p in planned)
+    common.note_targets(p.asset for p in planned)   # planned from fresh facts, before any run
     if fix is None and planned[0].state == "absent":
         raise InputError(f"--asset {asset}: {planned[0].detail}")
+    data = {"run_id": common.run_id(), "apply": apply_changes, "locks": [p.to_dict() for p in planned]}
     if apply_changes:
-        locks.apply(estate, planned, mzops_home() / "runs" / common.RUN["run_id"], resolver)
+        with runlayer.exclusive("accounts", "accounts lock --apply"):
+            locks.apply(estate, planned, locks.RECORDS.folder(common.run_id()), resolver)
+        data["locks"] = [p.to_dict() for p in planned]
+        locks.RECORDS.save(common.run_id(), data)
     if common.want_json(ctx, as_json):
-        common.print_json({"run_id": common.RUN["run_id"], "apply": apply_changes, "locks": [p.to_dict() for p in planned]})
+        common.print_json(data)
     else:
         common.stdout.print(report.render_locks(planned, apply_changes), markup=False, highlight=False, end="")
-    if any(p.result == "failed" for p in planned):
-        raise typer.Exit(1)
+    code = runlayer.exit_code(p.outcome() for p in planned)
+    if code:
+        raise typer.Exit(code)

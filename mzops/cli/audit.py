@@ -82,12 +82,12 @@ def run_cmd(
     request = _request(ctx, profile, rules, waiver_file, forks, save_facts)
     request.register = common.optional_register(ctx)      # firewall administrators
     chosen = audit.targets(estate, limit, set(request.suites))
-    common.note_targets(a.name for a in chosen)
     kinds = ", ".join(f"{sum(a.kind == k for a in chosen)} {k}(s)" for k in audit.AUDITED_KINDS
                       if any(a.kind == k for a in chosen))
     rule_count = sum(len(request.suites[f].rules) for f in {audit.family_of(a) for a in chosen if _has_family(a)})
     common.progress(ctx, f"auditing {kinds} against {rule_count} rules ({profile})")
-    result = audit.run(estate, chosen, request, progress=lambda m: common.progress(ctx, m))
+    result = audit.run(estate, chosen, request, common.events(ctx), run_id=common.run_id())
+    audit.record(result)
     _emit(ctx, result, fmt, output, common.want_json(ctx, as_json))
 
 

@@ -7,7 +7,6 @@ human tables on stdout otherwise, progress and logs on stderr, -q quiets progres
 from __future__ import annotations
 
 import json
-import uuid
 import os
 import sys
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from mzops import run as runlayer
 from mzops.errors import InputError
 
 # Piped output keeps whole cells: 80 columns would cut names and addresses.
@@ -104,9 +104,32 @@ def resolver(ctx: typer.Context):
 
 JsonOption = typer.Option(False, "--json", help="Machine-readable output alone on stdout.")
 
-# What the running command acted on, for its operation-log record (one command per process).
-RUN = {"targets": [], "run_id": uuid.uuid4().hex[:12]}
+# What the running command acted on, for its operation-log record (one command per process):
+# the targets its runs announce reach it as events (see `events`).
+TARGETS = runlayer.events.Targets()
+RUN = {"run_id": runlayer.new_run_id()}
+
+
+def run_id() -> str:
+    return RUN["run_id"]
+
+
+def logged_targets() -> list[str]:
+    return sorted(TARGETS.names)
 
 
 def note_targets(names) -> None:
-    RUN["targets"] = sorted(set(RUN["targets"]) | set(names))
+    """Targets a command acts on without a run (render, history)."""
+    TARGETS.names |= set(names)
+
+
+def events(ctx: typer.Context) -> runlayer.Events:
+    """The command's progress: a bar on a terminal, plain lines on a pipe, nothing with
+    -q; and always the targets for the operation-log record."""
+    out = runlayer.Events([TARGETS])
+    if not options(ctx).quiet:
+        if stderr.is_terminal:
+            out.subscribe(runlayer.events.Terminal(stderr))
+        else:
+            out.subscribe(runlayer.events.Lines(lambda m: stderr.print(m, highlight=False, markup=False)))
+    return out

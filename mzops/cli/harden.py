@@ -75,13 +75,11 @@ def run_cmd(
     if named and all(estate.assets[n].kind == "firewall" for n in named):
         raise InputError("--limit: only firewalls selected: they are hardened by `mzops firewall push`")
     chosen = audit.targets(estate, limit, set(selected))
-    common.note_targets(a.name for a in chosen)
     suites = {family: audit.Suite(catalogues[family], rs) for family, rs in selected.items()}
     request = hrun.HardenRequest(suites, skipped, disruptive, apply_changes, _batches(batch),
-                                 common.RUN["run_id"], forks=forks, resolver=_resolver(ctx), restart=restart)
-    say = lambda m: common.progress(ctx, m)  # noqa: E731
+                                 common.run_id(), forks=forks, resolver=_resolver(ctx), restart=restart)
     with hrun.exclusive():
-        record = (hrun.apply if apply_changes else hrun.preview)(estate, chosen, request, say)
+        record = (hrun.apply if apply_changes else hrun.preview)(estate, chosen, request, common.events(ctx))
     _emit(ctx, as_json, record.to_dict(), report.render_run(record), record.exit_code())
 
 

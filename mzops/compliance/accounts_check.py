@@ -5,25 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
 from mzops import accounts
-from mzops.compliance import collector
-from mzops.compliance.collector import Bundle, CollectionError
-from mzops.compliance.facts import Facts
-from mzops.connect import db, ssh
+from mzops import run as runlayer
+from mzops import engines
+from mzops.compliance import collector, dbcollect
+from mzops.bundle import Bundle, CollectionError
+from mzops.facts import Facts
+from mzops.connect import db
 from mzops.errors import InputError
 from mzops.inventory.model import Asset, Estate
 from mzops.inventory.register import LoadedRegister
 from mzops.results import ASSESSED, TARGET_ERROR, UNREACHABLE
 from mzops.secrets import Resolver, SecretError
 
-GROUPS = ["os", "accounts", "logins", "sudo", "databases"]
-NORMALISERS = {"postgresql": accounts.postgres_accounts, "mariadb": accounts.mysql_accounts,
-               "mysql": accounts.mysql_accounts}
-SECTIONS = {"postgresql": "pg_roles", "mariadb": "my_users", "mysql": "my_users"}
+GROUPS = ["os", "accounts", "logins", "sudo"]
 
 
 @dataclass
@@ -43,11 +41,21 @@ class Report:
     seconds: float = 0.0
     dormant_days: int = 90
     kinds: list[str] = field(default_factory=lambda: list(accounts.SEVERITY))
+    run_id: str = ""
+
+    def result(self) -> runlayer.Result:
+        """Per asset: failed with findings or when not assessed; the register's own
+        findings (people past their dates, stale entries) are the target `register`."""
+        with_findings: dict[str, int] = {}
+        for f in self.findings:
+            with_findings[f.asset] = with_findings.get(f.asset, 0) + 1
+        outcomes = [asset_outcome(a, with_findings.get(a.name, 0)) for a in self.assets]
+        if with_findings.get("register"):
+            outcomes.append(runlayer.Outcome("register", runlayer.FAILED, f"{with_findings['register']} finding(s)"))
+        return runlayer.Result("accounts", self.run_id, outcomes, self.seconds)
 
     def exit_code(self) -> int:
-        if any(a.status != ASSESSED for a in self.assets):
-            return 3
-        return 1 if self.findings else 0
+        return self.result().exit_code()
 
     def to_dict(self) -> dict:
         return {
@@ -56,6 +64,15 @@ class Report:
             "assets": [vars(a) for a in self.assets],
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+def asset_outcome(status: AssetStatus, findings: int = 0) -> runlayer.Outcome:
+    if status.status == UNREACHABLE:
+        return runlayer.Outcome(status.name, runlayer.UNREACHABLE, status.message)
+    if status.status != ASSESSED:
+        return runlayer.Outcome(status.name, runlayer.FAILED, status.message or "not assessed")
+    said = f"{status.accounts} accounts, {findings} findings"
+    return runlayer.Outcome(status.name, runlayer.FAILED if findings else runlayer.OK, said)
 
 
 def select(estate: Estate, pattern: str | None) -> list[Asset]:
@@ -70,8 +87,9 @@ def select(estate: Estate, pattern: str | None) -> list[Asset]:
 
 def run(estate: Estate, chosen: list[Asset], register: LoadedRegister, policy: accounts.Policy,
         resolver: Resolver | None = None, forks: int = 10,
-        progress: Callable[[str], None] = lambda _: None) -> Report:
+        progress: runlayer.Events | Callable[[str], None] | None = None, run_id: str = "") -> Report:
     started = time.monotonic()
+    events = runlayer.as_events(progress)
     view = accounts.RegisterView.build(register, estate)
     # Each database is read on the host that runs it, in that host's one round trip.
     servers: dict[str, list[Asset]] = {}
@@ -89,61 +107,71 @@ def run(estate: Estate, chosen: list[Asset], register: LoadedRegister, policy: a
         servers.setdefault(server, []).append(asset)
 
     def one(server_name: str) -> tuple[list[AssetStatus], list[accounts.Finding]]:
-        server = estate.assets[server_name]
-        target = ssh.Target.from_vars(server.name, server.vars)
         members = servers[server_name]
         try:
-            if server.credentials.get("ssh"):
-                target.key = (resolver or Resolver()).resolve(server.credentials["ssh"])
-            bundle = collector.collect(target, GROUPS)
+            bundle = collect_server(estate.assets[server_name], [a for a in members if a.kind == "database"],
+                                    resolver or Resolver())
         except (CollectionError, SecretError) as exc:
             status = UNREACHABLE if getattr(exc, "unreachable", False) else TARGET_ERROR
-            progress(f"{server_name}: {status}: {exc}")
             return [AssetStatus(a.name, a.kind, status, str(exc)) for a in members], []
-        return evaluate_bundle(bundle, members, view, policy, progress)
+        return evaluate_bundle(bundle, members, view, policy)
 
     def one_database(asset: Asset) -> tuple[list[AssetStatus], list[accounts.Finding]]:
         try:
             bundle = read_database(estate, asset, resolver or Resolver())
         except (SecretError, db.DatabaseError, CollectionError, InputError) as exc:
-            progress(f"{asset.name}: error: {exc}")
             return [AssetStatus(asset.name, asset.kind, TARGET_ERROR, str(exc))], []
-        return evaluate_bundle(bundle, [asset], view, policy, progress)
+        return evaluate_bundle(bundle, [asset], view, policy)
+
+    def work(job: tuple[str, object]) -> tuple[list[AssetStatus], list[accounts.Finding]]:
+        kind, what = job
+        found = one(what) if kind == "server" else one_database(what)
+        for status in found[0]:  # a server host reports itself and the databases it runs
+            events.finished(asset_outcome(status, sum(f.asset == status.name for f in found[1])))
+        return found
 
     findings = accounts.register_findings(register, policy)
-    with ThreadPoolExecutor(max_workers=max(1, forks)) as pool:
-        jobs = [pool.submit(one, name) for name in sorted(servers)]
-        jobs += [pool.submit(one_database, asset) for asset in over_protocol]
-        for job in jobs:
-            server_statuses, server_findings = job.result()
-            statuses += server_statuses
-            findings += server_findings
+    events.begin("accounts", [a.name for a in chosen])
+    for status in statuses:
+        events.finished(asset_outcome(status))
+    jobs = [("server", name) for name in sorted(servers)] + [("database", a) for a in over_protocol]
+    for server_statuses, server_findings in runlayer.each(jobs, work, forks):
+        statuses += server_statuses
+        findings += server_findings
+    events.end()
     return Report(dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                   sorted(statuses, key=lambda s: s.name), findings, time.monotonic() - started,
-                  policy.dormant_days)
+                  policy.dormant_days, run_id=run_id)
+
+
+def collect_server(server: Asset, databases: list[Asset], resolver: Resolver) -> Bundle:
+    """A server host's accounts and those of the databases it runs, in one round trip
+    (each database's account queries run there as its own superuser)."""
+    extra = ""
+    for asset in databases:
+        try:
+            engine = dbcollect.engine_of(asset)
+        except InputError:
+            continue  # reported for that database when it is evaluated
+        extra += engine.host_lines(dbcollect.port_of(asset), engine.account_queries)
+    return collector.collect(dbcollect.server_target(server, resolver), GROUPS, extra=extra)
 
 
 def read_database(estate: Estate, asset: Asset, resolver: Resolver) -> Bundle:
     """Read a database's accounts over its protocol, through its server host if any."""
-    if asset.db_engine not in NORMALISERS:
-        raise InputError(f"engine {asset.db_engine!r} not read yet")
+    engine = dbcollect.engine_of(asset)
     if not asset.db_user:
         raise InputError(f"{estate.where(asset.name)}: {asset.name}.mzops_db_user: missing (the read-only login)")
     password = resolver.resolve(asset.credentials["db"])
-    port = int(asset.db_port or (5432 if asset.db_engine == "postgresql" else 3306))
-    server = estate.assets.get(asset.db_server or "")
-    if server is None:
-        return db.read(asset.db_engine, asset.address or asset.name, port, asset.db_user, password.reveal(), asset.name)
-    via = ssh.Target.from_vars(server.name, server.vars)
-    if server.credentials.get("ssh"):
-        via.key = resolver.resolve(server.credentials["ssh"])
-    with db.tunnel(via, port) as (host, local_port):
-        return db.read(asset.db_engine, host, local_port, asset.db_user, password.reveal(), asset.name,
-                       tunnelled=True)
+    queries = {name: engine.queries[name] for name in engine.account_queries}
+    bundle = dbcollect.read_over_protocol(estate, asset, password.reveal(), queries, resolver)
+    version = bundle.sections.get("sql:version")
+    if version is None or version.rc != 0:
+        raise db.DatabaseError(f"{asset.db_engine} did not answer: {(version.text if version else '').strip()}")
+    return bundle
 
 
-def evaluate_bundle(bundle: Bundle, members: list[Asset], view: accounts.RegisterView, policy: accounts.Policy,
-                    progress: Callable[[str], None] = lambda _: None
+def evaluate_bundle(bundle: Bundle, members: list[Asset], view: accounts.RegisterView, policy: accounts.Policy
                     ) -> tuple[list[AssetStatus], list[accounts.Finding]]:
     """Findings for a server host and the databases it runs, from its one bundle."""
     facts = Facts(bundle)
@@ -154,20 +182,24 @@ def evaluate_bundle(bundle: Bundle, members: list[Asset], view: accounts.Registe
             records = accounts.host_accounts(asset.name, facts, policy.today)
             present = {a.name for a in facts.accounts}
         else:
-            engine = asset.db_engine or ""
-            if engine not in NORMALISERS:
-                statuses.append(AssetStatus(asset.name, asset.kind, TARGET_ERROR, f"engine {engine!r} not read yet"))
+            try:
+                engine = dbcollect.engine_of(asset)
+            except InputError as exc:
+                statuses.append(AssetStatus(asset.name, asset.kind, TARGET_ERROR, str(exc)))
                 continue
-            section = SECTIONS[engine]
-            if facts.rc(section) != 0:
-                detail = (facts.text(section) or "").strip().splitlines()
-                message = (f"{engine} did not answer on {bundle.target}: {detail[-1] if detail else 'not running'}")
+            if facts.rc("sql:version") != 0:
+                detail = (facts.text("sql:version") or "").strip().splitlines()
+                message = (f"{engine.name} did not answer on {bundle.target}: "
+                           f"{detail[-1] if detail else 'not running'}")
                 statuses.append(AssetStatus(asset.name, asset.kind, TARGET_ERROR, message))
-                progress(f"{asset.name}: error: {message}")
                 continue
-            records = NORMALISERS[engine](asset.name, facts, policy.today)
+            try:
+                records = engine.accounts(asset.name, facts, policy.today)
+            except engines.Refused as exc:
+                statuses.append(AssetStatus(asset.name, asset.kind, TARGET_ERROR,
+                                            f"{engine.name} refused a query mzops needs: {exc}"))
+                continue
         found = accounts.evaluate_asset(asset, records, view, policy, present)
         statuses.append(AssetStatus(asset.name, asset.kind, ASSESSED, accounts=len(records)))
         findings += found
-        progress(f"{asset.name}: {len(records)} accounts, {len(found)} findings")
     return statuses, findings

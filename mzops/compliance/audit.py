@@ -9,19 +9,17 @@ bundles is the same code, offline.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from mzops.compliance import collector, dbcollect, evaluate
+from mzops.compliance import collectors, dbcollect, evaluate
 from mzops.compliance.catalogue import Catalogue, Rule
-from mzops.compliance.collector import Bundle, CollectionError
+from mzops.bundle import Bundle, CollectionError
 from mzops.compliance.waivers import Waiver
-from mzops.connect import ssh
-from mzops.firewall import audit_config
 from mzops.errors import InputError
 from mzops.inventory.model import Asset, Estate
+from mzops import run as runlayer
 from mzops.results import ASSESSED, TARGET_ERROR, UNREACHABLE, Run, TargetResult
 from mzops.secrets import Resolver, SecretError
 
@@ -96,33 +94,20 @@ def _result_for(asset: Asset, bundle: Bundle, request: AuditRequest, where: str,
     suite = request.suites[family_of(asset)]
     params = suite.catalogue.params_for(asset.vars, where)
     if asset.kind == "firewall" and request.register is not None and estate is not None:
-        params = {**params, "fw_registered_admins": audit_config.registered_admins(request.register, estate, asset.name)}
+        params = {**params, "fw_registered_admins": registered_admins(request.register, estate, asset.name)}
     platform, results = evaluate.evaluate(bundle, suite.rules, params, request.waivers, asset.groups)
     return TargetResult(asset.name, ASSESSED, asset.kind, asset.zone, asset.site,
                         platform.family, seconds=bundle.seconds, results=results, server=asset.db_server or "")
 
 
 def _collect(estate: Estate, asset: Asset, request: AuditRequest, groups: list[str]) -> Bundle:
-    resolver = request.resolver or Resolver()
-    if asset.kind == "firewall":
-        from mzops.firewall import push
-
-        devices, failed = push.devices(estate, [asset.name], resolver)
-        if failed:
-            raise CollectionError(failed[0].detail, unreachable=False)
-        return audit_config.collect(devices[0], timeout=min(request.timeout, 120))
-    if asset.kind == "database":
-        return dbcollect.collect(estate, asset, resolver, timeout=request.timeout)
-    target = ssh.Target.from_vars(asset.name, asset.vars)
-    reference = asset.credentials.get("ssh")
-    if reference:
-        target.key = resolver.resolve(reference)
-    return collector.collect(target, groups, timeout=request.timeout)
+    return collectors.get(asset.kind)(estate, asset, request.resolver or Resolver(), groups, request.timeout)
 
 
 def run(estate: Estate, assets: list[Asset], request: AuditRequest,
-        progress: Callable[[str], None] = lambda _: None) -> Run:
+        progress: runlayer.Events | Callable[[str], None] | None = None, run_id: str = "") -> Run:
     started = time.monotonic()
+    events = runlayer.as_events(progress)
     linux = request.suites.get("linux")
     groups = sorted(set(linux.catalogue.groups_needed(linux.rules) if linux else ["os"]) | set(request.extra_groups))
     # Parameter overrides are checked before anything connects: bad input changes nothing.
@@ -136,7 +121,6 @@ def run(estate: Estate, assets: list[Asset], request: AuditRequest,
 
     def one(asset: Asset) -> TargetResult:
         def failed(status: str, message: str) -> TargetResult:
-            progress(f"{asset.name}: {status}: {message}")
             return TargetResult(asset.name, status, asset.kind, asset.zone, asset.site, message=message,
                                 server=asset.db_server or "")
 
@@ -148,17 +132,31 @@ def run(estate: Estate, assets: list[Asset], request: AuditRequest,
             return failed(UNREACHABLE if exc.unreachable else TARGET_ERROR, str(exc))
         if request.save_facts:
             bundle.save(request.save_facts)
-        result = _result_for(asset, bundle, request, estate.where(asset.name), estate)
-        counts = result.counts()
-        progress(f"{asset.name}: {counts['pass']} pass, {counts['fail']} fail, {counts['error']} error, "
-                 f"{counts['manual']} manual ({bundle.seconds:.2f} s)")
-        return result
+        return _result_for(asset, bundle, request, estate.where(asset.name), estate)
 
-    with ThreadPoolExecutor(max_workers=max(1, request.forks)) as pool:
-        results = list(pool.map(one, assets))
+    events.begin("audit", [a.name for a in assets])
+    results = runlayer.each(assets, one, request.forks, events=events, outcome=TargetResult.outcome)
+    events.end()
     return Run(request.profile, results,
                expired_waivers=[w.to_dict() for w in request.expired_waivers],
-               seconds=time.monotonic() - started)
+               seconds=time.monotonic() - started, run_id=run_id)
+
+
+def registered_admins(register, estate: Estate, name: str) -> list[str]:
+    """Every account the register grants on asset NAME (personal and service)."""
+    return sorted({a.account for a in register.accounts if name in estate.expand(list(a.assets))})
+
+
+RECORDS = runlayer.Records("audit")
+
+
+def record(result: Run) -> Path:
+    """The run's record: who was assessed, with what outcome and score (the report is
+    the evidence; this is what `mzops log` and the next audit can find again)."""
+    return RECORDS.save(result.run_id, {
+        **result.result().summary(), "profile": result.profile, "generated_at": result.generated_at,
+        "assets": [{"name": t.name, "status": t.status, "score": t.score, "counts": t.counts()}
+                   for t in result.targets]})
 
 
 def evaluate_config(bundle: Bundle, request: AuditRequest, source: str) -> Run:

@@ -13,10 +13,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mzops.compliance import accounts_check, collector
-from mzops.compliance.facts import Facts
-from mzops.connect import ansible, ssh
+from mzops import run as runlayer
+from mzops.bundle import CollectionError
+from mzops.compliance import accounts_check, dbcollect
+from mzops.facts import Facts
+from mzops.connect import ansible
+from mzops import engines
 from mzops.errors import InputError
+from mzops.secrets import Resolver
 from mzops.inventory.model import Asset, Estate
 
 
@@ -33,6 +37,14 @@ class Lock:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def outcome(self) -> runlayer.Outcome:
+        state = {"planned": runlayer.OK, "unchanged": runlayer.OK, "locked": runlayer.CHANGED}.get(
+            self.result, runlayer.FAILED)
+        return runlayer.Outcome(f"{self.asset}/{self.account}", state, self.detail, record=self)
+
+
+RECORDS = runlayer.Records("accounts")
+
 
 def automation_account(asset: Asset) -> str:
     return str(asset.vars.get("ansible_user") or "root")
@@ -46,22 +58,11 @@ def _server(estate: Estate, asset: Asset) -> Asset:
     raise InputError(f"{estate.where(asset.name)}: {asset.name}: no mzops_db_server to run the lock on")
 
 
-def _facts(server: Asset, resolver=None) -> Facts:
-    target = ssh.Target.from_vars(server.name, server.vars)
-    if server.credentials.get("ssh") and resolver is not None:
-        target.key = resolver.resolve(server.credentials["ssh"])
+def _facts(server: Asset, databases: list[Asset], resolver=None) -> Facts:
     try:
-        return Facts(collector.collect(target, accounts_check.GROUPS))
-    except collector.CollectionError as exc:
+        return Facts(accounts_check.collect_server(server, databases, resolver or Resolver()))
+    except CollectionError as exc:
         raise InputError(f"{server.name}: cannot read its accounts: {exc}") from None
-
-
-def _pg_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _my_string(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def expired_targets(findings) -> list[tuple[str, str]]:
@@ -77,31 +78,24 @@ def plan(estate: Estate, asset_name: str, account: str, resolver=None) -> Lock:
     if asset.kind == "host" and account == automation_account(asset):
         raise InputError(f"refused: {account} is the account mzops itself uses on {asset.name} "
                          "(locking it would lock mzops out)")
-    facts = _facts(server, resolver)
+    engine = dbcollect.engine_of(asset) if asset.kind == "database" else None
+    facts = _facts(server, [asset] if engine else [], resolver)
     lock = Lock(asset.name, account, server.name, "absent")
-    if asset.kind == "host":
+    if engine is None:
         if any(a.name == account for a in facts.accounts):
             shadow = facts.shadow.get(account)
             expired = shadow is not None and shadow.expire is not None and shadow.expire <= 1
             lock.state = "locked" if shadow and shadow.state in ("locked", "nologin") and expired else "present"
         lock.command = ["usermod", "--lock", "--expiredate", "1", account]
-    elif asset.db_engine == "postgresql":
-        rows = [line.split("|") for line in (facts.text("pg_roles") or "").splitlines()]
-        row = next((r for r in rows if r and r[0] == account), None)
-        if row:
-            lock.state = "present" if row[3] == "t" else "locked"
-        sql = f"ALTER ROLE {_pg_ident(account)} NOLOGIN"
-        lock.command = ["runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql]
-    elif asset.db_engine in ("mariadb", "mysql"):
-        rows = [line.split("\t") for line in (facts.text("my_users") or "").splitlines()]
-        mine = [r for r in rows if len(r) == 8 and r[0] == account]
-        if mine:
-            lock.state = "locked" if all(r[4] in ("true", "1") for r in mine) else "present"
-        sql = "; ".join(f"ALTER USER {_my_string(account)}@{_my_string(r[1])} ACCOUNT LOCK" for r in mine)
-        client = "mariadb" if asset.db_engine == "mariadb" else "mysql"
-        lock.command = [client, "-e", sql] if sql else []
     else:
-        raise InputError(f"{asset.name}: cannot lock accounts on engine {asset.db_engine!r}")
+        if facts.rc("sql:version") != 0:
+            raise InputError(f"{asset.name}: {engine.name} did not answer on {server.name}: "
+                             f"{(facts.text('sql:version') or '').strip()[-200:]}")
+        try:
+            planned = engine.lock(account, facts, dbcollect.port_of(asset))
+        except engines.Refused as exc:
+            raise InputError(f"{asset.name}: cannot read its accounts: {exc}") from None
+        lock.state, lock.command = planned.state, planned.argv
     if lock.state == "absent":
         lock.result, lock.detail = "failed", f"no account {account!r} on {asset.name}"
     elif lock.state == "locked":

@@ -16,9 +16,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+from mzops import run as runlayer
 from mzops.compliance import audit
 from mzops.compliance.catalogue import Catalogue
-from mzops.compliance.collector import CollectionError
+from mzops.bundle import CollectionError
 from mzops.errors import InputError
 from mzops.harden import families
 from mzops.harden import run as hrun
@@ -39,6 +40,11 @@ class HostRollback:
     remaining: list[str] = field(default_factory=list)   # differences left after restoring
     audit_changes: dict[str, list[str]] = field(default_factory=dict)  # rule -> [before, now]
 
+    def outcome(self) -> runlayer.Outcome:
+        state = {RESTORED: runlayer.CHANGED, FAILED: runlayer.FAILED, DIFFERENT: runlayer.FAILED}.get(
+            self.status, runlayer.OK)
+        return runlayer.Outcome(self.name, state, self.message, record=self)
+
 
 @dataclass
 class Rollback:
@@ -51,8 +57,11 @@ class Rollback:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def result(self) -> runlayer.Result:
+        return runlayer.Result("harden", self.run_id, [h.outcome() for h in self.hosts], self.seconds)
+
     def exit_code(self) -> int:
-        return 1 if any(h.status in (FAILED, DIFFERENT) for h in self.hosts) else 0
+        return self.result().exit_code()
 
 
 def _lines(raw: bytes) -> list[str]:
@@ -75,51 +84,17 @@ def rollback(estate: Estate, catalogues: dict[str, Catalogue], run_id: str, limi
     if missing:
         raise InputError(f"run {run_id}: host {missing[0]} is no longer in {estate.source}")
     result = Rollback(run_id, check, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
-    for host in chosen:
+
+    def one(host: hrun.HostRun) -> HostRollback:
         out = HostRollback(host.name)
-        result.hosts.append(out)
-        asset = estate.assets[host.name]
         try:
-            line = Lifeline(hrun.target_for(asset, resolver))
-            line.open()
-        except Exception as exc:  # noqa: BLE001 - whatever the cause, this host cannot be restored now
-            out.status, out.message = FAILED, f"cannot connect: {exc}"
-            continue
-        try:
-            diff = line.run(hrun.SNAPSHOT_SCRIPT, ["diff", host.backup])
-            if diff.rc != 0:
-                out.status, out.message = FAILED, (diff.stderr or "backup unreadable")[:300]
-                continue
-            files = _lines(diff.stdout)
-            try:
-                statements = hrun.undo_sql(estate, run_id, host, resolver)
-            except (CollectionError, InputError) as exc:
-                out.status, out.message = FAILED, f"database state not read: {exc}"
-                continue
-            out.actions = files + [f"sql|{s}" for s in statements]
-            if check or not out.actions:
-                out.status = PLANNED if out.actions else NOTHING
-                continue
-            progress(f"{host.name}: restoring {len(out.actions)} difference(s)")
-            try:
-                if files:
-                    progress(f"{host.name}: {hrun.restore(line, host, asset)}")
-                if statements:
-                    progress(f"{host.name}: {hrun.put_back_sql(line, asset, statements)}")
-            except hrun.RestoreError as exc:
-                out.status, out.message = FAILED, str(exc)
-                continue
-            again = line.run(hrun.SNAPSHOT_SCRIPT, ["diff", host.backup])
-            out.remaining = _lines(again.stdout) + [f"sql|{s}" for s in hrun.undo_sql(estate, run_id, host, resolver)]
-            login = line.fresh_login() if families.FAMILIES[host.family].fresh_login else None
-            if login is not None and login.rc != 0:
-                out.status, out.message = FAILED, f"new logins fail after the restore: {login.stderr[:200]}"
-            elif out.remaining:
-                out.status, out.message = DIFFERENT, f"{len(out.remaining)} difference(s) remain"
-            else:
-                out.status = RESTORED
-        finally:
-            line.close()
+            _restore_host(estate, run_id, host, out, check, resolver, progress)
+        except (CollectionError, InputError) as exc:
+            out.status, out.message = FAILED, f"database state not read: {exc}"
+        return out
+
+    # One host at a time: a rollback is done when something went wrong; keep it calm.
+    result.hosts = runlayer.each(chosen, one, forks=1)
     if not check:
         _reaudit(estate, catalogues, record, result, resolver, progress)
     result.seconds = time.monotonic() - started
@@ -128,6 +103,48 @@ def rollback(estate: Estate, catalogues: dict[str, Catalogue], run_id: str, limi
     (folder / f"rollback-{stamp}{'-check' if check else ''}.json").write_text(
         json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     return result
+
+
+def _restore_host(estate: Estate, run_id: str, host: hrun.HostRun, out: HostRollback, check: bool,
+                  resolver: Resolver | None, progress: Callable[[str], None]) -> None:
+    asset = estate.assets[host.name]
+    try:
+        line = Lifeline(hrun.target_for(asset, resolver))
+        line.open()
+    except Exception as exc:  # noqa: BLE001 - whatever the cause, this host cannot be restored now
+        out.status, out.message = FAILED, f"cannot connect: {exc}"
+        return
+    try:
+        diff = line.run(hrun.SNAPSHOT_SCRIPT, ["diff", host.backup])
+        if diff.rc != 0:
+            out.status, out.message = FAILED, (diff.stderr or "snapshot unreadable")[:300]
+            return
+        files = _lines(diff.stdout)
+        statements = hrun.undo_sql(estate, run_id, host, resolver)
+        out.actions = files + [f"sql|{s}" for s in statements]
+        if check or not out.actions:
+            out.status = PLANNED if out.actions else NOTHING
+            return
+        progress(f"{host.name}: restoring {len(out.actions)} difference(s)")
+        try:
+            if files:
+                progress(f"{host.name}: {hrun.restore(line, host, asset)}")
+            if statements:
+                progress(f"{host.name}: {hrun.put_back_sql(line, asset, statements)}")
+        except hrun.RestoreError as exc:
+            out.status, out.message = FAILED, str(exc)
+            return
+        again = line.run(hrun.SNAPSHOT_SCRIPT, ["diff", host.backup])
+        out.remaining = _lines(again.stdout) + [f"sql|{s}" for s in hrun.undo_sql(estate, run_id, host, resolver)]
+        login = line.fresh_login() if families.FAMILIES[host.family].fresh_login else None
+        if login is not None and login.rc != 0:
+            out.status, out.message = FAILED, f"new logins fail after the restore: {login.stderr[:200]}"
+        elif out.remaining:
+            out.status, out.message = DIFFERENT, f"{len(out.remaining)} difference(s) remain"
+        else:
+            out.status = RESTORED
+    finally:
+        line.close()
 
 
 def _reaudit(estate, catalogues, record, result: Rollback, resolver, progress) -> None:

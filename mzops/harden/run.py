@@ -11,19 +11,16 @@ that fails stops the run: later batches are not touched.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
-import json
 import time
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
+from mzops import run as runlayer
 from mzops.compliance import audit, dbcollect
 from mzops.compliance.catalogue import Rule
-from mzops.compliance.collector import Bundle, CollectionError
-from mzops.compliance.facts import Facts
+from mzops.bundle import Bundle, CollectionError
+from mzops.facts import Facts
 from mzops.connect import ansible, ssh
 from mzops.errors import InputError
 from mzops.harden import events as ev
@@ -32,7 +29,6 @@ from mzops.harden.lifeline import Lifeline
 from mzops.harden.locks import automation_account
 from mzops.inventory.model import Asset, Estate
 from mzops.oplog import current_user
-from mzops.paths import mzops_home
 from mzops.results import ASSESSED
 from mzops.secrets import Resolver
 
@@ -66,6 +62,13 @@ class HostRun:
     def changed_rules(self) -> list[str]:
         return sorted({t["rule"] for t in self.tasks if t["status"] == "changed" and t["rule"] != ev.SHARED})
 
+    def outcome(self) -> runlayer.Outcome:
+        state = {FAILED: runlayer.FAILED, REFUSED: runlayer.REFUSED, UNREACHABLE: runlayer.UNREACHABLE}.get(
+            self.status, runlayer.OK)
+        if self.status == APPLIED and self.changed_rules():
+            state = runlayer.CHANGED
+        return runlayer.Outcome(self.name, state, self.message, record=self)
+
     def still_failing(self) -> list[str]:
         return [r for r in self.rules if self.after.get(r) not in ("pass", "waived", "notapplicable")]
 
@@ -92,13 +95,12 @@ class HardenRun:
         hosts = [HostRun(**{k: v for k, v in h.items() if k != "changed_rules"}) for h in data.pop("hosts")]
         return cls(**data, hosts=hosts)
 
+    def result(self) -> runlayer.Result:
+        return runlayer.Result("harden", self.run_id, [h.outcome() for h in self.hosts], self.seconds,
+                               self.stopped)
+
     def exit_code(self) -> int:
-        states = {h.status for h in self.hosts}
-        if FAILED in states or REFUSED in states or self.stopped:
-            return 1
-        if UNREACHABLE in states:
-            return 3
-        return 0
+        return self.result().exit_code()
 
 
 @dataclass
@@ -121,51 +123,33 @@ class HardenRequest:
         return self.suites[family].catalogue.rules
 
 
+RECORDS = runlayer.Records("harden")
+
+
 def run_dir(run_id: str) -> Path:
-    return mzops_home() / "harden" / run_id
+    return RECORDS.folder(run_id)
 
 
-@contextmanager
-def exclusive() -> Iterator[None]:
+def exclusive():
     """One run or rollback at a time on this controller (a timer and an engineer may collide)."""
-    folder = mzops_home() / "harden"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(folder / ".lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InputError(f"another mzops harden run or rollback holds {folder / '.lock'}") from None
-        yield
+    return runlayer.exclusive("harden", "harden run or rollback")
 
 
 def history() -> list[HardenRun]:
     """Recorded runs, newest first."""
-    paths = sorted((mzops_home() / "harden").glob("*/run.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-    return [load(path.parent.name) for path in paths]
+    return [load(run_id) for run_id in RECORDS.history()]
 
 
 def save(record: HardenRun) -> Path:
-    folder = run_dir(record.run_id)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / "run.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record.to_dict(), ensure_ascii=False, indent=1))
-    tmp.replace(path)
-    return path
+    return RECORDS.save(record.run_id, record.to_dict())
 
 
 def load(run_id: str) -> HardenRun:
-    path = run_dir(run_id) / "run.json"
-    if not path.is_file():
-        raise InputError(f"run {run_id!r}: no record at {path} (see `mzops harden history`)")
-    return HardenRun.from_dict(json.loads(path.read_text()))
+    return HardenRun.from_dict(RECORDS.load(run_id))
 
 
 def target_for(asset: Asset, resolver: Resolver | None) -> ssh.Target:
-    target = ssh.Target.from_vars(asset.name, asset.vars)
-    if asset.credentials.get("ssh"):
-        target.key = (resolver or Resolver()).resolve(asset.credentials["ssh"])
-    return target
+    return ssh.target_of(asset, resolver)
 
 
 def _audit(estate: Estate, assets: list[Asset], request: HardenRequest, facts_dir: Path | None,
@@ -258,9 +242,17 @@ def plan(estate: Estate, assets: list[Asset], request: HardenRequest,
     return record
 
 
+def _announce(events: runlayer.Events, record: HardenRun) -> None:
+    events.begin("harden", [h.name for h in record.hosts])
+    for host in record.hosts:
+        events.finished(host.outcome())
+    events.end(record.stopped)
+
+
 def preview(estate: Estate, assets: list[Asset], request: HardenRequest,
-            progress: Callable[[str], None] = lambda _: None) -> HardenRun:
+            progress: runlayer.Events | Callable[[str], None] | None = None) -> HardenRun:
     started = time.monotonic()
+    progress = runlayer.as_events(progress)
     record = plan(estate, assets, request, progress)
     ready = [h for h in record.hosts if h.status == NOT_RUN]
     progress(f"preview (check mode) on {len(ready)} host(s)")
@@ -270,6 +262,7 @@ def preview(estate: Estate, assets: list[Asset], request: HardenRequest,
             host.status = PREVIEWED
     record.seconds = time.monotonic() - started
     save(record)
+    _announce(progress, record)
     return record
 
 
@@ -281,10 +274,11 @@ def undo_sql(estate: Estate, run_id: str, host: HostRun, resolver: Resolver | No
     path = run_dir(run_id) / "before" / f"{host.name}.json"
     if not path.is_file():
         raise InputError(f"run {run_id}: {path} is missing (the facts before the run)")
-    now = dbcollect.collect(estate, estate.assets[host.name], resolver or Resolver())
+    asset = estate.assets[host.name]
+    now = dbcollect.collect(estate, asset, resolver or Resolver())
     table = families.FAMILIES[host.family].table()
-    return families.undo_statements(host.family, host.rules, table, Facts(Bundle.load(path)), Facts(now),
-                                    restarting=bool(host.restart))
+    return dbcollect.engine_of(asset).undo_statements(host.rules, table, Facts(Bundle.load(path)), Facts(now),
+                                                      restarting=bool(host.restart))
 
 
 def restore(lifeline: Lifeline, host: HostRun, asset: Asset) -> str:
@@ -292,14 +286,15 @@ def restore(lifeline: Lifeline, host: HostRun, asset: Asset) -> str:
     what reads them do so again (validated reloads; a database restarts if needed)."""
     done = lifeline.run(SNAPSHOT_SCRIPT, ["restore", host.backup])
     family = families.FAMILIES[host.family]
-    args = [] if host.family == "linux" else [str(asset.db_port or ""), "restart" if host.restart else ""]
+    args = [] if asset.kind == "host" else [str(dbcollect.port_of(asset)), "restart" if host.restart else ""]
     reload = lifeline.run(family.after_restore, args)
     return (done.stdout.decode(errors="replace") + done.stderr + reload.stderr).strip()
 
 
 def put_back_sql(lifeline: Lifeline, asset: Asset, statements: list[str]) -> str:
     """Run the statements that give a database's catalogue back (RestoreError if refused)."""
-    sql = lifeline.run(families.SQL_EXEC, [asset.db_engine or "", str(asset.db_port or ""), "\n".join(statements)])
+    script = b'PORT=$1 sql=$2\n' + dbcollect.engine_of(asset).sql_exec
+    sql = lifeline.run(script, [str(dbcollect.port_of(asset)), "\n".join(statements)])
     if sql.rc != 0:
         raise RestoreError(f"SQL undo failed: {sql.stderr[:300]}")
     return "\n".join(statements)
@@ -326,8 +321,9 @@ def _restore_failed(estate: Estate, host: HostRun, line: Lifeline, request: Hard
 
 
 def apply(estate: Estate, assets: list[Asset], request: HardenRequest,
-          progress: Callable[[str], None] = lambda _: None) -> HardenRun:
+          progress: runlayer.Events | Callable[[str], None] | None = None) -> HardenRun:
     started = time.monotonic()
+    progress = runlayer.as_events(progress)
     record = plan(estate, assets, request, progress)
     refused = [h for h in record.hosts if h.status == REFUSED]
     if refused:
@@ -335,6 +331,7 @@ def apply(estate: Estate, assets: list[Asset], request: HardenRequest,
         record.stopped = f"refused before any change: {refused[0].name}: {refused[0].message}"
         record.seconds = time.monotonic() - started
         save(record)
+        _announce(progress, record)
         return record
     by_name = {a.name: a for a in assets}
     hosts = {h.name: h for h in record.hosts}
@@ -350,6 +347,7 @@ def apply(estate: Estate, assets: list[Asset], request: HardenRequest,
             break
     record.seconds = time.monotonic() - started
     save(record)
+    _announce(progress, record)
     return record
 
 
@@ -381,8 +379,7 @@ def _apply_batch(estate: Estate, assets: list[Asset], hosts: list[HostRun], requ
             else:
                 progress(f"{host.name}: {saved.stdout.decode().strip()}")
 
-        with ThreadPoolExecutor(max_workers=max(1, request.forks)) as pool:
-            list(pool.map(prepare, zip(assets, hosts)))
+        runlayer.each(list(zip(assets, hosts)), prepare, request.forks)
         ready = [h for h in hosts if h.status == NOT_RUN]
         _ansible(estate, ready, request, run_dir(request.run_id) / f"batch-{index + 1}", check=False)
         for host in ready:

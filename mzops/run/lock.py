@@ -1,0 +1,55 @@
+"""Locks taken one way: an flock on a file under $MZOPS_HOME/<capability>/.
+
+`exclusive` is the run lock (one harden run, one firewall push, one nightly backup at
+a time on this controller; a timer and an engineer may start one together). It never
+waits: the second caller is told who holds it. `appending` serialises writers of one
+file (the operation log) and does wait.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import contextmanager
+from typing import IO, Iterator
+
+from mzops.errors import InputError
+from mzops.paths import mzops_home
+
+
+class Busy(InputError):
+    """Another run of the same capability holds the lock."""
+
+
+@contextmanager
+def exclusive(capability: str, what: str = "") -> Iterator[None]:
+    folder = mzops_home() / capability
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / ".lock"
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip()
+            raise Busy(f"another mzops {what or capability} holds {path}"
+                       + (f" ({holder})" if holder else "")) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+
+
+@contextmanager
+def appending(handle: IO) -> Iterator[None]:
+    """Hold HANDLE's file for one writer at a time (waits for the others)."""
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
