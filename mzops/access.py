@@ -38,8 +38,9 @@ COMMANDS: dict[str, set[str]] = {
     "firewall render": READ,
     "firewall diff": READ,
     "firewall history": READ,
-    # Nightly configuration backups run from the scheduler too.
-    "firewall backup": {"operator", "auditor", "scheduler"},
+    # Nightly saves of the running configurations run from the scheduler too.
+    "firewall save": {"operator", "auditor", "scheduler"},
+    "firewall backup": {"operator", "auditor", "scheduler"},   # the old name of `firewall save`
     "firewall push": {"operator"},
     "secrets check": READ,
     "log show": READ,

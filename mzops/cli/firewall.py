@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from mzops import run as runlayer
 from mzops.cli import common
 from mzops.cli.inventory import load_estate
 from mzops.errors import InputError
@@ -18,8 +19,7 @@ app = typer.Typer(help="Firewalls: the zone policy and management baseline per v
 
 LimitOption = typer.Option(None, "--limit", "-l", help="Ansible host pattern among the firewalls, e.g. 'fw-core-*'.")
 ForksOption = typer.Option(10, "--forks", help="Devices worked on at once.")
-# A push whose outcome is one of these fails the command (exit 1); unreachable: exit 3.
-FAILING = (push.FAILED, push.ROLLED_BACK, push.ROLLBACK_FAILED)
+ProfileOption = typer.Option("mlps3", "--profile", help="Baseline profile whose firewall parameters apply.")
 
 
 @app.command("render")
@@ -27,13 +27,14 @@ def render_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="A firewall of the inventory."),
     register_path: Optional[Path] = typer.Option(None, "--register", help="Account register (default: accounts.yml beside the inventory)."),
+    profile: str = ProfileOption,
     as_json: bool = common.JsonOption,
 ) -> None:
     """What the firewall should carry: its zone policy and management plane, in its syntax."""
     estate = load_estate(ctx)
     inventory = common.options(ctx).inventory
     # Without a register, administrators come from nowhere: rendered without them.
-    desired = policy.desired_for(estate, inventory, name, common.optional_register(ctx, register_path))
+    desired = policy.desired_for(estate, inventory, name, common.optional_register(ctx, register_path), profile)
     common.note_targets([name])
     if common.want_json(ctx, as_json):
         common.print_json({"name": name, "vendor": desired.vendor, "model": modelio.to_data(desired),
@@ -50,50 +51,66 @@ def _firewalls(ctx: typer.Context, limit: Optional[str]):
     chosen = [n for n in names if estate.assets[n].kind == "firewall"]
     if not chosen:
         raise InputError(f"--limit: no firewall among the {len(names)} selected assets")
-    common.note_targets(chosen)
     devices, failed = push.devices(estate, chosen, common.resolver(ctx))
     return estate, devices, failed
 
 
-def _exit_code(outcomes: list[push.Outcome]) -> int:
-    if any(o.status in FAILING for o in outcomes):
-        return 1
-    return 3 if any(o.status == push.UNREACHABLE for o in outcomes) else 0
+def _run(ctx: typer.Context, what: str, chosen: list, failed: list, work, forks: int,
+         drift_fails: bool = False) -> tuple[list[push.DeviceResult], runlayer.Result]:
+    """WORK over the devices through the run layer; devices that failed before it
+    (no credential, nothing rendered) are outcomes of the same run."""
+    events = common.events(ctx)
+    events.begin(f"firewall {what}", [d.asset.name for d in chosen] + [f.name for f in failed])
+    for result in failed:
+        events.finished(result.outcome(drift_fails))
+    done = sorted(failed + push.each(chosen, work, forks, events, drift_fails), key=lambda o: o.name)
+    events.end()
+    run = runlayer.Result(f"firewall {what}", common.run_id(), [d.outcome(drift_fails) for d in done],
+                          sum(d.seconds for d in done))
+    return done, run
 
 
-def _emit(ctx: typer.Context, as_json: bool, outcomes: list[push.Outcome], text: str, code: int) -> None:
-    outcomes = sorted(outcomes, key=lambda o: o.name)
+def _emit(ctx: typer.Context, as_json: bool, outcomes: list[push.DeviceResult], text: str, run: runlayer.Result,
+          record: bool = False) -> None:
+    code = run.exit_code()
+    data = {"devices": [o.to_dict() for o in outcomes], "exit_code": code, "run_id": run.run_id}
+    if record:
+        push.RECORDS.save(run.run_id, {**run.summary(), **data})
     if common.want_json(ctx, as_json):
-        common.print_json({"devices": [o.to_dict() for o in outcomes], "exit_code": code})
+        common.print_json(data)
     else:
         common.stdout.print(text, markup=False, highlight=False, end="")
     if code:
         raise typer.Exit(code)
 
 
-def _count(o: push.Outcome) -> str:
+def _count(o: push.DeviceResult) -> str:
     # nftables previews a diff of its one table; the CLI vendors a list of commands.
     return f" {len(o.commands)}-line diff" if o.vendor == "nftables" else f" {len(o.commands)} commands"
 
 
-def _line(o: push.Outcome, extra: str = "") -> str:
+def _line(o: push.DeviceResult, extra: str = "") -> str:
     detail = f"  {o.detail}" if o.detail else ""
     return f"{o.name:<16} {o.vendor:<18} {o.status:<16}{extra}{detail}\n"
 
 
-@app.command("backup")
-def backup_cmd(
+def save_cmd(
     ctx: typer.Context,
     limit: Optional[str] = LimitOption,
     forks: int = ForksOption,
     as_json: bool = common.JsonOption,
 ) -> None:
     """Save each firewall's running configuration under $MZOPS_HOME, timestamped (read-only on the device)."""
-    _, devices, outcomes = _firewalls(ctx, limit)
-    common.progress(ctx, f"backing up {len(devices)} firewall(s)")
-    outcomes += push.each(devices, push.backup, forks)
-    text = "".join(_line(o, f" {o.snapshot}" if o.snapshot else "") for o in sorted(outcomes, key=lambda o: o.name))
-    _emit(ctx, as_json, outcomes, text, _exit_code(outcomes))
+    _, devices, failed = _firewalls(ctx, limit)
+    common.progress(ctx, f"saving the running configuration of {len(devices)} firewall(s)")
+    outcomes, run = _run(ctx, "save", devices, failed, push.save_running, forks)
+    text = "".join(_line(o, f" {o.snapshot}" if o.snapshot else "") for o in outcomes)
+    _emit(ctx, as_json, outcomes, text, run)
+
+
+app.command("save")(save_cmd)
+# The command's first name, kept for schedulers' existing timers ("backup" now means tape backup).
+app.command("backup", hidden=True, deprecated=True)(save_cmd)
 
 
 @app.command("history")
@@ -127,9 +144,10 @@ def history_cmd(
                             markup=False, highlight=False)
 
 
-def _wanted(ctx: typer.Context, estate, devices, register_path):
+def _wanted(ctx: typer.Context, estate, devices, register_path, profile: str):
     return push.wanted(estate, common.options(ctx).inventory, devices,
-                       common.optional_register(ctx, register_path))
+                       common.optional_register(ctx, register_path), profile)
+
 
 
 @app.command("diff")
@@ -138,23 +156,23 @@ def diff_cmd(
     limit: Optional[str] = LimitOption,
     register_path: Optional[Path] = typer.Option(None, "--register", help="Account register (default: accounts.yml beside the inventory)."),
     forks: int = ForksOption,
+    profile: str = ProfileOption,
     as_json: bool = common.JsonOption,
 ) -> None:
     """Drift: each firewall's running configuration against the desired one, as the commands a push would send."""
-    estate, devices, outcomes = _firewalls(ctx, limit)
-    wants, failed = _wanted(ctx, estate, devices, register_path)
-    outcomes += failed
+    estate, devices, failed = _firewalls(ctx, limit)
+    wants, unrendered = _wanted(ctx, estate, devices, register_path, profile)
     chosen = [d for d in devices if d.asset.name in wants]
     common.progress(ctx, f"reading {len(chosen)} firewall(s)")
-    outcomes += push.each(chosen, lambda d: push.drift(d, wants[d.asset.name]), forks)
+    outcomes, run = _run(ctx, "diff", chosen, failed + unrendered, lambda d: push.drift(d, wants[d.asset.name]),
+                         forks, drift_fails=True)
     text = ""
-    for o in sorted(outcomes, key=lambda o: o.name):
+    for o in outcomes:
         status = "in line" if o.status == push.UNCHANGED else ("drift" if o.status == push.PREVIEW else o.status)
         text += f"{o.name:<16} {o.vendor:<18} {status}" + (f" ({_count(o).strip()})" if o.commands else "") + \
             (f"  {o.detail}" if o.detail else "") + "\n"
         text += "".join(f"    {c}\n" for c in o.commands)
-    code = _exit_code(outcomes) or (1 if any(o.status == push.PREVIEW for o in outcomes) else 0)
-    _emit(ctx, as_json, outcomes, text, code)
+    _emit(ctx, as_json, outcomes, text, run)
 
 
 @app.command("push")
@@ -164,23 +182,24 @@ def push_cmd(
     apply: bool = typer.Option(False, "--apply", help="Send the changes (without it: a preview of the commands)."),
     register_path: Optional[Path] = typer.Option(None, "--register", help="Account register (default: accounts.yml beside the inventory)."),
     forks: int = ForksOption,
+    profile: str = ProfileOption,
     as_json: bool = common.JsonOption,
 ) -> None:
     """Bring firewalls to the desired configuration: preview, or with --apply: snapshot, push the
     difference in one session, verify, and roll back to the snapshot on any failure."""
-    estate, devices, outcomes = _firewalls(ctx, limit)
-    wants, failed = _wanted(ctx, estate, devices, register_path)
-    outcomes += failed
+    estate, devices, failed = _firewalls(ctx, limit)
+    wants, unrendered = _wanted(ctx, estate, devices, register_path, profile)
     chosen = [d for d in devices if d.asset.name in wants]
     common.progress(ctx, f"{'pushing to' if apply else 'previewing'} {len(chosen)} firewall(s)")
-    with (store.lock() if apply else contextlib.nullcontext()):
-        outcomes += push.each(chosen, lambda d: push.push(d, wants[d.asset.name], apply), forks)
+    with (push.exclusive() if apply else contextlib.nullcontext()):
+        outcomes, run = _run(ctx, "push" if apply else "push preview", chosen, failed + unrendered,
+                             lambda d: push.push(d, wants[d.asset.name], apply), forks)
     text = ""
-    for o in sorted(outcomes, key=lambda o: o.name):
+    for o in outcomes:
         text += _line(o, _count(o) if o.commands else "")
         if o.status in (push.PREVIEW, push.FAILED, push.ROLLED_BACK, push.ROLLBACK_FAILED) or \
                 (o.status == push.CHANGED and not common.options(ctx).quiet):
             text += "".join(f"    {c}\n" for c in o.commands)
         if o.snapshot:
-            text += f"    snapshot: {o.snapshot}\n"
-    _emit(ctx, as_json, outcomes, text, _exit_code(outcomes))
+            text += f"    saved configuration: {o.snapshot}\n"
+    _emit(ctx, as_json, outcomes, text, run, record=apply)

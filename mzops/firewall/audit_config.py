@@ -9,9 +9,14 @@ import datetime as dt
 import time
 from pathlib import Path
 
-from mzops.compliance.collector import Bundle, Section
-from mzops.errors import InputError
-from mzops.firewall import vendors
+from napalm.base.exceptions import ConnectionException
+
+from mzops.bundle import Bundle, CollectionError, Section
+from mzops.compliance import collectors
+from mzops.errors import InputError, MzopsError
+from mzops.firewall import push, vendors
+from mzops.inventory.model import Asset, Estate
+from mzops.secrets import Resolver
 
 
 def bundle(text: str, vendor: str, name: str) -> Bundle:
@@ -41,11 +46,6 @@ def from_file(path: Path, vendor_name: str) -> Bundle:
 def collect(device, timeout: float = 60) -> Bundle:
     """The running configuration read from the device (a mzops.firewall.push.Device),
     read-only, as a bundle; CollectionError when it cannot be had."""
-    from napalm.base.exceptions import ConnectionException
-
-    from mzops.compliance.collector import CollectionError
-    from mzops.errors import MzopsError
-
     start = time.monotonic()
     try:
         driver = device.driver(timeout=int(timeout))
@@ -68,6 +68,9 @@ def collect(device, timeout: float = 60) -> Bundle:
     return out
 
 
-def registered_admins(register, estate, name: str) -> list[str]:
-    """Every account the register grants on firewall NAME (personal and service)."""
-    return sorted({a.account for a in register.accounts if name in estate.expand(list(a.assets))})
+@collectors.register("firewall")
+def collect_asset(estate: Estate, asset: Asset, resolver: Resolver, groups: list[str], timeout: float) -> Bundle:
+    devices, failed = push.devices(estate, [asset.name], resolver)
+    if failed:
+        raise CollectionError(failed[0].detail, unreachable=False)
+    return collect(devices[0], timeout=min(timeout, 120))

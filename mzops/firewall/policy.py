@@ -213,7 +213,7 @@ def register_admins(register, estate: Estate, name: str) -> list[Admin]:
     return out
 
 
-def desired_for(estate: Estate, inventory: Path, name: str, register=None) -> DeviceConfig:
+def desired_for(estate: Estate, inventory: Path, name: str, register=None, profile: str = "mlps3") -> DeviceConfig:
     """What firewall NAME should carry: its part of the zone policy and the management
     plane of the firewall baseline (site parameters from the inventory, administrators
     from the account register when there is one)."""
@@ -225,6 +225,6 @@ def desired_for(estate: Estate, inventory: Path, name: str, register=None) -> De
     if not asset.fw_vendor:
         raise InputError(f"{estate.where(name)}: {name}.mzops_fw_vendor: missing")
     zone_policy = load(inventory, estate)
-    params = catalogue.load("mlps3", "firewall").params_for(asset.vars, estate.where(name))
+    params = catalogue.load(profile, "firewall").params_for(asset.vars, estate.where(name))
     admins = register_admins(register, estate, name) if register is not None else []
     return desired(zone_policy, name, asset.fw_vendor, params, admins)

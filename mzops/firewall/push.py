@@ -11,7 +11,6 @@ one that cannot be reached is reported as such and the others go on.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -19,29 +18,47 @@ from typing import Any, Callable
 from napalm.base import NetworkDriver
 from napalm.base.exceptions import ConnectionException
 
+from mzops import run as runlayer
 from mzops.errors import InputError, MzopsError
 from mzops.firewall import policy, store, vendors
 from mzops.firewall.drivers import DRIVERS
 from mzops.firewall.model import Admin, DeviceConfig
 from mzops.inventory.model import Asset, Estate
 
-# Outcomes, and whether they make the command fail (exit code).
+# What happened on a device; each maps to one state of the run layer's outcome.
 UNCHANGED, PREVIEW, CHANGED, SAVED = "unchanged", "preview", "changed", "saved"
 ROLLED_BACK, ROLLBACK_FAILED, FAILED, UNREACHABLE = "rolled back", "ROLLBACK FAILED", "failed", "unreachable"
+STATE = {UNCHANGED: runlayer.OK, PREVIEW: runlayer.OK, SAVED: runlayer.OK, CHANGED: runlayer.CHANGED,
+         ROLLED_BACK: runlayer.FAILED, ROLLBACK_FAILED: runlayer.FAILED, FAILED: runlayer.FAILED,
+         UNREACHABLE: runlayer.UNREACHABLE}
 
 
 @dataclass
-class Outcome:
+class DeviceResult:
     name: str
     vendor: str
     status: str
     commands: list[str] = field(default_factory=list)
     detail: str = ""
-    snapshot: str = ""
+    snapshot: str = ""      # the saved configuration taken before a push (or by `firewall save`)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def outcome(self, drift_fails: bool = False) -> runlayer.Outcome:
+        """With DRIFT_FAILS (`firewall diff`), a device that is not in line is a finding."""
+        state = runlayer.FAILED if drift_fails and self.status == PREVIEW else STATE[self.status]
+        message = self.detail or (f"{len(self.commands)} line(s) to send" if self.commands else "")
+        return runlayer.Outcome(self.name, state, message, "\n".join(self.commands), self.seconds, record=self)
+
+
+RECORDS = runlayer.Records("firewall")
+
+
+def exclusive():
+    """One push at a time (a scheduler and a person may start one together)."""
+    return runlayer.exclusive("firewall", "firewall push")
 
 
 @dataclass
@@ -85,7 +102,7 @@ class Device:
                                     optional_args={"port": int(port) if port else 22})
 
 
-def devices(estate: Estate, names: list[str], resolver) -> tuple[list[Device], list[Outcome]]:
+def devices(estate: Estate, names: list[str], resolver) -> tuple[list[Device], list[DeviceResult]]:
     """Devices for NAMES; a firewall whose credential cannot be had is an outcome at once."""
     out, failed = [], []
     for name in names:
@@ -97,68 +114,74 @@ def devices(estate: Estate, names: list[str], resolver) -> tuple[list[Device], l
             try:
                 password = resolver.resolve(reference).reveal()
             except MzopsError as exc:
-                failed.append(Outcome(name, asset.fw_vendor or "", FAILED, detail=f"credential: {exc}"))
+                failed.append(DeviceResult(name, asset.fw_vendor or "", FAILED, detail=f"credential: {exc}"))
                 continue
         out.append(Device(asset, account, password))
     return out, failed
 
 
-def desired(estate: Estate, inventory: Path, device: Device, register) -> DeviceConfig:
+def desired(estate: Estate, inventory: Path, device: Device, register, profile: str = "mlps3") -> DeviceConfig:
     """What the device should carry; the automation account stays an administrator
     (the register lists people; a push must never remove the account it runs as)."""
-    cfg = policy.desired_for(estate, inventory, device.asset.name, register)
+    cfg = policy.desired_for(estate, inventory, device.asset.name, register, profile)
     if device.vendor != "nftables" and device.account and \
             device.account not in [a.name for a in cfg.management.admins]:
         cfg.management.admins.append(Admin(device.account, "admin", ["ssh"]))
     return cfg
 
 
-def wanted(estate: Estate, inventory: Path, devices: list[Device], register) -> tuple[dict[str, DeviceConfig],
-                                                                                     list[Outcome]]:
+def wanted(estate: Estate, inventory: Path, devices: list[Device], register, profile: str = "mlps3") -> tuple[dict[str, DeviceConfig],
+                                                                                     list[DeviceResult]]:
     """The desired configuration per device name; devices mzops renders nothing for are
     outcomes at once. A bad zone policy stops everything before any device is touched."""
     policy.load(inventory, estate)
     wants, failed = {}, []
     for device in devices:
         if device.napalm_driver:
-            failed.append(Outcome(device.asset.name, device.napalm_driver, FAILED,
+            failed.append(DeviceResult(device.asset.name, device.napalm_driver, FAILED,
                                   detail=f"NAPALM driver {device.napalm_driver}: mzops renders no configuration "
-                                         "for it (backup and history only)"))
+                                         "for it (save and history only)"))
             continue
-        wants[device.asset.name] = desired(estate, inventory, device, register)
+        wants[device.asset.name] = desired(estate, inventory, device, register, profile)
     return wants, failed
 
 
-def each(items: list, work: Callable, forks: int) -> list:
-    with ThreadPoolExecutor(max_workers=max(1, min(forks, len(items) or 1))) as pool:
-        return list(pool.map(work, items))
+def each(devices: list[Device], work: Callable[[Device], DeviceResult], forks: int,
+         events: runlayer.Events | None = None, drift_fails: bool = False) -> list[DeviceResult]:
+    """WORK on every device, FORKS at once; a driver's unexpected exception is that
+    device's failure and the others go on."""
+    def failed(device: Device, exc: Exception) -> DeviceResult:
+        return DeviceResult(device.asset.name, device.vendor, FAILED, detail=_say(exc))
+
+    return runlayer.each(devices, work, forks, events=events, outcome=lambda r: r.outcome(drift_fails),
+                         on_error=failed)
 
 
-def backup(device: Device, reason: str = "backup") -> Outcome:
+def save_running(device: Device, reason: str = "saved") -> DeviceResult:
     start = time.monotonic()
     try:
         driver = device.driver()
     except MzopsError as exc:
-        return Outcome(device.asset.name, device.vendor, FAILED, detail=str(exc))
+        return DeviceResult(device.asset.name, device.vendor, FAILED, detail=str(exc))
     try:
         driver.open()
         running = driver.get_config(retrieve="running")["running"]
     except (ConnectionException, MzopsError) as exc:
-        return Outcome(device.asset.name, device.vendor, UNREACHABLE, detail=str(exc), seconds=time.monotonic() - start)
+        return DeviceResult(device.asset.name, device.vendor, UNREACHABLE, detail=str(exc), seconds=time.monotonic() - start)
     except Exception as exc:  # noqa: BLE001 - any driver's failure is this device's, not the run's
-        return Outcome(device.asset.name, device.vendor, FAILED, detail=_say(exc), seconds=time.monotonic() - start)
+        return DeviceResult(device.asset.name, device.vendor, FAILED, detail=_say(exc), seconds=time.monotonic() - start)
     finally:
         _close(driver)
     path = store.save(device.asset.name, running, reason)
-    return Outcome(device.asset.name, device.vendor, SAVED, snapshot=str(path), seconds=time.monotonic() - start,
+    return DeviceResult(device.asset.name, device.vendor, SAVED, snapshot=str(path), seconds=time.monotonic() - start,
                    detail=f"{len(running.splitlines())} lines")
 
 
-def push(device: Device, want: DeviceConfig, apply: bool) -> Outcome:
+def push(device: Device, want: DeviceConfig, apply: bool) -> DeviceResult:
     """Preview (apply=False) or push the difference, verify, roll back on any failure."""
     start = time.monotonic()
     name = device.asset.name
-    outcome = Outcome(name, device.vendor, PREVIEW)
+    outcome = DeviceResult(name, device.vendor, PREVIEW)
     try:
         vendor, driver = vendors.get(device.vendor, f"{name}.mzops_fw_vendor"), device.driver()
     except MzopsError as exc:
@@ -232,7 +255,7 @@ def remaining(driver: NetworkDriver, config: str) -> list[str]:
         driver.discard_config()
 
 
-def drift(device: Device, want: DeviceConfig) -> Outcome:
+def drift(device: Device, want: DeviceConfig) -> DeviceResult:
     """Running against desired: the commands a push would send (never changes anything)."""
     return push(device, want, apply=False)
 

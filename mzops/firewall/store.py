@@ -3,21 +3,19 @@ per save (mode 0600: configurations carry password hashes), never rewritten."""
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import fcntl
 import hashlib
 import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from mzops.errors import InputError
 from mzops.paths import mzops_home
 
-REASONS = ("backup", "before-push", "after-push", "after-rollback")
+# "backup" is what `firewall save` was called before: its old files still list.
+REASONS = ("saved", "before-push", "after-push", "after-rollback", "backup")
 _NAME = re.compile(r"^(\d{8}T\d{6}\.\d{3}Z)-([a-z-]+)\.cfg$")
 
 
@@ -43,19 +41,6 @@ def folder(name: str) -> Path:
     return mzops_home() / "firewalls" / name
 
 
-@contextlib.contextmanager
-def lock() -> Iterator[None]:
-    """One push at a time (a scheduler and a person may start one together)."""
-    path = mzops_home() / "firewalls" / ".push.lock"
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(path, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InputError(f"another mzops firewall push holds {path}") from None
-        yield
-
-
 def save(name: str, text: str, reason: str) -> Path:
     assert reason in REASONS
     where = folder(name)
@@ -79,7 +64,7 @@ def pick(name: str, which: str, option: str) -> Version:
     """A version by index (1 = oldest, -1 = newest) or by its stamp (a prefix will do)."""
     known = versions(name)
     if not known:
-        raise InputError(f"{name}: no saved configuration (run `mzops firewall backup --limit {name}`)")
+        raise InputError(f"{name}: no saved configuration (run `mzops firewall save --limit {name}`)")
     if re.fullmatch(r"-?\d+", which):
         index = int(which)
         if index == 0 or abs(index) > len(known):

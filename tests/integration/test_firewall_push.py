@@ -187,16 +187,17 @@ def test_bad_credentials_password_change_and_unreachable_are_per_device(estate: 
     assert PASSWORD not in proc.stdout + proc.stderr
 
 
-def test_backup_and_history(estate: Estate):
-    first = estate.mzops("firewall", "backup", "--limit", "firewalls:!fw-smc-01")
+def test_save_and_history(estate: Estate):
+    first = estate.mzops("firewall", "save", "--limit", "firewalls:!fw-smc-01")
     assert first.returncode == 0, first.stdout + first.stderr
     estate.devices["fw-wan-01"].config[0].text = "hostname renamed-by-hand"
+    # the command's old name still works (schedulers' timers)
     second = estate.mzops("firewall", "backup", "--limit", "fw-wan-01", "--json")
     saved = Path(by_name(second)["fw-wan-01"]["snapshot"])
     assert saved.read_text() == estate.devices["fw-wan-01"].running()
     assert oct(saved.stat().st_mode & 0o777) == "0o600"
     listing = estate.mzops("firewall", "history", "fw-wan-01")
-    assert listing.stdout.count("backup") == 2
+    assert listing.stdout.count("saved") == 2
     diff = estate.mzops("firewall", "history", "fw-wan-01", "--diff", "1")
     assert "+hostname renamed-by-hand" in diff.stdout
     bad = estate.mzops("firewall", "history", "fw-wan-01", "--diff", "7")
@@ -205,7 +206,7 @@ def test_backup_and_history(estate: Estate):
 
 def test_unsupported_vendor_is_that_devices_error(estate: Estate):
     estate.set_host("fw-inet-01", mzops_fw_vendor="cisco_ftd")
-    proc = estate.mzops("firewall", "backup", "--limit", "fw-inet-01,fw-core-01", "--json")
+    proc = estate.mzops("firewall", "save", "--limit", "fw-inet-01,fw-core-01", "--json")
     outcomes = by_name(proc)
     assert outcomes["fw-core-01"]["status"] == "saved"
     assert outcomes["fw-inet-01"]["status"] == "failed"
@@ -229,18 +230,18 @@ def test_napalm_finds_the_drivers_and_they_speak_the_napalm_interface(estate: Es
         assert "10.99.0.9" not in estate.devices["fw-core-01"].running()
 
 
-def test_a_napalm_core_driver_plugs_in_for_backup(estate: Estate, tmp_path: Path):
+def test_a_napalm_core_driver_plugs_in_for_save(estate: Estate, tmp_path: Path):
     mocked = tmp_path / "mock"
     mocked.mkdir()
     (mocked / "get_config.1").write_text(json.dumps({"running": "system {\n host-name edge-1;\n}\n",
                                                      "startup": "", "candidate": ""}))
     estate.set_host("fw-inet-01", mzops_napalm_driver="mock", mzops_napalm_args={"path": str(mocked)})
-    proc = estate.mzops("firewall", "backup", "--limit", "fw-inet-01", "--json")
+    proc = estate.mzops("firewall", "save", "--limit", "fw-inet-01", "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     saved = Path(by_name(proc)["fw-inet-01"]["snapshot"])
     assert "host-name edge-1;" in saved.read_text()
     push = estate.mzops("firewall", "push", "--limit", "fw-inet-01")
-    assert push.returncode == 1 and "backup and history only" in push.stdout
+    assert push.returncode == 1 and "save and history only" in push.stdout
 
 
 def _literal(command: str) -> str:
@@ -277,10 +278,10 @@ def test_audit_run_reads_firewalls_and_reports_them_with_the_rest(estate: Estate
 
 
 def test_one_push_at_a_time(estate: Estate, monkeypatch):
-    from mzops.firewall import store
+    from mzops.firewall import push
 
     monkeypatch.setenv("MZOPS_HOME", str(estate.home))
-    with store.lock():
+    with push.exclusive():
         proc = estate.mzops("firewall", "push", "--limit", "fw-core-01", "--apply")
     assert proc.returncode == 2 and "another mzops firewall push holds" in proc.stderr
     assert "password-control length 4" in estate.devices["fw-core-01"].running()     # untouched
