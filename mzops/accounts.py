@@ -14,8 +14,7 @@ import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
-from mzops.compliance.checks.auth import sudo_all_grants
-from mzops.compliance.facts import Facts
+from mzops.facts import Facts
 from mzops.inventory.model import Asset, Estate
 from mzops.inventory.register import LoadedRegister
 
@@ -156,80 +155,11 @@ def host_accounts(asset: str, facts: Facts, today: dt.date) -> list[Account]:
 
 def _sudo_all(facts: Facts) -> list[tuple[str, str]]:
     """(user, sudoers line) for users granted unrestricted sudo by name."""
-    return [(name, str(line)) for who, line in sudo_all_grants(facts.sudoers)
+    return [(name, str(line)) for who, line in facts.sudo_all_grants
             for name in who if not name.startswith("%")]
 
 
-# ------------------------------------------------------------------ normalisation: databases
-
-def postgres_accounts(asset: str, facts: Facts, today: dt.date) -> list[Account]:
-    sessions: dict[str, set[str]] = defaultdict(set)
-    for line in (facts.text("pg_sessions") or "").splitlines():
-        parts = line.split("|")
-        if len(parts) == 3 and parts[1] != "local":
-            sessions[parts[0]].add(parts[1])
-    out = []
-    for number, line in enumerate((facts.text("pg_roles") or "").splitlines(), 1):
-        p = line.split("|")
-        if len(p) != 8:
-            continue
-        name, superuser, createrole, canlogin, valid_until, replication, bypassrls, nopassword = p
-        # NOLOGIN roles (groups, locked accounts) exist but cannot log in: locked records.
-        record = Account(asset, name, f"pg_authid row {number}", tracks_logins=False,
-                         sources=sessions.get(name, set()), locked=canlogin != "t")
-        if valid_until and valid_until not in ("infinity",):
-            until = dt.date.fromisoformat(valid_until[:10])
-            if until < today:
-                record.expired.append(f"pg_authid: rolvaliduntil {valid_until}")
-        for flag, label in ((superuser, "SUPERUSER"), (createrole, "CREATEROLE"), (replication, "REPLICATION"),
-                            (bypassrls, "BYPASSRLS")):
-            if flag == "t":
-                record.admin.append(f"pg_authid: {name} has {label}")
-        out.append(record)
-    return out
-
-
-def mysql_accounts(asset: str, facts: Facts, today: dt.date) -> list[Account]:
-    privs: dict[tuple[str, str], list[str]] = {}
-    expired: dict[tuple[str, str], bool] = {}
-    for line in (facts.text("my_privs") or "").splitlines():
-        p = line.split("\t")
-        if len(p) == 8:
-            names = ("Super", "Grant", "File", "Shutdown", "Process")
-            privs[(p[0], p[1])] = [n for n, v in zip(names, p[2:7]) if v == "Y"]
-            expired[(p[0], p[1])] = p[7] == "Y"
-    sessions: dict[str, set[str]] = defaultdict(set)
-    for line in (facts.text("my_sessions") or "").splitlines():
-        p = line.split("\t")
-        if len(p) == 3 and p[1] not in ("localhost", ""):
-            sessions[p[0]].add(p[1])
-    by_user: dict[str, Account] = {}
-    for number, line in enumerate((facts.text("my_users") or "").splitlines(), 1):
-        p = line.split("\t")
-        if len(p) != 8:
-            continue
-        user, host, plugin, empty, locked_text, changed, lifetime, is_role = p
-        if is_role in ("true", "1"):
-            continue
-        locked = locked_text in ("true", "1")  # JSON_VALUE renders true as 1
-        record = by_user.setdefault(user, Account(asset, user, f"mysql.global_priv row {number}", tracks_logins=False,
-                                                  sources=set(sessions.get(user, set())), locked=True))
-        record.locked = record.locked and locked
-        if empty == "1" and plugin in ("mysql_native_password", "mysql_old_password", "") and not locked:
-            record.empty_password = True
-        if host not in ("localhost", "127.0.0.1", "::1") and ("%" in host or "_" in host):
-            record.wildcard_hosts.append(f"{user}@'{host}'")
-        if host not in ("localhost", "127.0.0.1", "::1"):
-            record.sources.add(host)
-        record.admin += [f"mysql.user: {user}@{host} has {priv}_priv" for priv in privs.get((user, host), [])
-                         if priv in ("Super", "Grant")]
-        if expired.get((user, host)):
-            record.expired.append(f"mysql.user: {user}@{host} password_expired = Y")
-        if changed and lifetime not in ("", "-1", "0") and changed.isdigit():
-            until = dt.datetime.fromtimestamp(int(changed), dt.timezone.utc).date() + dt.timedelta(days=int(lifetime))
-            if until < today:
-                record.expired.append(f"mysql.global_priv: {user}@{host} password older than {lifetime} days")
-    return list(by_user.values())
+# Databases' accounts are normalised by their engines (mzops.engines.*.accounts).
 
 
 # ------------------------------------------------------------------ the findings

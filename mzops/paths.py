@@ -18,3 +18,7 @@ def mzops_home() -> Path:
 def cache_dir() -> Path:
     """Machine-wide cache for large, rebuildable things (lab root filesystems)."""
     return Path(os.environ.get("MZOPS_CACHE", "/var/cache/mzops"))
+
+
+# The Ansible playbooks and roles mzops runs (shipped with it, read in place).
+PLAYBOOKS = Path(__file__).resolve().parent.parent / "playbooks"

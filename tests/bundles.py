@@ -8,7 +8,7 @@ from pathlib import Path
 import datetime as dt
 
 from mzops.compliance import audit, catalogue, waivers
-from mzops.compliance.collector import Bundle, Section
+from mzops.bundle import Bundle, Section
 from mzops.inventory.model import Asset, Estate
 from mzops.results import Run, TargetResult
 

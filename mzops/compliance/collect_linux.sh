@@ -62,7 +62,7 @@ as_user() {  # run a command as another user, without a shell in between
   if cmd_exists runuser; then runuser -u "$u" -- "$@"; else su -s /bin/sh "$u" -c "$*"; fi
 }
 
-# SQL for the database baselines (lines appended by mzops.compliance.dbcollect): as
+# SQL of the database engines (lines appended by mzops.engines' host_lines): as
 # the server's own superuser over its local socket, in read-only transactions.
 # PORT picks the PostgreSQL cluster; US separates fields (never inside a value).
 US=$(printf '\037')
@@ -73,35 +73,6 @@ pg_sql() {  # from / : postgres may not enter the login user's home (psql would 
 my_sql() {
   c=mariadb; cmd_exists mariadb || c=mysql
   $c -NB -e "SET SESSION TRANSACTION READ ONLY; $1"
-}
-
-PG_ROLES="SELECT rolname, rolsuper, rolcreaterole, rolcanlogin, coalesce(rolvaliduntil::text, ''),
-  rolreplication, rolbypassrls, rolpassword IS NULL FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY 1"
-PG_SESSIONS="SELECT usename, coalesce(host(client_addr), 'local'), count(*) FROM pg_stat_activity
-  WHERE usename IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"
-MY_USERS="SELECT user, host, json_value(priv, '$.plugin'), json_value(priv, '$.authentication_string') = '',
-  coalesce(json_value(priv, '$.account_locked'), 'false'), coalesce(json_value(priv, '$.password_last_changed'), ''),
-  coalesce(json_value(priv, '$.password_lifetime'), ''), coalesce(json_value(priv, '$.is_role'), 'false')
-  FROM mysql.global_priv ORDER BY 1, 2"
-MY_PRIVS="SELECT user, host, Super_priv, Grant_priv, File_priv, Shutdown_priv, Process_priv, password_expired
-  FROM mysql.user ORDER BY 1, 2"
-MY_SESSIONS="SELECT user, substring_index(host, ':', 1), count(*) FROM information_schema.processlist
-  WHERE user NOT IN ('system user', 'event_scheduler') GROUP BY 1, 2"
-
-databases() {
-  if cmd_exists psql && id postgres >/dev/null 2>&1 && ls /var/run/postgresql/.s.PGSQL.* >/dev/null 2>&1; then
-    sec pg_roles as_user postgres psql -XAtq -F '|' -d postgres -c "$PG_ROLES"
-    sec pg_sessions as_user postgres psql -XAtq -F '|' -d postgres -c "$PG_SESSIONS"
-  fi
-  my=""
-  for c in mariadb mysql; do cmd_exists $c && my=$c && break; done
-  sock=""
-  for f in /run/mysqld/mysqld.sock /var/run/mysqld/mysqld.sock /var/lib/mysql/mysql.sock; do [ -S "$f" ] && sock=$f; done
-  if [ -n "$my" ] && [ -n "$sock" ]; then
-    sec my_users $my -NB -e "$MY_USERS"
-    sec my_privs $my -NB -e "$MY_PRIVS"
-    sec my_sessions $my -NB -e "$MY_SESSIONS"
-  fi
 }
 
 packages() {
@@ -166,9 +137,6 @@ for group in "$@"; do
     sec who who --ips
     sec authorized_keys authorized_keys
     sec today date -u +%Y-%m-%d
-    ;;
-  databases)
-    databases
     ;;
   pam)
     files /etc/pam.d/* /etc/security/pwquality.conf /etc/security/pwquality.conf.d/* \

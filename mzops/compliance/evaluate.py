@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from mzops.compliance import dbcollect
+from mzops import engines
 from mzops.compliance.catalogue import Rule
 from mzops.compliance.checks import ERROR, NOTAPPLICABLE, Context, Outcome, registry
-from mzops.compliance.collector import Bundle
-from mzops.compliance.facts import Facts
+from mzops.bundle import Bundle
+from mzops.facts import Facts
 from mzops.compliance.platforms import Platform, detect, firewall
 from mzops.compliance.waivers import Waiver
 from mzops.results import RuleResult
@@ -17,7 +17,8 @@ def platform_of(bundle: Bundle, facts: Facts) -> Platform:
     vendor = bundle.sections.get("fw:vendor")
     if vendor is not None:
         return firewall(vendor.text.strip())
-    return dbcollect.platform_of(bundle) or detect(facts.os_release)
+    engine = engines.of_bundle(bundle)
+    return engine.platform(bundle) if engine else detect(facts.os_release)
 
 
 def evaluate(bundle: Bundle, rules: list[Rule], params: dict, waivers: list[Waiver] = (),

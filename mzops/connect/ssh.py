@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from mzops.secrets import Resolver
+
 # ssh exits 255 for its own errors (connect, auth, host key); anything else is the
 # remote command's exit code.
 SSH_ERROR = 255
@@ -139,3 +141,13 @@ def run_script(target: Target, script: bytes, args: list[str], timeout: float = 
         return Execution(SSH_ERROR, b"", str(exc), time.monotonic() - start)
     stderr = proc.stderr.decode(errors="replace").strip()
     return Execution(proc.returncode, proc.stdout, stderr, time.monotonic() - start)
+
+
+def target_of(asset, resolver=None) -> Target:
+    """The SSH target of an inventory asset, its key resolved from its `ssh` credential
+    reference (held in memory only; see `agent`)."""
+    target = Target.from_vars(asset.name, asset.vars)
+    reference = asset.credentials.get("ssh")
+    if reference:
+        target.key = (resolver or Resolver()).resolve(reference)
+    return target

@@ -1,8 +1,10 @@
 """What differs between hardening a Linux host and a database server: the playbook, the
-role's backup table, whether a fresh SSH login proves the change, how a restored
-server re-reads its configuration, and which state is put back by SQL.
+role's snapshot table, whether a fresh SSH login proves the change, and how a restored
+server re-reads its configuration. What a database keeps in its catalogue, and the SQL
+that puts it back, is its engine's (mzops.engines).
 
-A family is added by adding its role (tasks, backup.yml) and an entry here.
+A database family comes with its engine's file: its playbook harden_<family>.yml and
+role mlps3_<family> are found by name.
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ from typing import Any
 
 import yaml
 
+from mzops import engines
 from mzops.compliance.catalogue import Rule
-from mzops.compliance.checks import database
-from mzops.compliance.collector import Bundle
-from mzops.compliance.facts import Facts
+from mzops.bundle import Bundle
+from mzops.facts import Facts
 from mzops.errors import InputError
-
-PLAYBOOKS = Path(__file__).resolve().parent.parent.parent / "playbooks"
+from mzops.paths import PLAYBOOKS
 
 # After a Linux host's files are restored: validated reloads of what reads its
 # configuration once.
@@ -35,38 +36,6 @@ if command -v rsyslogd >/dev/null && rsyslogd -N1 >/dev/null 2>&1; then
 fi
 exit 0
 """
-
-_PG_FILES = PLAYBOOKS / "roles" / "mlps3_postgresql" / "files"
-_MY_FILES = PLAYBOOKS / "roles" / "mlps3_mysql" / "files"
-
-# sh -s -- PORT [restart]: reload; restart when a restored setting waits for one (or
-# the server is down).
-PG_RELOAD = b'PORT=$1\n' + (_PG_FILES / "psql.sh").read_bytes() + b"""
-if echo "SELECT pg_reload_conf()" | psql_run >/dev/null 2>&1; then
-  sleep 1
-  [ "$(echo 'SELECT count(*) FROM pg_settings WHERE pending_restart' | psql_run)" = 0 ] && exit 0
-  echo "restarting postgresql: a restored setting takes effect only at start" >&2
-else
-  echo "starting postgresql: it was down" >&2
-fi
-""" + (_PG_FILES / "validate.sh").read_bytes() + (_PG_FILES / "restart.sh").read_bytes()
-
-# sh -s -- PORT [restart]: restart only when the run changed what is read at start.
-MY_RELOAD = b'[ "${2:-}" = restart ] || exit 0\necho "restarting the server: restored options are read at start" >&2\n' \
-    + (_MY_FILES / "restart.sh").read_bytes()
-
-# sh -s -- ENGINE PORT SQL: run statements as the server's superuser on its socket.
-SQL_EXEC = b"""
-engine=$1 PORT=$2 sql=$3
-if [ "$engine" = postgresql ]; then
-""" + (_PG_FILES / "psql.sh").read_bytes() + b"""
-  printf '%s\\n' "$sql" | psql_run
-else
-""" + (_MY_FILES / "mysql.sh").read_bytes() + b"""
-  my_run "$sql"
-fi
-"""
-
 
 @dataclass(frozen=True)
 class Family:
@@ -84,11 +53,16 @@ class Family:
         return yaml.safe_load(self.backup_table.read_text())["rules"]
 
 
-FAMILIES = {
-    "linux": Family("linux", "harden_linux.yml", "mlps3_linux", True, LINUX_RELOAD),
-    "postgresql": Family("postgresql", "harden_postgresql.yml", "mlps3_postgresql", False, PG_RELOAD),
-    "mysql": Family("mysql", "harden_mysql.yml", "mlps3_mysql", False, MY_RELOAD),
-}
+def _families() -> dict[str, Family]:
+    """Linux, and each database engine's family (its playbook and role named after it)."""
+    out = {"linux": Family("linux", "harden_linux.yml", "mlps3_linux", True, LINUX_RELOAD)}
+    for engine in engines.known().values():
+        out.setdefault(engine.family, Family(engine.family, f"harden_{engine.family}.yml", f"mlps3_{engine.family}",
+                                             False, engine.after_restore))
+    return out
+
+
+FAMILIES = _families()
 
 
 def placeholders(bundle: Bundle | None, params: dict[str, Any]) -> dict[str, str]:
@@ -96,9 +70,10 @@ def placeholders(bundle: Bundle | None, params: dict[str, Any]) -> dict[str, str
     values = {k: str(v) for k, v in params.items() if isinstance(v, (str, int))}
     if bundle is None or "db:engine" not in bundle.sections:
         return values
+    engine = engines.of_bundle(bundle)
     try:
-        _, known = database.settings(Facts(bundle))
-    except database.Refused:
+        _, known = engine.settings(Facts(bundle)) if engine else ("", {})
+    except engines.Refused:
         return values
     for name in ("config_file", "hba_file", "data_directory", "datadir"):
         if known.get(name) and known[name].value:
@@ -135,64 +110,3 @@ def backup_specs(family: Family, rule_ids: list[str], rules: dict[str, Rule],
         if entry.get("sysctl"):
             specs += [f"S:{k}" for k in rules[rule_id].args.get("keys", {})]
     return list(dict.fromkeys(specs))
-
-
-# ------------------------------------------------------------------ SQL state
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-PG_FLAGS = {attribute: attribute.upper() for attribute in database.ATTRIBUTES}  # ALTER ROLE keywords
-
-
-def undo_statements(family: str, applied: list[str], table: dict[str, dict], before: Facts, now: Facts,
-                    restarting: bool = False) -> list[str]:
-    """SQL that puts back what the applied rules changed in the server's catalogue (pure:
-    the facts before the run and now in, statements out; empty when nothing differs).
-    TABLE is the role's backup table: its `sql` entries say what each rule changes."""
-    out: list[str] = []
-    owned = {rule: table.get(rule, {}).get("sql") for rule in applied}
-    if family == "postgresql":
-        was = {r.name: r for r in database.pg_roles(before)}
-        for role in database.pg_roles(now):
-            old = was.get(role.name)
-            if old is None:
-                continue
-            if owned.get("pg.privileged_roles"):
-                flags = [("" if getattr(old, a) else "NO") + kw for a, kw in PG_FLAGS.items()
-                         if getattr(old, a) != getattr(role, a)]
-                if flags:
-                    out.append(f"ALTER ROLE {_ident(role.name)} {' '.join(flags)};")
-            if owned.get("pg.role_validity") and old.valid_until != role.valid_until:
-                # ALTER ROLE cannot give back "no expiry" (NULL), only 'infinity'.
-                out.append(f"ALTER ROLE {_ident(role.name)} VALID UNTIL {_literal(old.valid_until)};"
-                           if old.valid_until else
-                           f"UPDATE pg_authid SET rolvaliduntil = NULL WHERE rolname = {_literal(role.name)};")
-            if owned.get("pg.admin_idle_timeout"):
-                key = "idle_session_timeout"
-                if old.config.get(key) != role.config.get(key):
-                    out.append(f"ALTER ROLE {_ident(role.name)} SET {key} = {_literal(old.config[key])};"
-                               if key in old.config else f"ALTER ROLE {_ident(role.name)} RESET {key};")
-    elif family == "mysql":
-        variables = [v for rule in applied if isinstance(owned[rule], list) for v in owned[rule]]
-        if variables and not restarting:  # a restart re-reads the restored option files anyway
-            _, was = database.settings(before)
-            _, is_now = database.settings(now)
-            for key in dict.fromkeys(variables):
-                if key not in was or key not in is_now:
-                    continue
-                old, new = was[key].value, is_now[key].value
-                if old is not None and old != new:
-                    value = old if old.isdigit() or old.upper() in ("ON", "OFF") else _literal(old)
-                    out.append(f"SET GLOBAL {key} = {value};")
-        if owned.get("my.anonymous") or owned.get("my.remote_root"):
-            locked_before = {u.account for u in database.my_users(before) if u.locked}
-            for user in database.my_users(now):
-                if user.locked and user.account not in locked_before:
-                    out.append(f"ALTER USER {_literal(user.user)}@{_literal(user.host)} ACCOUNT UNLOCK;")
-    return out

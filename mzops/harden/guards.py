@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mzops.compliance.checks.auth import sudo_all_grants, user_specs
-from mzops.compliance.facts import Facts
+from mzops.facts.sudo import user_specs
+from mzops.facts import Facts
 
 
 def _sudo_admins(facts: Facts) -> set[str]:
     """Accounts that sudo grants ALL, directly or through a group."""
-    principals = {p for who, _ in sudo_all_grants(facts.sudoers) for p in who}
+    principals = {p for who, _ in facts.sudo_all_grants for p in who}
     out = {p for p in principals if not p.startswith("%")}
     for name, gid, members, _ in facts.groups:
         if f"%{name}" in principals:

@@ -11,7 +11,9 @@ from typing import Any, Callable
 
 KINDS = ("host", "database", "firewall")
 CRITICALITIES = ("key", "normal")
-DB_ENGINES = ("postgresql", "mysql", "mariadb", "dm", "kingbase")
+# Engines the estate runs that mzops has no engine file for yet: named in the inventory,
+# reported by the audit as "no baseline yet". The others are mzops.engines'.
+PLANNED_DB_ENGINES = ("dm", "kingbase")
 
 # Per-asset variables mzops reads from the Ansible inventory.
 VAR_KIND = "mzops_kind"

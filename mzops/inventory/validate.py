@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from mzops import engines
 from mzops.inventory import model
 from mzops.inventory.register import LoadedRegister
 
@@ -46,8 +47,9 @@ def estate_problems(estate: model.Estate) -> list[str]:
             bad(model.VAR_PLATFORM, "missing (e.g. debian-12, kylin-v10, huawei-usg)")
 
         if asset.kind == "database":
-            if asset.db_engine not in model.DB_ENGINES:
-                bad(model.VAR_DB_ENGINE, _choice(asset.db_engine, model.DB_ENGINES, "database engine"))
+            allowed = (*sorted(engines.known()), *model.PLANNED_DB_ENGINES)
+            if asset.db_engine not in allowed:
+                bad(model.VAR_DB_ENGINE, _choice(asset.db_engine, allowed, "database engine"))
             if not isinstance(asset.db_port, int) or not 0 < asset.db_port < 65536:
                 bad(model.VAR_DB_PORT, f"{asset.db_port!r} is not a TCP port")
             if asset.db_server is not None:

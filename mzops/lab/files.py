@@ -156,7 +156,8 @@ ZONE_NAMES = {
     "monitor": ("Monitoring and early-warning zone", "监测预警区"),
 }
 SITE_NAMES = {"primary": ("Lab primary site", "实验主站点"), "dr": ("Lab DR site", "实验灾备站点")}
-DB_PORTS = {"postgresql": 5432, "mariadb": 3306}
+# The servers a lab database host runs: engine -> (suffix of the asset's name, port).
+LAB_DATABASES = {"postgresql": ("pg", 5432), "mariadb": ("mariadb", 3306)}
 
 
 def inventory(hosts: list[LabHost], lab_dir: Path) -> dict[str, str]:
@@ -172,8 +173,8 @@ def inventory(hosts: list[LabHost], lab_dir: Path) -> dict[str, str]:
             kinds["hosts"][host.name] = {"ansible_host": host.address, "mzops_platform": "debian-12"}
         members = [host.name]
         if host.databases:
-            for engine, port in DB_PORTS.items():
-                name = f"{host.name}-{'pg' if engine == 'postgresql' else engine}"
+            for engine, (suffix, port) in LAB_DATABASES.items():
+                name = f"{host.name}-{suffix}"
                 kinds["databases"][name] = {
                     "ansible_host": host.address, "mzops_db_engine": engine,
                     "mzops_db_port": port, "mzops_db_server": host.name,

@@ -4,8 +4,9 @@ queries and damaged pg_hba files."""
 
 from __future__ import annotations
 
+from mzops import engines
 from mzops.compliance import catalogue, evaluate
-from mzops.compliance.collector import Bundle, Section
+from mzops.bundle import Bundle, Section
 
 MYSQL = catalogue.load("mlps3", "mysql")
 PG = catalogue.load("mlps3", "postgresql")
@@ -109,8 +110,8 @@ def test_pg_hashes_without_superuser_are_a_manual_check():
 
 
 def test_rollback_sql_puts_the_catalogue_back_exactly():
-    from mzops.compliance.facts import Facts
-    from mzops.harden.families import FAMILIES, undo_statements
+    from mzops.facts import Facts
+    from mzops.harden.families import FAMILIES
 
     sep = "\x1f"
 
@@ -124,19 +125,19 @@ def test_rollback_sql_puts_the_catalogue_back_exactly():
     now = roles(["ops1", "t", "f", "f", "f", "f", "2027-02-26 00:00:00+00", ""],
                 ["postgres", "t", "t", "t", "t", "t", "", "idle_session_timeout=600s"])
     rules = FAMILIES["postgresql"].table()
-    got = undo_statements("postgresql", ["pg.privileged_roles", "pg.role_validity", "pg.admin_idle_timeout"],
+    got = engines.get("postgresql").undo_statements(["pg.privileged_roles", "pg.role_validity", "pg.admin_idle_timeout"],
                           rules, before, now)
     assert got == ['ALTER ROLE "ops1" CREATEROLE;',
                    "UPDATE pg_authid SET rolvaliduntil = NULL WHERE rolname = 'ops1';",
                    """ALTER ROLE "postgres" SET idle_session_timeout = '0';"""]
     # only what the applied rules own
-    assert undo_statements("postgresql", ["pg.privileged_roles"], rules, before, now) == ['ALTER ROLE "ops1" CREATEROLE;']
-    assert undo_statements("postgresql", ["pg.admin_idle_timeout"], rules, before, before) == []
+    assert engines.get("postgresql").undo_statements(["pg.privileged_roles"], rules, before, now) == ['ALTER ROLE "ops1" CREATEROLE;']
+    assert engines.get("postgresql").undo_statements(["pg.admin_idle_timeout"], rules, before, before) == []
 
 
 def test_rollback_sql_for_mariadb_variables_and_locks():
-    from mzops.compliance.facts import Facts
-    from mzops.harden.families import FAMILIES, undo_statements
+    from mzops.facts import Facts
+    from mzops.harden.families import FAMILIES
 
     def maria(variables: dict[str, str], locked: str) -> Facts:
         user = "\t".join(["", "localhost", "mysql_native_password", "0", "", locked, "0", "N", "N", "N", "N", "N", "", ""])
@@ -149,8 +150,8 @@ def test_rollback_sql_for_mariadb_variables_and_locks():
     now = maria({"max_password_errors": "5", "server_audit_events": "CONNECT", "local_infile": "OFF"}, "1")
     applied = ["my.lockout", "my.audit_events", "my.local_infile", "my.anonymous"]
     table = FAMILIES["mysql"].table()
-    got = undo_statements("mysql", applied, table, before, now)
+    got = engines.get("mariadb").undo_statements(applied, table, before, now)
     assert got == ["SET GLOBAL max_password_errors = 4294967295;", "SET GLOBAL server_audit_events = '';",
                    "SET GLOBAL local_infile = ON;", "ALTER USER ''@'localhost' ACCOUNT UNLOCK;"]
     # a restart re-reads the restored files: only the account lock is SQL then
-    assert undo_statements("mysql", applied, table, before, now, restarting=True) == [got[-1]]
+    assert engines.get("mariadb").undo_statements(applied, table, before, now, restarting=True) == [got[-1]]

@@ -11,7 +11,7 @@ import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from mzops.compliance.facts import Facts
+from mzops.facts import Facts
 from mzops.compliance.platforms import Platform
 
 PASS, FAIL, ERROR, NOTAPPLICABLE, MANUAL = "pass", "fail", "error", "notapplicable", "manual"

@@ -6,7 +6,8 @@ import re
 from collections import defaultdict
 
 from mzops.compliance.checks import ERROR, FAIL, MANUAL, PASS, Context, Outcome, check
-from mzops.compliance.facts import Line, PamEntry
+from mzops.facts import Line, PamEntry
+from mzops.facts.sudo import user_specs
 
 
 def _stacks(ctx: Context, which: str) -> dict[str, list[PamEntry]]:
@@ -288,21 +289,6 @@ def su_restricted(ctx: Context) -> Outcome:
 
 # ------------------------------------------------------------------ sudo
 
-USER_SPEC = re.compile(r"^(?P<who>[^\s=]+(?:\s*,\s*[^\s=]+)*)\s+(?P<hosts>[^=]+?)\s*=\s*(?P<rest>.+)$")
-
-
-def user_specs(lines: list[Line]) -> list[tuple[list[str], str, Line]]:
-    out = []
-    for line in lines:
-        if re.match(r"^(Defaults|User_Alias|Runas_Alias|Host_Alias|Cmnd_Alias|Cmd_Alias)\b", line.text):
-            continue
-        match = USER_SPEC.match(line.text)
-        if match:
-            who = [w.strip() for w in match.group("who").split(",")]
-            out.append((who, match.group("rest"), line))
-    return out
-
-
 @check("sudo_nopasswd", needs=("sudo",))
 def sudo_nopasswd(ctx: Context) -> Outcome:
     allowed = set(ctx.args.get("allowed", []))
@@ -315,22 +301,11 @@ def sudo_nopasswd(ctx: Context) -> Outcome:
                    f"{len(bad)} line(s)" if bad else "none", bad)
 
 
-def sudo_all_grants(lines: list[Line]) -> list[tuple[list[str], Line]]:
-    """sudoers user specs that grant unrestricted `ALL` commands: (principals, line)."""
-    out = []
-    for who, rest, line in user_specs(lines):
-        commands = re.sub(r"\([^)]*\)", "", rest)
-        commands = re.sub(r"\b[A-Z_]+:", "", commands)
-        if any(c.strip() == "ALL" for c in commands.split(",")):
-            out.append((who, line))
-    return out
-
-
 @check("sudo_all", needs=("sudo",))
 def sudo_all(ctx: Context) -> Outcome:
     """Unrestricted `ALL` commands only for the approved admin principals."""
     allowed = set(ctx.args.get("allowed", []))
-    bad = [str(line) for who, line in sudo_all_grants(ctx.facts.sudoers) if not set(who) <= allowed]
+    bad = [str(line) for who, line in ctx.facts.sudo_all_grants if not set(who) <= allowed]
     return Outcome(FAIL if bad else PASS,
                    f"sudo ALL only for {', '.join(sorted(allowed))}", f"{len(bad)} line(s)" if bad else "none", bad)
 
@@ -355,7 +330,7 @@ PROFILE_FILES = ("/etc/profile", "/etc/profile.d/*.sh", "/etc/bash.bashrc", "/et
 
 
 def _profile_lines(ctx: Context) -> list[Line]:
-    from mzops.compliance.facts import meaningful_lines
+    from mzops.facts import meaningful_lines
 
     out = []
     for pattern in PROFILE_FILES:

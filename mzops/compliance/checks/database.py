@@ -14,73 +14,42 @@ from dataclasses import dataclass
 
 from mzops.compliance.checks import (ERROR, FAIL, MANUAL, PASS, Context, Outcome, check, compare,
                                      describe)
-from mzops.compliance.facts import Facts
+from mzops import engines
+from mzops.facts import Facts
+from mzops.engines import Engine, Refused, Setting, mariadb, postgresql
+from mzops.engines.mariadb import MyUser
+from mzops.engines.postgresql import PgRole
 
-PG_SEP = "\x1f"
-SOCKET_PLUGINS = ("unix_socket", "auth_socket")
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+SOCKET_PLUGINS, LOCAL_HOSTS = mariadb.SOCKET_PLUGINS, mariadb.LOCAL_HOSTS
 
 
-class Refused(Exception):
-    """A query's section is missing or the server refused it (each variant's answer)."""
-
-    def __init__(self, sections: tuple[str, ...], facts: Facts):
-        answers = []
-        for section in sections:
-            text = (facts.text(f"sql:{section}") or "").strip().splitlines()
-            answers.append(f"query {section}: {text[-1] if text else 'not collected'}")
-        super().__init__("; ".join(answers))
+def engine(facts: Facts) -> Engine:
+    found = engines.of_facts(facts)
+    if found is None:
+        raise Refused(("version",), facts)
+    return found
 
 
 def rows(facts: Facts, section: str) -> list[list[str]]:
-    name = f"sql:{section}"
-    if facts.rc(name) != 0:
-        raise Refused((section,), facts)
-    sep = PG_SEP if section.startswith("pg_") else "\t"
-    return [line.split(sep) for line in (facts.text(name) or "").splitlines() if line]
+    return engine(facts).rows(facts, section)
 
 
-def first_rows(facts: Facts, *sections: str) -> tuple[str, list[list[str]]]:
-    """The first of several flavour-specific queries the server answered."""
-    for section in sections:
-        if facts.rc(f"sql:{section}") == 0:
-            return section, rows(facts, section)
-    raise Refused(sections, facts)
+def settings(facts: Facts) -> tuple[str, dict[str, Setting]]:
+    """Server settings by lower-case name, with the label of the catalogue they came from."""
+    return engine(facts).settings(facts)
+
+
+def pg_roles(facts: Facts) -> list[PgRole]:
+    return postgresql.ENGINE.roles(facts)
+
+
+def my_users(facts: Facts) -> list[MyUser]:
+    return mariadb.ENGINE.users(facts)
 
 
 def _refused(expected: str, exc: Refused) -> Outcome:
     return Outcome(ERROR, expected, "the server refused a query mzops needs (privilege of the audit login?)",
                    [str(exc)])
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    value: str | None
-    origin: str   # where the value comes from, for evidence
-
-    def evidence(self, label: str) -> str:
-        shown = self.value if self.value is not None else "(not set)"
-        return f"{label}: {self.name} = {shown!r}" + (f" ({self.origin})" if self.origin else "")
-
-
-def settings(facts: Facts) -> tuple[str, dict[str, Setting]]:
-    """Server settings by lower-case name, with the label of the catalogue they came from."""
-    if facts.has("sql:pg_settings"):
-        out = {}
-        for r in rows(facts, "pg_settings"):
-            name, value, _unit, source, file, line = r[:6]
-            origin = f"{file}:{line}" if file else source
-            if len(r) > 6 and r[6] == "t":
-                origin += ", changed on disk, waiting for a restart"
-            out[name.lower()] = Setting(name, value, origin)
-        return "pg_settings", out
-    section, found = first_rows(facts, "my_variables_mariadb", "my_variables_mysql")
-    out = {}
-    for r in found:
-        value = None if r[1] == "<NULL>" else r[1]
-        out[r[0].lower()] = Setting(r[0].lower(), value, r[2] if len(r) > 2 else "")
-    return "global variables", out
 
 
 def _one_setting(ctx: Context, expected: str) -> tuple[Setting, str] | Outcome:
@@ -248,27 +217,7 @@ def pg_password_policy(ctx: Context) -> Outcome:
                    else "no network logins (local socket and loopback only)", evidence)
 
 
-@dataclass(frozen=True)
-class PgRole:
-    name: str
-    login: bool
-    superuser: bool
-    createrole: bool
-    replication: bool
-    bypassrls: bool
-    valid_until: str
-    config: dict[str, str]
-
-
-def pg_roles(facts: Facts) -> list[PgRole]:
-    out = []
-    for r in rows(facts, "pg_roles"):
-        config = dict(item.split("=", 1) for item in r[7].split("\x1e") if "=" in item) if len(r) > 7 else {}
-        out.append(PgRole(r[0], *(v == "t" for v in r[1:6]), r[6], config))
-    return out
-
-
-ATTRIBUTES = ("superuser", "createrole", "replication", "bypassrls")
+ATTRIBUTES = postgresql.ATTRIBUTES
 
 
 @check("pg_role_attributes", needs=())
@@ -377,43 +326,6 @@ def db_data_dir_mode(ctx: Context) -> Outcome:
 
 
 # ------------------------------------------------------------------ MariaDB / MySQL
-
-@dataclass(frozen=True)
-class MyUser:
-    user: str
-    host: str
-    plugins: tuple[str, ...]
-    empty_password: bool
-    lifetime: str
-    locked: bool
-    role: bool
-    privileges: dict[str, bool]
-    failed_attempts: str
-    lock_days: str
-
-    @property
-    def account(self) -> str:
-        return f"{self.user}@{self.host}"
-
-    @property
-    def socket_only(self) -> bool:
-        return bool(self.plugins) and all(p in SOCKET_PLUGINS for p in self.plugins)
-
-
-PRIVILEGES = ("Super", "Grant", "File", "Shutdown", "Process")
-
-
-def my_users(facts: Facts) -> list[MyUser]:
-    _, found = first_rows(facts, "my_users_mariadb", "my_users_mysql")
-    out = []
-    for r in found:
-        if len(r) < 14:
-            continue
-        plugins = tuple(p for p in r[2].split(",") if p)
-        out.append(MyUser(r[0], r[1], plugins, r[3] == "1", r[4], r[5] == "1", r[6] == "1",
-                          dict(zip(PRIVILEGES, (v == "Y" for v in r[7:12]))), r[12], r[13]))
-    return [u for u in out if not u.role]
-
 
 def _matches(user: MyUser, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(user.account, p) for p in patterns)

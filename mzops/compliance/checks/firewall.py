@@ -6,17 +6,16 @@ from __future__ import annotations
 import ipaddress
 
 from mzops.compliance.checks import ERROR, FAIL, MANUAL, PASS, Context, Outcome, check, compare, describe
-from mzops.compliance.facts import Facts
+from mzops.facts import Facts
 from mzops.firewall import vendors
 from mzops.firewall.model import ANY, DeviceConfig, Rule
 
 def device(facts: Facts) -> DeviceConfig:
-    """The parsed configuration, kept on the facts (parsed once per bundle)."""
-    parsed = facts.__dict__.get("_firewall")
-    if parsed is None:
+    """The configuration parsed by its vendor's module, once per bundle."""
+    def parse() -> DeviceConfig:
         vendor = vendors.get((facts.text("fw:vendor") or "").strip(), "fw:vendor")
-        parsed = facts.__dict__["_firewall"] = vendor.parse(facts.text("fw:config") or "")
-    return parsed
+        return vendor.parse(facts.text("fw:config") or "")
+    return facts.memo("firewall", parse)
 
 
 def _where(cfg: DeviceConfig, key: str, fallback: str) -> list[str]:

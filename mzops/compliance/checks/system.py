@@ -6,7 +6,7 @@ import fnmatch
 import re
 
 from mzops.compliance.checks import (ERROR, FAIL, MANUAL, PASS, Context, Outcome, check)
-from mzops.compliance.facts import meaningful_lines
+from mzops.facts import meaningful_lines
 
 
 @check("daemon_active", needs=("packages", "services"))

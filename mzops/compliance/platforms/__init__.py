@@ -42,11 +42,8 @@ def register(platform: Platform) -> Platform:
 
 UNKNOWN = Platform("unknown", ())
 
-# Database servers: the flavour decides, not the host's distribution. Not registered
-# for detect(); mzops.compliance.dbcollect picks them from the server's version string.
-POSTGRESQL = Platform("postgresql", (), kind="postgresql")
-MARIADB = Platform("mariadb", (), kind="mysql")
-MYSQL = Platform("mysql", (), kind="mysql")
+# Database servers' platforms are their engines' (mzops.engines): the flavour decides,
+# from the server's own version string, not the host's distribution.
 
 
 def firewall(vendor: str) -> Platform:

@@ -1,0 +1,149 @@
+"""The contract every database engine keeps: what mzops needs to know of an engine to
+audit it, check its accounts, harden it, lock accounts and put things back.
+
+An engine is one file in this package that defines `ENGINE = SomeEngine()`; nothing
+else in mzops tests an engine's name. Backup, restore, replication and promotion are
+added to the same contract by the capabilities that need them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from mzops.bundle import Bundle, Section
+from mzops.facts import Facts
+from mzops.compliance.platforms import Platform
+
+if TYPE_CHECKING:  # type hints only: the account model is the account check's
+    from mzops.accounts import Account
+
+
+class Refused(Exception):
+    """A query's section is missing or the server refused it (each variant's answer)."""
+
+    def __init__(self, sections: tuple[str, ...], facts: Facts):
+        answers = []
+        for section in sections:
+            text = (facts.text(f"sql:{section}") or "").strip().splitlines()
+            answers.append(f"query {section}: {text[-1] if text else 'not collected'}")
+        super().__init__("; ".join(answers))
+
+
+class DatabaseError(Exception):
+    """The server could not be reached or refused the login."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    value: str | None
+    origin: str   # where the value comes from, for evidence
+
+    def evidence(self, label: str) -> str:
+        shown = self.value if self.value is not None else "(not set)"
+        return f"{label}: {self.name} = {shown!r}" + (f" ({self.origin})" if self.origin else "")
+
+
+@dataclass(frozen=True)
+class LockPlan:
+    """What locking an account means on this engine, from the facts read now."""
+
+    state: str               # present | locked | absent
+    argv: list[str]          # run on the server host as its superuser (empty: nothing to run)
+
+
+class Engine:
+    name: ClassVar[str]                 # as in the inventory's mzops_db_engine
+    family: ClassVar[str]               # the baseline and hardening role it is held to
+    default_port: ClassVar[int]
+    sep: ClassVar[str]                  # the field separator of its rows in a section
+    runner: ClassVar[str]               # the collector's shell function that runs its SQL
+    # Named read-only queries: section sql:NAME each. Variants of other flavours may be
+    # refused by a server; those sections keep the server's error.
+    queries: ClassVar[dict[str, str]]
+    # The subset the account check reads (a read-only login may see no more).
+    account_queries: ClassVar[tuple[str, ...]]
+    # A shell expression (on the server host) for the paths whose modes the audit reads.
+    stat_paths: ClassVar[str]
+    # Shell that runs "$sql" as the server's superuser on its socket (PORT set).
+    sql_exec: ClassVar[bytes]
+    # Shell run after a hardening snapshot is restored: sh -s -- PORT [restart].
+    after_restore: ClassVar[bytes]
+
+    # ------------------------------------------------------------- finding and reading
+
+    def host_lines(self, port: int, names: tuple[str, ...] | None = None) -> str:
+        """Shell lines for the host collector: the engine, each query a section, then the
+        modes of the server's paths (when all queries are wanted)."""
+        lines = [f"PORT={int(port)}", f"sec db:engine echo {self.name}"]
+        wanted = self.queries if names is None else {n: self.queries[n] for n in names}
+        lines += [f"sec sql:{name} {self.runner} {shlex.quote(sql)}" for name, sql in wanted.items()]
+        if names is None:
+            lines.append(f"sec db:stat statlist {self.stat_paths}")
+        return "\n".join(lines) + "\n"
+
+    def read(self, host: str, port: int, user: str, password: str, queries: dict[str, str],
+             tunnelled: bool) -> dict[str, Section]:
+        """QUERIES over one read-only connection of the engine's protocol; a refused
+        query is a section with the server's error and rc 1 (DatabaseError for a
+        server that cannot be reached or refuses the login)."""
+        raise NotImplementedError
+
+    def platform(self, bundle: Bundle) -> Platform:
+        """The flavour the server says it is (from its own version string)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- parsed facts
+
+    def rows(self, facts: Facts, section: str) -> list[list[str]]:
+        name = f"sql:{section}"
+        if facts.rc(name) != 0:
+            raise Refused((section,), facts)
+        # "\n" only: str.splitlines would also cut at \x1e, which joins a role's settings.
+        return [line.split(self.sep) for line in (facts.text(name) or "").split("\n") if line]
+
+    def first_rows(self, facts: Facts, *sections: str) -> tuple[str, list[list[str]]]:
+        """The first of several flavour-specific queries the server answered."""
+        for section in sections:
+            if facts.rc(f"sql:{section}") == 0:
+                return section, self.rows(facts, section)
+        raise Refused(sections, facts)
+
+    def settings(self, facts: Facts) -> tuple[str, dict[str, Setting]]:
+        """Server settings by lower-case name, with the label of the catalogue read."""
+        raise NotImplementedError
+
+    def accounts(self, asset: str, facts: Facts, today: dt.date) -> list[Account]:
+        """The server's login accounts, normalised for the account check."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- changes
+
+    def lock(self, account: str, facts: Facts) -> LockPlan:
+        raise NotImplementedError
+
+    def undo_statements(self, applied: list[str], table: dict[str, dict], before: Facts, now: Facts,
+                        restarting: bool = False) -> list[str]:
+        """SQL that puts back what the applied rules changed in the catalogue (pure: the
+        facts before the run and now in, statements out). TABLE is the role's snapshot
+        table: its `sql` entries say what each rule changes."""
+        raise NotImplementedError
+
+
+def sql_literal(value: str) -> str:
+    """A string literal both engines read the same way (quotes doubled, backslashes too)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def sections_text(rows, sep: str) -> bytes:
+    """Rows as a section's text, cells as the server's own client prints them."""
+    def cell(value) -> str:
+        if value is True:
+            return "t"
+        if value is False:
+            return "f"
+        return "" if value is None else str(value)
+    return "".join(sep.join(cell(v) for v in row) + "\n" for row in rows).encode()
