@@ -6,7 +6,7 @@ import datetime as dt
 
 from bundles import debian12, patched
 from mzops import accounts
-from mzops.compliance.facts import Facts
+from mzops.facts import Facts
 from mzops.inventory.model import Asset
 from mzops.inventory.register import Account as Entry
 from mzops.inventory.register import Person

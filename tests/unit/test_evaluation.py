@@ -6,7 +6,7 @@ import pytest
 
 from bundles import debian12, patched
 from mzops.compliance import catalogue, collector, evaluate
-from mzops.compliance.facts import Facts
+from mzops.facts import Facts
 
 CATALOGUE = catalogue.load("mlps3")
 PARAMS = CATALOGUE.baseline.parameters

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bundles import debian12, patched
 from mzops.compliance import catalogue
-from mzops.compliance.facts import Facts
+from mzops.facts import Facts
 from mzops.harden import events, guards, selection
 
 HASH = "$6$labsalt$r4gN1xyfhs2XDBAk1eEtpfXTuXe3sd8taayEE.ziUXzIpYBbGOJVECsMersFe2d.mXpNxSVVxEGIArhnOs5dL1"

@@ -1,0 +1,108 @@
+"""Accounts on a host: passwd, group, the shadow summary, login.defs, shells and keys.
+
+Formats: passwd(5), group(5); the shadow file is reduced on the host by the collector
+to name:state:algorithm:lastchg:min:max:warn:inactive:expire (shadow(5) fields, the
+hash itself never leaves the host); authorized keys as `ssh-keygen -lf` prints them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mzops.facts.base import Fact
+from mzops.facts.text import Line, int_or_none, keyvalues, lines_of, meaningful_lines
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    uid: int
+    gid: int
+    home: str
+    shell: str
+    origin: Line
+
+
+@dataclass(frozen=True)
+class ShadowEntry:
+    name: str
+    state: str        # password, empty, locked, nologin
+    algorithm: str    # 6, y, 5, 1, des, 2b, ...
+    lastchg: int | None
+    min_days: int | None
+    max_days: int | None
+    warn_days: int | None
+    inactive: int | None
+    expire: int | None
+
+
+class Passwd(Fact[list[Account]]):
+    group, sections = "accounts", ("file:/etc/passwd",)
+
+    def parse(self, facts) -> list[Account]:
+        out = []
+        for line in meaningful_lines("/etc/passwd", facts.file("/etc/passwd") or ""):
+            parts = line.text.split(":")
+            if len(parts) >= 7 and int_or_none(parts[2]) is not None:
+                out.append(Account(parts[0], int(parts[2]), int_or_none(parts[3]) or 0, parts[5], parts[6], line))
+        return out
+
+
+class Groups(Fact[list[tuple[str, int, list[str], Line]]]):
+    group, sections = "accounts", ("file:/etc/group",)
+
+    def parse(self, facts):
+        out = []
+        for line in meaningful_lines("/etc/group", facts.file("/etc/group") or ""):
+            parts = line.text.split(":")
+            if len(parts) >= 4 and int_or_none(parts[2]) is not None:
+                members = [m.strip() for m in parts[3].split(",") if m.strip()]
+                out.append((parts[0], int(parts[2]), members, line))
+        return out
+
+
+class Shadow(Fact[dict[str, ShadowEntry]]):
+    group, sections = "accounts", ("shadow",)
+
+    def parse(self, facts) -> dict[str, ShadowEntry]:
+        out = {}
+        for raw in lines_of(facts.text("shadow")):
+            p = raw.split(":")
+            if len(p) >= 9:
+                out[p[0]] = ShadowEntry(p[0], p[1], p[2], *(int_or_none(v) for v in p[3:9]))
+        return out
+
+
+class LoginDefs(Fact[dict[str, tuple[str, Line]]]):
+    group, sections = "accounts", ("file:/etc/login.defs",)
+
+    def parse(self, facts):
+        return keyvalues("/etc/login.defs", facts.file("/etc/login.defs") or "")
+
+
+class LoginShells(Fact[set[str]]):
+    """Shells that allow an interactive login: /etc/shells less the nologin kind."""
+
+    group, sections = "accounts", ("file:/etc/shells",)
+
+    def parse(self, facts) -> set[str]:
+        listed = {line.text for line in meaningful_lines("/etc/shells", facts.file("/etc/shells") or "")}
+        if not listed:
+            listed = {"/bin/sh", "/bin/bash", "/usr/bin/bash", "/bin/zsh", "/usr/bin/zsh"}
+        return {s for s in listed if not s.endswith(("nologin", "/false"))}
+
+
+class AuthorizedKeys(Fact[dict[str, list[tuple[str, str]]]]):
+    """user -> [(fingerprint, comment)]; the collector prints `user bits fingerprint comment (TYPE)`."""
+
+    group, sections = "logins", ("authorized_keys",)
+
+    def parse(self, facts):
+        out: dict[str, list[tuple[str, str]]] = {}
+        for line in lines_of(facts.text("authorized_keys")):
+            parts = line.split(None, 3)
+            if len(parts) >= 3:
+                comment = re.sub(r"\s*\(\w+\)$", "", parts[3]) if len(parts) > 3 else ""
+                out.setdefault(parts[0], []).append((parts[2], comment))
+        return out

@@ -1,0 +1,59 @@
+"""PAM stacks as /etc/pam.d/SERVICE lists them (pam.conf(5)): type, control, module,
+arguments; `@include` (Debian) and `include`/`substack` (Red Hat) resolved in place."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+from mzops.facts.text import Line, meaningful_lines
+
+MAX_DEPTH = 10   # a bound against include loops (a file that includes itself)
+
+
+@dataclass(frozen=True)
+class PamEntry:
+    kind: str         # auth, account, password, session
+    control: str      # required, requisite, [success=1 default=ignore], ...
+    module: str       # pam_unix.so (basename)
+    args: tuple[str, ...]
+    origin: Line
+
+    def arg(self, name: str) -> str | None:
+        """Value of name=value, '' for a bare flag, None when absent (last one wins)."""
+        value = None
+        for item in self.args:
+            key, sep, val = item.partition("=")
+            if key == name:
+                value = val if sep else ""
+        return value
+
+
+_ENTRY = re.compile(r"^-?(\w+)\s+(\[[^\]]*\]|\S+)\s+(\S+)\s*(.*)$")
+
+
+def stack(facts, service: str, kind: str | None = None, _depth: int = 0) -> list[PamEntry]:
+    """The effective stack of /etc/pam.d/SERVICE (empty when the file is not there)."""
+    path = f"/etc/pam.d/{service}"
+    text = facts.file(path)
+    if text is None or _depth > MAX_DEPTH:
+        return []
+    out: list[PamEntry] = []
+    for line in meaningful_lines(path, text):
+        if line.text.startswith("@include"):
+            out += stack(facts, line.text.split()[1], kind, _depth + 1)
+            continue
+        match = _ENTRY.match(line.text)
+        if not match:
+            continue
+        ptype, control, module, rest = match.groups()
+        if control in ("include", "substack"):  # Red Hat style: auth include system-auth
+            out += [e for e in stack(facts, module, None, _depth + 1) if e.kind == ptype]
+            continue
+        try:
+            args = tuple(shlex.split(rest)) if rest else ()
+        except ValueError:
+            args = tuple(rest.split())
+        out.append(PamEntry(ptype, control, module.rsplit("/", 1)[-1], args, line))
+    return [e for e in out if kind is None or e.kind == kind]
