@@ -46,14 +46,14 @@ def desired(vendor: str, name: str, rules: int):
     register = register_file.load(REPO / "inventory" / "accounts.yml")
     cfg = push_desired(estate, REPO / "inventory", Device(estate.assets[name], "mzops"), register)
     cfg.vendor = vendor
-    zones = list(cfg.policy.zones)
-    final = cfg.policy.rules.pop()                     # the explicit deny stays last
+    zones = list(cfg.ruleset.zones)
+    final = cfg.ruleset.rules.pop()                     # the explicit deny stays last
     for i in range(rules):
-        cfg.policy.addresses[f"bench-src-{i}"] = Address(f"bench-src-{i}", [f"10.{100 + i // 250}.{i % 250}.0/24"])
-        cfg.policy.services[f"bench-svc-{i}"] = Service(f"bench-svc-{i}", "tcp", [str(8000 + i)])
-        cfg.policy.rules.append(Rule(f"bench-{i}", zones[0], zones[-1], [f"bench-src-{i}"], ["any"],
+        cfg.ruleset.addresses[f"bench-src-{i}"] = Address(f"bench-src-{i}", [f"10.{100 + i // 250}.{i % 250}.0/24"])
+        cfg.ruleset.services[f"bench-svc-{i}"] = Service(f"bench-svc-{i}", "tcp", [str(8000 + i)])
+        cfg.ruleset.rules.append(Rule(f"bench-{i}", zones[0], zones[-1], [f"bench-src-{i}"], ["any"],
                                      [f"bench-svc-{i}"], "permit", True))
-    cfg.policy.rules.append(final)
+    cfg.ruleset.rules.append(final)
     return cfg
 
 
@@ -125,8 +125,8 @@ def parse_time(vendor: str, rules: int) -> tuple[float, int, int]:
     start = time.monotonic()
     parsed = v.parse(text)
     took = time.monotonic() - start
-    assert len(parsed.policy.rules) == len(cfg.policy.rules)
-    return took, len(text.splitlines()), len(parsed.policy.rules)
+    assert len(parsed.ruleset.rules) == len(cfg.ruleset.rules)
+    return took, len(text.splitlines()), len(parsed.ruleset.rules)
 
 
 def main() -> None:

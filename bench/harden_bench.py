@@ -4,7 +4,7 @@
 For N hosts, from pristine hosts each time: preview (check mode + diff), apply, and a
 second apply (nothing left to change) with `mzops harden run`, then the same role
 with the same tags run by a plain `ansible-playbook`. mzops also collects facts
-before and after (the guards and the verification), takes the backup and logs in
+before and after (the guards and the verification), takes the snapshot and logs in
 afresh; plain Ansible does none of that.
 
     sudo .venv/bin/python bench/harden_bench.py [--hosts 1,5,20]

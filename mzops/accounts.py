@@ -62,7 +62,7 @@ class Finding:
 
 
 @dataclass
-class Policy:
+class Thresholds:
     today: dt.date
     dormant_days: int = 90
     shared_sources: int = 3          # distinct login sources that suggest several people
@@ -191,7 +191,7 @@ class RegisterView:
         return [e for e in self.entries.get(asset, []) if e.account == account]
 
 
-def evaluate_asset(asset: Asset, accounts: list[Account], view: RegisterView, policy: Policy,
+def evaluate_asset(asset: Asset, accounts: list[Account], view: RegisterView, thresholds: Thresholds,
                    present: set[str] | None = None) -> list[Finding]:
     """Findings for one asset. `present` names every account that exists there, also
     those left out of `accounts` because they cannot log in (default: the records)."""
@@ -229,10 +229,10 @@ def evaluate_asset(asset: Asset, accounts: list[Account], view: RegisterView, po
         elif not owners and len(identities) > 1:
             share(acct.name, f"authorized_keys hold keys of {len(identities)} identities ({', '.join(identities)})",
                   [f"{fp} {c}" for fp, c in acct.keys])
-        if len(acct.sources) >= policy.shared_sources and acct.tracks_logins:
+        if len(acct.sources) >= thresholds.shared_sources and acct.tracks_logins:
             share(acct.name, f"logins from {len(acct.sources)} addresses",
                   [f"wtmp: logins from {', '.join(sorted(acct.sources))}"])
-        if not acct.tracks_logins and len(acct.sources) >= policy.shared_sources:
+        if not acct.tracks_logins and len(acct.sources) >= thresholds.shared_sources:
             share(acct.name, f"used from {len(acct.sources)} client hosts", [f"clients: {', '.join(sorted(acct.sources))}"])
         if len(acct.concurrent) > 1:
             share(acct.name, f"open sessions from {len(acct.concurrent)} addresses at once",
@@ -240,7 +240,7 @@ def evaluate_asset(asset: Asset, accounts: list[Account], view: RegisterView, po
         if acct.wildcard_hosts:
             share(acct.name, "may connect from any client host", acct.wildcard_hosts)
         personal_owner = len(persons) == 1 and all(e.kind == "personal" for e in entries)
-        if acct.name.lower() in policy.generic_names and not acct.locked and not personal_owner:
+        if acct.name.lower() in thresholds.generic_names and not acct.locked and not personal_owner:
             share(acct.name, f"generic name {acct.name!r} with a login", [acct.origin])
         if len(persons) > 1:
             share(acct.name, f"the register maps it to {len(persons)} people ({', '.join(persons)})",
@@ -259,19 +259,19 @@ def evaluate_asset(asset: Asset, accounts: list[Account], view: RegisterView, po
             person = view.people.get(entry.person)
             for label, until in (("register entry", entry.valid_until),
                                  (f"person {entry.person}", person.valid_until if person else None)):
-                if until and until < policy.today:
+                if until and until < thresholds.today:
                     expired.append(f"{label} valid_until {until}")
         if expired and not acct.locked:
             add(Finding(asset.name, acct.name, "expired", "expired but still able to log in", [acct.origin] + expired))
         if acct.tracks_logins and not acct.locked:
-            if acct.last_login and (policy.today - acct.last_login).days > policy.dormant_days:
+            if acct.last_login and (thresholds.today - acct.last_login).days > thresholds.dormant_days:
                 add(Finding(asset.name, acct.name, "dormant",
-                            f"no login for {(policy.today - acct.last_login).days} days",
+                            f"no login for {(thresholds.today - acct.last_login).days} days",
                             [f"lastlog: last login {acct.last_login}"]))
             elif acct.never_logged_in and acct.password_changed and \
-                    (policy.today - acct.password_changed).days > policy.dormant_days:
+                    (thresholds.today - acct.password_changed).days > thresholds.dormant_days:
                 add(Finding(asset.name, acct.name, "dormant",
-                            f"never logged in, set up {(policy.today - acct.password_changed).days} days ago",
+                            f"never logged in, set up {(thresholds.today - acct.password_changed).days} days ago",
                             ["lastlog: **Never logged in**", f"/etc/shadow: last change {acct.password_changed}"]))
         if acct.admin and persons:
             allowed = any((e.role == "sysadmin") or (e.kind == "service" and e.role is None and
@@ -297,7 +297,7 @@ def view_where(entry) -> str:
     return f"register: {entry.account} -> {entry.person} ({entry.kind}{', ' + entry.role if entry.role else ''})"
 
 
-def register_findings(register: LoadedRegister, policy: Policy) -> list[Finding]:
+def register_findings(register: LoadedRegister, thresholds: Thresholds) -> list[Finding]:
     """Problems of the register itself: one person holding two admin roles."""
     out = []
     for index, person in enumerate(register.register.people):

@@ -44,8 +44,8 @@ def check(
     if problems:
         raise InputError(problems[0])
     chosen = accounts_check.select(estate, limit)
-    policy = accounts.Policy(today=dt.date.today(), dormant_days=dormant_days)
-    result = accounts_check.run(estate, chosen, reg, policy, common.resolver(ctx), forks=forks,
+    thresholds = accounts.Thresholds(today=dt.date.today(), dormant_days=dormant_days)
+    result = accounts_check.run(estate, chosen, reg, thresholds, common.resolver(ctx), forks=forks,
                                 progress=common.events(ctx), run_id=common.run_id())
     summary = None if fmt == "json" else report.render(result, "table")
     common.emit_report(ctx, report.render(result, fmt), fmt, output, summary, result.exit_code())
@@ -76,7 +76,7 @@ def lock(
             raise InputError("--fix expired takes no ACCOUNT or --asset (use --limit)")
         reg = register_file.load(common.register_path(ctx, register_path))
         chosen = accounts_check.select(estate, limit)
-        report_ = accounts_check.run(estate, chosen, reg, accounts.Policy(today=dt.date.today()), resolver,
+        report_ = accounts_check.run(estate, chosen, reg, accounts.Thresholds(today=dt.date.today()), resolver,
                                      progress=common.events(ctx), run_id=common.run_id())
         targets = locks.expired_targets(report_.findings)
     else:

@@ -11,7 +11,7 @@ from mzops.cli.inventory import load_estate
 from mzops.compliance import audit, catalogue
 from mzops.errors import InputError
 from mzops.harden import rollback as hrollback
-from mzops.harden.families import FAMILIES
+from mzops.harden.roles import ROLES
 from mzops.harden import run as hrun
 from mzops.report import harden as report
 from mzops.secrets import Resolver
@@ -66,7 +66,7 @@ def run_cmd(
     if rules and skip:
         raise InputError("give --rules or --skip, not both")
     # Firewalls are brought to their baseline by `mzops firewall push`, not by Ansible.
-    catalogues = {f: c for f, c in catalogue.load_profile(profile).items() if f in FAMILIES}
+    catalogues = {f: c for f, c in catalogue.load_profile(profile).items() if f in ROLES}
     selected = catalogue.select_across(catalogues, _ids(rules) or None)
     skipped = {r.id for rs in catalogue.select_across(catalogues, _ids(skip), option="--skip").values()
                for r in rs} if skip else set()

@@ -85,7 +85,7 @@ def select(estate: Estate, pattern: str | None) -> list[Asset]:
     return chosen
 
 
-def run(estate: Estate, chosen: list[Asset], register: LoadedRegister, policy: accounts.Policy,
+def run(estate: Estate, chosen: list[Asset], register: LoadedRegister, thresholds: accounts.Thresholds,
         resolver: Resolver | None = None, forks: int = 10,
         progress: runlayer.Events | Callable[[str], None] | None = None, run_id: str = "") -> Report:
     started = time.monotonic()
@@ -114,14 +114,14 @@ def run(estate: Estate, chosen: list[Asset], register: LoadedRegister, policy: a
         except (CollectionError, SecretError) as exc:
             status = UNREACHABLE if getattr(exc, "unreachable", False) else TARGET_ERROR
             return [AssetStatus(a.name, a.kind, status, str(exc)) for a in members], []
-        return evaluate_bundle(bundle, members, view, policy)
+        return evaluate_bundle(bundle, members, view, thresholds)
 
     def one_database(asset: Asset) -> tuple[list[AssetStatus], list[accounts.Finding]]:
         try:
             bundle = read_database(estate, asset, resolver or Resolver())
         except (SecretError, db.DatabaseError, CollectionError, InputError) as exc:
             return [AssetStatus(asset.name, asset.kind, TARGET_ERROR, str(exc))], []
-        return evaluate_bundle(bundle, [asset], view, policy)
+        return evaluate_bundle(bundle, [asset], view, thresholds)
 
     def work(job: tuple[str, object]) -> tuple[list[AssetStatus], list[accounts.Finding]]:
         kind, what = job
@@ -130,7 +130,7 @@ def run(estate: Estate, chosen: list[Asset], register: LoadedRegister, policy: a
             events.finished(asset_outcome(status, sum(f.asset == status.name for f in found[1])))
         return found
 
-    findings = accounts.register_findings(register, policy)
+    findings = accounts.register_findings(register, thresholds)
     events.begin("accounts", [a.name for a in chosen])
     for status in statuses:
         events.finished(asset_outcome(status))
@@ -141,7 +141,7 @@ def run(estate: Estate, chosen: list[Asset], register: LoadedRegister, policy: a
     events.end()
     return Report(dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                   sorted(statuses, key=lambda s: s.name), findings, time.monotonic() - started,
-                  policy.dormant_days, run_id=run_id)
+                  thresholds.dormant_days, run_id=run_id)
 
 
 def collect_server(server: Asset, databases: list[Asset], resolver: Resolver) -> Bundle:
@@ -171,7 +171,7 @@ def read_database(estate: Estate, asset: Asset, resolver: Resolver) -> Bundle:
     return bundle
 
 
-def evaluate_bundle(bundle: Bundle, members: list[Asset], view: accounts.RegisterView, policy: accounts.Policy
+def evaluate_bundle(bundle: Bundle, members: list[Asset], view: accounts.RegisterView, thresholds: accounts.Thresholds
                     ) -> tuple[list[AssetStatus], list[accounts.Finding]]:
     """Findings for a server host and the databases it runs, from its one bundle."""
     facts = Facts(bundle)
@@ -179,7 +179,7 @@ def evaluate_bundle(bundle: Bundle, members: list[Asset], view: accounts.Registe
     for asset in members:
         present = None
         if asset.kind == "host":
-            records = accounts.host_accounts(asset.name, facts, policy.today)
+            records = accounts.host_accounts(asset.name, facts, thresholds.today)
             present = {a.name for a in facts.accounts}
         else:
             try:
@@ -194,12 +194,12 @@ def evaluate_bundle(bundle: Bundle, members: list[Asset], view: accounts.Registe
                 statuses.append(AssetStatus(asset.name, asset.kind, TARGET_ERROR, message))
                 continue
             try:
-                records = engine.accounts(asset.name, facts, policy.today)
+                records = engine.accounts(asset.name, facts, thresholds.today)
             except engines.Refused as exc:
                 statuses.append(AssetStatus(asset.name, asset.kind, TARGET_ERROR,
                                             f"{engine.name} refused a query mzops needs: {exc}"))
                 continue
-        found = accounts.evaluate_asset(asset, records, view, policy, present)
+        found = accounts.evaluate_asset(asset, records, view, thresholds, present)
         statuses.append(AssetStatus(asset.name, asset.kind, ASSESSED, accounts=len(records)))
         findings += found
     return statuses, findings

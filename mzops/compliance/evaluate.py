@@ -29,9 +29,9 @@ def evaluate(bundle: Bundle, rules: list[Rule], params: dict, waivers: list[Waiv
     out = []
     for rule in rules:
         if not set(rule.platforms) & platform.names:
-            outcome = Outcome(NOTAPPLICABLE, "", f"platform {platform.family}",
+            outcome = Outcome(NOTAPPLICABLE, "", f"platform {platform.name}",
                               [f"/etc/os-release: ID={facts.os_release.get('ID', '?')}"
-                               if platform.kind == "linux" else f"server: {platform.family}"])
+                               if platform.kind == "linux" else f"server: {platform.name}"])
         else:
             try:
                 outcome = checks[rule.check].fn(Context(facts, platform, rule.resolve_args(params)))

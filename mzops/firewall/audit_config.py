@@ -38,7 +38,7 @@ def from_file(path: Path, vendor_name: str) -> Bundle:
     except (ValueError, IndexError) as exc:
         raise InputError(f"{path}: not a {vendor.title} configuration: {exc}") from None
     m = parsed.management
-    if not (parsed.hostname or parsed.policy.rules or parsed.policy.zones or m.admins):
+    if not (parsed.hostname or parsed.ruleset.rules or parsed.ruleset.zones or m.admins):
         raise InputError(f"{path}: nothing in it reads as a {vendor.title} configuration (wrong --vendor?)")
     return bundle(text, vendor.name, parsed.hostname or path.stem)
 

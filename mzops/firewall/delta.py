@@ -7,7 +7,7 @@ Within a view, lines are matched by a key: a single-valued setting (`idle-timeou
 removing it first; `undo`/`no` forms key with their positive form. Additions and
 changes go first, in the desired order (objects exist before the rules that use
 them), removals last (a rule stops using an object before the object goes; a new
-management source exists before the old one is removed). Policy rule lists are
+management source exists before the old one is removed). Rule lists of a rule set are
 ordered: from the first rule that differs, the running rules are removed and the
 desired ones re-created in order.
 """

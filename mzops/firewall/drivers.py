@@ -119,7 +119,7 @@ class CliDriver(_Candidate, NetworkDriver):
 
     def get_facts(self) -> dict[str, Any]:
         parsed = self.vendor.parse(self._live().running())
-        interfaces = sorted({i for members in parsed.policy.zones.values() for i in members})
+        interfaces = sorted({i for members in parsed.ruleset.zones.values() for i in members})
         return {"hostname": parsed.hostname, "fqdn": parsed.hostname, "vendor": self.vendor.title,
                 "model": "", "os_version": "", "serial_number": "", "uptime": -1.0,
                 "interface_list": interfaces}

@@ -1,6 +1,6 @@
-"""A firewall's configuration in vendor-neutral terms: the zone policy (zones, address
-and service objects, ordered rules) and the management plane the MLPS baseline looks
-at. Vendor modules render it to their configuration and parse their configuration
+"""A firewall's configuration in vendor-neutral terms: its rule set (zones, address and
+service objects, ordered rules: its part of the estate's zone policy) and the
+management plane the MLPS baseline looks at. Vendor modules render it to their configuration and parse their configuration
 back into it (pure data, no I/O)."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Rule:
 
 
 @dataclass
-class Policy:
+class RuleSet:
     zones: dict[str, list[str]] = field(default_factory=dict)        # zone -> interfaces
     addresses: dict[str, Address] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
@@ -85,7 +85,7 @@ class Management:
 class DeviceConfig:
     vendor: str
     hostname: str = ""
-    policy: Policy = field(default_factory=Policy)
+    ruleset: RuleSet = field(default_factory=RuleSet)
     management: Management = field(default_factory=Management)
     # Where each fact came from in the parsed text: key -> "line N: text" (evidence).
     origin: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -96,7 +96,7 @@ def merged(running: DeviceConfig, candidate: DeviceConfig) -> DeviceConfig:
     replaced, rules replaced by name or added — before a final catch-all deny, which
     would otherwise shadow them — and the management settings the candidate states."""
     out = copy.deepcopy(running)
-    p, c = out.policy, candidate.policy
+    p, c = out.ruleset, candidate.ruleset
     p.addresses.update(copy.deepcopy(c.addresses))
     p.services.update(copy.deepcopy(c.services))
     for zone, interfaces in c.zones.items():

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mzops import yamlfile
 from mzops.errors import InputError
-from mzops.firewall.model import ANY, Address, Admin, DeviceConfig, Management, Policy, Rule, Service, network
+from mzops.firewall.model import ANY, Address, Admin, DeviceConfig, Management, RuleSet, Rule, Service, network
 from mzops.inventory.model import Estate
 
 FILE = "zone_policy.yml"
@@ -100,12 +100,12 @@ class ZonePolicy:
                 out.append(rule)
         return out
 
-    def policy_for(self, firewall: str) -> Policy:
+    def ruleset_for(self, firewall: str) -> RuleSet:
         spec = self.spec
         rules = self.rules_for(firewall)
         used_addresses = {a for r in rules for a in r.source + r.destination if a != ANY}
         used_services = {s for r in rules for s in r.service if s != ANY}
-        return Policy(
+        return RuleSet(
             zones={z: list(i) for z, i in spec.firewalls[firewall].zones.items()},
             addresses={n: Address(n, [network(c) for c in spec.addresses[n]]) for n in spec.addresses
                        if n in used_addresses},
@@ -198,7 +198,7 @@ def desired(zone_policy: ZonePolicy, name: str, vendor: str, params: dict[str, A
             admins: list[Admin]) -> DeviceConfig:
     if name not in zone_policy.spec.firewalls:
         raise InputError(f"{zone_policy.doc.path}: firewall {name!r} has no entry under firewalls:")
-    return DeviceConfig(vendor, name, zone_policy.policy_for(name), management(params, admins))
+    return DeviceConfig(vendor, name, zone_policy.ruleset_for(name), management(params, admins))
 
 
 def register_admins(register, estate: Estate, name: str) -> list[Admin]:

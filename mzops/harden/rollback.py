@@ -1,6 +1,6 @@
 """`mzops harden rollback RUN_ID`: put back what a run changed, prove it, re-audit.
 
-The host-side backup of the run is compared with the host now (snapshot.sh diff);
+The run's snapshot on the host is compared with the host now (snapshot.sh diff);
 the differences are restored, daemons reloaded after validation (a database restarts
 when a restored setting is read only at start), and what a database keeps in its
 catalogue (role attributes, live variables, account locks) is put back by SQL from
@@ -21,7 +21,7 @@ from mzops.compliance import audit
 from mzops.compliance.catalogue import Catalogue
 from mzops.bundle import CollectionError
 from mzops.errors import InputError
-from mzops.harden import families
+from mzops.harden import roles
 from mzops.harden import run as hrun
 from mzops.harden.lifeline import Lifeline
 from mzops.inventory.model import Estate
@@ -72,14 +72,14 @@ def rollback(estate: Estate, catalogues: dict[str, Catalogue], run_id: str, limi
              resolver: Resolver | None = None, progress: Callable[[str], None] = lambda _: None) -> Rollback:
     started = time.monotonic()
     record = hrun.load(run_id)
-    backed_up = {h.name: h for h in record.hosts if h.backup}
-    if not backed_up:
+    snapshotted = {h.name: h for h in record.hosts if h.snapshot}
+    if not snapshotted:
         raise InputError(f"run {run_id}: no host was changed (a preview, or refused before any change)")
-    names = set(estate.limit(limit)) if limit else set(backed_up)
-    chosen = [backed_up[n] for n in backed_up if n in names]
+    names = set(estate.limit(limit)) if limit else set(snapshotted)
+    chosen = [snapshotted[n] for n in snapshotted if n in names]
     if not chosen:
         raise InputError(f"--limit: {limit!r} matches none of the hosts changed by run {run_id} "
-                         f"({', '.join(sorted(backed_up))})")
+                         f"({', '.join(sorted(snapshotted))})")
     missing = [h.name for h in chosen if h.name not in estate.assets]
     if missing:
         raise InputError(f"run {run_id}: host {missing[0]} is no longer in {estate.source}")
@@ -115,7 +115,7 @@ def _restore_host(estate: Estate, run_id: str, host: hrun.HostRun, out: HostRoll
         out.status, out.message = FAILED, f"cannot connect: {exc}"
         return
     try:
-        diff = line.run(hrun.SNAPSHOT_SCRIPT, ["diff", host.backup])
+        diff = line.run(hrun.SNAPSHOT_SCRIPT, ["diff", host.snapshot])
         if diff.rc != 0:
             out.status, out.message = FAILED, (diff.stderr or "snapshot unreadable")[:300]
             return
@@ -134,9 +134,9 @@ def _restore_host(estate: Estate, run_id: str, host: hrun.HostRun, out: HostRoll
         except hrun.RestoreError as exc:
             out.status, out.message = FAILED, str(exc)
             return
-        again = line.run(hrun.SNAPSHOT_SCRIPT, ["diff", host.backup])
+        again = line.run(hrun.SNAPSHOT_SCRIPT, ["diff", host.snapshot])
         out.remaining = _lines(again.stdout) + [f"sql|{s}" for s in hrun.undo_sql(estate, run_id, host, resolver)]
-        login = line.fresh_login() if families.FAMILIES[host.family].fresh_login else None
+        login = line.fresh_login() if roles.ROLES[host.family].fresh_login else None
         if login is not None and login.rc != 0:
             out.status, out.message = FAILED, f"new logins fail after the restore: {login.stderr[:200]}"
         elif out.remaining:

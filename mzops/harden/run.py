@@ -1,7 +1,7 @@
-"""`mzops harden run`: preview, or apply in batches with guards, backup and verification.
+"""`mzops harden run`: preview, or apply in batches with guards, snapshot and verification.
 
 Hosts and databases alike (each asset to its baseline family's role, see
-`mzops.harden.families`). For each batch: hold a lifeline (SSH master) to each asset's
+`mzops.harden.roles`). For each batch: hold a lifeline (SSH master) to each asset's
 host, save what the rules may change on the host itself, run the roles through
 ansible-runner, log in afresh where sshd/PAM changed (broken logins are restored
 through the lifeline at once), collect the facts again and evaluate. The first asset
@@ -24,7 +24,7 @@ from mzops.facts import Facts
 from mzops.connect import ansible, ssh
 from mzops.errors import InputError
 from mzops.harden import events as ev
-from mzops.harden import families, guards, selection
+from mzops.harden import guards, roles, selection
 from mzops.harden.lifeline import Lifeline
 from mzops.harden.locks import automation_account
 from mzops.inventory.model import Asset, Estate
@@ -32,8 +32,8 @@ from mzops.oplog import current_user
 from mzops.results import ASSESSED
 from mzops.secrets import Resolver
 
-PLAYBOOKS = families.PLAYBOOKS
-HOST_BACKUPS = "/var/lib/mzops/backup"
+PLAYBOOKS = roles.PLAYBOOKS
+HOST_SNAPSHOTS = "/var/lib/mzops/snapshot"
 SNAPSHOT_SCRIPT = (Path(__file__).parent / "snapshot.sh").read_bytes()
 GUARD_GROUPS = ("accounts", "sudo", "logins", "sshd")
 
@@ -54,7 +54,7 @@ class HostRun:
     counts: dict[str, int] = field(default_factory=dict)
     before: dict[str, str] = field(default_factory=dict)     # rule -> audit status
     after: dict[str, str] = field(default_factory=dict)
-    backup: str = ""                                          # folder on the host
+    snapshot: str = ""                                        # its folder on the host
     login: str = ""
     family: str = "linux"                                     # baseline family (role)
     restart: list[str] = field(default_factory=list)          # applied rules read only at start
@@ -88,12 +88,16 @@ class HardenRun:
         out = asdict(self)
         for host, data in zip(self.hosts, out["hosts"]):
             data["changed_rules"] = host.changed_rules()
+            data["backup"] = host.snapshot   # the field's first name, kept for readers of the JSON
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HardenRun:
-        hosts = [HostRun(**{k: v for k, v in h.items() if k != "changed_rules"}) for h in data.pop("hosts")]
-        return cls(**data, hosts=hosts)
+        def host(h: dict[str, Any]) -> HostRun:
+            fields = {k: v for k, v in h.items() if k not in ("changed_rules", "backup")}
+            fields.setdefault("snapshot", h.get("backup", ""))   # records written before the rename
+            return HostRun(**fields)
+        return cls(**{k: v for k, v in data.items() if k != "hosts"}, hosts=[host(h) for h in data["hosts"]])
 
     def result(self) -> runlayer.Result:
         return runlayer.Result("harden", self.run_id, [h.outcome() for h in self.hosts], self.seconds,
@@ -184,7 +188,7 @@ def _ansible(estate: Estate, hosts: list[HostRun], request: HardenRequest, folde
         keys = [target_for(estate.assets[h.name], request.resolver).key for h in members]
         with ssh.agent(keys) as agent_env:
             runner = ansible.run_project(
-                folder / f"ansible-{index}", estate.source, PLAYBOOKS, families.FAMILIES[family].playbook,
+                folder / f"ansible-{index}", estate.source, PLAYBOOKS, roles.ROLES[family].playbook,
                 [h.name for h in members],
                 list(tags), check, {"mzops_run_id": request.run_id}, forks=request.forks,
                 agent_socket=(agent_env or {}).get("SSH_AUTH_SOCK"))
@@ -276,18 +280,18 @@ def undo_sql(estate: Estate, run_id: str, host: HostRun, resolver: Resolver | No
         raise InputError(f"run {run_id}: {path} is missing (the facts before the run)")
     asset = estate.assets[host.name]
     now = dbcollect.collect(estate, asset, resolver or Resolver())
-    table = families.FAMILIES[host.family].table()
+    table = roles.ROLES[host.family].table()
     return dbcollect.engine_of(asset).undo_statements(host.rules, table, Facts(Bundle.load(path)), Facts(now),
                                                       restarting=bool(host.restart))
 
 
 def restore(lifeline: Lifeline, host: HostRun, asset: Asset) -> str:
-    """Put an asset's files back from its backup through the held connection, then let
+    """Put an asset's files back from its snapshot through the held connection, then let
     what reads them do so again (validated reloads; a database restarts if needed)."""
-    done = lifeline.run(SNAPSHOT_SCRIPT, ["restore", host.backup])
-    family = families.FAMILIES[host.family]
+    done = lifeline.run(SNAPSHOT_SCRIPT, ["restore", host.snapshot])
+    role = roles.ROLES[host.family]
     args = [] if asset.kind == "host" else [str(dbcollect.port_of(asset)), "restart" if host.restart else ""]
-    reload = lifeline.run(family.after_restore, args)
+    reload = lifeline.run(role.after_restore, args)
     return (done.stdout.decode(errors="replace") + done.stderr + reload.stderr).strip()
 
 
@@ -308,7 +312,7 @@ def _restore_failed(estate: Estate, host: HostRun, line: Lifeline, request: Hard
                     progress: Callable[[str], None]) -> None:
     """A database whose run failed gets its files back at once (the server restarted
     on them if need be), then its catalogue, read again once it answers."""
-    progress(f"{host.name}: {host.message}; restoring the backup")
+    progress(f"{host.name}: {host.message}; restoring the snapshot")
     asset = estate.assets[host.name]
     progress(f"{host.name}: {restore(line, host, asset)}")
     try:
@@ -366,16 +370,16 @@ def _apply_batch(estate: Estate, assets: list[Asset], hosts: list[HostRun], requ
                 return
             lifelines[host.name] = line
             # One folder per asset: a host and the databases it runs share the host.
-            host.backup = f"{HOST_BACKUPS}/{request.run_id}" + ("" if host.family == "linux" else f"/{host.name}")
+            host.snapshot = f"{HOST_SNAPSHOTS}/{request.run_id}" + ("" if host.family == "linux" else f"/{host.name}")
             bundle_path = before / f"{host.name}.json"
             params = request.suites[host.family].catalogue.params_for(asset.vars, estate.where(asset.name))
-            values = families.placeholders(Bundle.load(bundle_path) if bundle_path.exists() else None, params)
-            specs = families.backup_specs(families.FAMILIES[host.family], host.rules,
+            values = roles.placeholders(Bundle.load(bundle_path) if bundle_path.exists() else None, params)
+            specs = roles.snapshot_specs(roles.ROLES[host.family], host.rules,
                                           request.rules_of(host.family), values)
-            saved = line.run(SNAPSHOT_SCRIPT, ["save", host.backup, *specs])
+            saved = line.run(SNAPSHOT_SCRIPT, ["save", host.snapshot, *specs])
             if saved.rc != 0:
-                host.status, host.message = FAILED, f"backup failed: {saved.stderr or saved.stdout.decode()}"[:500]
-                host.backup = ""
+                host.status, host.message = FAILED, f"snapshot failed: {saved.stderr or saved.stdout.decode()}"[:500]
+                host.snapshot = ""
             else:
                 progress(f"{host.name}: {saved.stdout.decode().strip()}")
 
@@ -384,7 +388,7 @@ def _apply_batch(estate: Estate, assets: list[Asset], hosts: list[HostRun], requ
         _ansible(estate, ready, request, run_dir(request.run_id) / f"batch-{index + 1}", check=False)
         for host in ready:
             line = lifelines[host.name]
-            if not families.FAMILIES[host.family].fresh_login:
+            if not roles.ROLES[host.family].fresh_login:
                 host.login = "ok"  # a database's own login is proven by the verification below
                 if host.status == FAILED:
                     _restore_failed(estate, host, line, request, progress)
@@ -393,7 +397,7 @@ def _apply_batch(estate: Estate, assets: list[Asset], hosts: list[HostRun], requ
             if login.rc != 0:
                 host.login = f"new logins fail: {login.stderr[:300]}"
                 host.status = FAILED
-                host.message = f"{host.login}; restored from the backup through the held connection"
+                host.message = f"{host.login}; restored from the snapshot through the held connection"
                 progress(f"{host.name}: {host.message}")
                 progress(f"{host.name}: {restore(line, host, estate.assets[host.name])}")
                 continue

@@ -59,7 +59,7 @@ differences() {
 
 case $action in
 save)
-  if [ -e "$dir/manifest" ]; then echo "backup $dir exists already: not overwriting it" >&2; exit 3; fi
+  if [ -e "$dir/manifest" ]; then echo "snapshot $dir exists already: not overwriting it" >&2; exit 3; fi
   mkdir -p "$dir" && chmod 700 "$dir" || exit 3
   : > "$dir/manifest.new"
   : > "$dir/members"
@@ -81,11 +81,11 @@ save)
   echo "saved $(wc -l < "$dir/manifest") entries in $dir"
   ;;
 diff)
-  [ -f "$dir/manifest" ] || { echo "no backup $dir on this host" >&2; exit 3; }
+  [ -f "$dir/manifest" ] || { echo "no snapshot $dir on this host" >&2; exit 3; }
   differences
   ;;
 restore)
-  [ -f "$dir/manifest" ] || { echo "no backup $dir on this host" >&2; exit 3; }
+  [ -f "$dir/manifest" ] || { echo "no snapshot $dir on this host" >&2; exit 3; }
   status=0
   differences > "$dir/todo"
   # What the run added goes first (deepest first), then what it replaced or deleted

@@ -87,7 +87,7 @@ def same_config(vendor: str, a: str, b: str) -> bool:
             if getattr(cfg.management, toggle) is None:
                 setattr(cfg.management, toggle, False)
         cfg.management.admins.sort(key=lambda a: a.name)
-        return cfg.policy, cfg.management
+        return cfg.ruleset, cfg.management
     return model(a) == model(b) and delta.delta(normal(b), normal(a), v.syntax) == []
 
 

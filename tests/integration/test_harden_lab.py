@@ -13,7 +13,7 @@ import pytest
 from conftest import run_mzops, write_inventory
 from mzops.compliance import catalogue
 from mzops.connect import ssh
-from mzops.harden import families
+from mzops.harden import roles
 from mzops.harden.lifeline import Lifeline
 from mzops.inventory.loader import load
 
@@ -109,9 +109,9 @@ def test_harden_apply_verify_idempotent_and_exact_rollback(lab_session, site):
     assert {"linux.pam.lockout", "linux.ssh.root_login", "linux.ssh.allow_groups", "linux.log.remote",
             "linux.aide.initialised"} <= fixed
 
-    # nothing outside what backup.yml declares for the applied rules changed
+    # nothing outside what snapshot.yml declares for the applied rules changed
     after = fingerprint(lab_session, MAIN)
-    roots = [s[2:] for s in families.backup_specs(families.FAMILIES["linux"], host["rules"], catalogue.load("mlps3").rules)]
+    roots = [s[2:] for s in roles.snapshot_specs(roles.ROLES["linux"], host["rules"], catalogue.load("mlps3").rules)]
     changed = {p.removesuffix(" #content") for p in set(before) | set(after) if before.get(p) != after.get(p)}
     outside = {p for p in changed if not any(p == r or p.startswith(r.rstrip("/") + "/") for r in roots)}
     assert changed and not outside, sorted(outside)
@@ -192,7 +192,7 @@ def test_lifeline_survives_a_change_that_breaks_new_logins(lab_session, lab):
 
 def test_broken_new_logins_are_restored_through_the_lifeline(lab_session, lab):
     """A latent sshd setting (written, never loaded) takes effect with the run's reload
-    and locks mzops out: the fresh-login check catches it and restores the backup."""
+    and locks mzops out: the fresh-login check catches it and restores the snapshot."""
     assert lab_session.run("lab", "reset", OTHER).returncode == 0
     lab_exec(lab_session, OTHER, "echo 'DenyUsers root' > /etc/ssh/sshd_config.d/50-latent.conf")
     before = fingerprint(lab_session, OTHER)
@@ -201,6 +201,6 @@ def test_broken_new_logins_are_restored_through_the_lifeline(lab_session, lab):
     assert proc.returncode == 1
     host = json.loads(proc.stdout)["hosts"][0]
     assert host["status"] == "failed" and host["login"].startswith("new logins fail")
-    assert "restored from the backup" in host["message"]
+    assert "restored from the snapshot" in host["message"]
     assert fingerprint(lab_session, OTHER) == before     # sshd_config is what it was
     lab_session.run("lab", "reset", OTHER)

@@ -13,7 +13,7 @@ from mzops.inventory.register import Person
 
 TODAY = dt.date(2026, 11, 28)
 HOST = Asset(name="h1", kind="host", zone="core", site="primary")
-POLICY = accounts.Policy(today=TODAY)
+POLICY = accounts.Thresholds(today=TODAY)
 
 
 def view(*entries, people=()):

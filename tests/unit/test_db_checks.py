@@ -36,7 +36,7 @@ def user(name: str, host: str = "localhost", attempts: str = "3", lock: str = "1
 
 def statuses(bundle: Bundle, cat=MYSQL) -> dict[str, str]:
     platform, results = evaluate.evaluate(bundle, list(cat.baseline.rules), cat.baseline.parameters)
-    return {r.rule: r.status for r in results} | {"_platform": platform.family}
+    return {r.rule: r.status for r in results} | {"_platform": platform.name}
 
 
 def test_mysql8_is_its_own_flavour():
@@ -111,7 +111,7 @@ def test_pg_hashes_without_superuser_are_a_manual_check():
 
 def test_rollback_sql_puts_the_catalogue_back_exactly():
     from mzops.facts import Facts
-    from mzops.harden.families import FAMILIES
+    from mzops.harden.roles import ROLES
 
     sep = "\x1f"
 
@@ -124,7 +124,7 @@ def test_rollback_sql_puts_the_catalogue_back_exactly():
                    ["postgres", "t", "t", "t", "t", "t", "", "idle_session_timeout=0"])
     now = roles(["ops1", "t", "f", "f", "f", "f", "2027-02-26 00:00:00+00", ""],
                 ["postgres", "t", "t", "t", "t", "t", "", "idle_session_timeout=600s"])
-    rules = FAMILIES["postgresql"].table()
+    rules = ROLES["postgresql"].table()
     got = engines.get("postgresql").undo_statements(["pg.privileged_roles", "pg.role_validity", "pg.admin_idle_timeout"],
                           rules, before, now)
     assert got == ['ALTER ROLE "ops1" CREATEROLE;',
@@ -137,7 +137,7 @@ def test_rollback_sql_puts_the_catalogue_back_exactly():
 
 def test_rollback_sql_for_mariadb_variables_and_locks():
     from mzops.facts import Facts
-    from mzops.harden.families import FAMILIES
+    from mzops.harden.roles import ROLES
 
     def maria(variables: dict[str, str], locked: str) -> Facts:
         user = "\t".join(["", "localhost", "mysql_native_password", "0", "", locked, "0", "N", "N", "N", "N", "N", "", ""])
@@ -149,7 +149,7 @@ def test_rollback_sql_for_mariadb_variables_and_locks():
     before = maria({"max_password_errors": "4294967295", "server_audit_events": "", "local_infile": "ON"}, "0")
     now = maria({"max_password_errors": "5", "server_audit_events": "CONNECT", "local_infile": "OFF"}, "1")
     applied = ["my.lockout", "my.audit_events", "my.local_infile", "my.anonymous"]
-    table = FAMILIES["mysql"].table()
+    table = ROLES["mysql"].table()
     got = engines.get("mariadb").undo_statements(applied, table, before, now)
     assert got == ["SET GLOBAL max_password_errors = 4294967295;", "SET GLOBAL server_audit_events = '';",
                    "SET GLOBAL local_infile = ON;", "ALTER USER ''@'localhost' ACCOUNT UNLOCK;"]

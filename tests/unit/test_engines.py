@@ -132,7 +132,7 @@ def test_lock_plans_follow_the_catalogue():
 def test_a_bundle_saved_before_engines_had_files_still_finds_its_engine():
     old = Bundle("x", "", {"db:engine": Section(0, b"mysql\n"), "sql:version": Section(0, b"10.11.6-MariaDB\t\n")})
     engine = engines.of_bundle(old)
-    assert engine.family == "mysql" and engine.platform(old).family == "mariadb"
+    assert engine.family == "mysql" and engine.platform(old).name == "mariadb"
 
 
 class ToyDB(PostgreSQL):

@@ -39,7 +39,7 @@ def openeuler(password_auth=SYSTEM_AUTH):
 def test_platform_dispatch_reads_red_hat_pam_files():
     platform, results = run(openeuler(), "linux.pam.lockout", "linux.pw.history", "linux.pw.classes",
                             "linux.pw.enforce_root")
-    assert platform.family == "openeuler"
+    assert platform.name == "openeuler"
     assert {k: r.status for k, r in results.items()} == {
         "linux.pam.lockout": "pass", "linux.pw.history": "pass",
         "linux.pw.classes": "pass", "linux.pw.enforce_root": "pass"}
@@ -56,8 +56,8 @@ def test_each_red_hat_stack_is_checked():
 def test_kylin_and_uos_detected():
     kylin = patched(debian12(), {"file:/etc/os-release": 'NAME="Kylin Linux Advanced Server"\nID="kylin"\nVERSION_ID="V10"\n'})
     uos = patched(debian12(), {"file:/etc/os-release": 'NAME="UOS Server"\nID="uos"\nID_LIKE="debian"\n'})
-    assert run(kylin, "linux.pam.lockout")[0].family == "kylin"
-    assert run(uos, "linux.pam.lockout")[0].family == "uos"
+    assert run(kylin, "linux.pam.lockout")[0].name == "kylin"
+    assert run(uos, "linux.pam.lockout")[0].name == "uos"
     # UOS uses Debian's common-* files: the recorded Debian stack is found, not an error.
     assert run(uos, "linux.pam.lockout")[1]["linux.pam.lockout"].status == "fail"
 

@@ -62,29 +62,29 @@ def test_a_new_value_is_sent_over_the_old_one(vendor):
 def test_rules_are_recreated_in_order_from_the_first_that_differs(vendor):
     v, cfg = base(vendor)
     want = copy.deepcopy(cfg)
-    want.policy.rules.insert(1, Rule("inserted", want.policy.rules[0].from_zone, want.policy.rules[0].to_zone,
+    want.ruleset.rules.insert(1, Rule("inserted", want.ruleset.rules[0].from_zone, want.ruleset.rules[0].to_zone,
                                      action="deny", log=True))
     out = commands(v, cfg, want)
     removed = [c for c in out if c.startswith(v.syntax.negation + " rule")]
-    assert len(removed) == len(cfg.policy.rules) - 1          # the first rule stays
+    assert len(removed) == len(cfg.ruleset.rules) - 1          # the first rule stays
     # Typed into the device, the commands leave it carrying the rules in the wanted order.
     after = v.parse(replay(vendor, v.render(cfg), out))
-    assert [r.name for r in after.policy.rules] == [r.name for r in want.policy.rules]
-    assert after.policy.rules == v.parse(v.render(want)).policy.rules
+    assert [r.name for r in after.ruleset.rules] == [r.name for r in want.ruleset.rules]
+    assert after.ruleset.rules == v.parse(v.render(want)).ruleset.rules
 
 
 @pytest.mark.parametrize("vendor", CLI_VENDORS)
 def test_objects_go_after_the_rules_that_used_them_and_merge_removes_nothing(vendor):
     v, cfg = base(vendor)
     want = copy.deepcopy(cfg)
-    gone = next(iter(want.policy.addresses))
-    del want.policy.addresses[gone]
-    want.policy.rules = [r for r in want.policy.rules if gone not in r.sources + r.destinations]
+    gone = next(iter(want.ruleset.addresses))
+    del want.ruleset.addresses[gone]
+    want.ruleset.rules = [r for r in want.ruleset.rules if gone not in r.sources + r.destinations]
     out = commands(v, cfg, want)
     object_removal = next(i for i, c in enumerate(out) if c.startswith(v.syntax.negation) and gone in c and "rule" not in c)
     last_rule_change = max(i for i, c in enumerate(out) if "rule" in c)
     assert object_removal > last_rule_change
-    assert gone not in v.parse(replay(vendor, v.render(cfg), out)).policy.addresses
+    assert gone not in v.parse(replay(vendor, v.render(cfg), out)).ruleset.addresses
     # A merge of the same candidate removes nothing.
     assert not any(c.startswith(v.syntax.negation) for c in commands(v, cfg, merged(cfg, want)))
 
@@ -92,7 +92,7 @@ def test_objects_go_after_the_rules_that_used_them_and_merge_removes_nothing(ven
 def test_built_in_zones_are_emptied_not_removed():
     v, cfg = base("huawei_usg")
     want = copy.deepcopy(cfg)
-    want.policy.zones = {z: i for z, i in want.policy.zones.items() if z != "trust"}
+    want.ruleset.zones = {z: i for z, i in want.ruleset.zones.items() if z != "trust"}
     out = commands(v, cfg, want)
     assert "undo firewall zone trust" not in out
     assert "firewall zone trust" in out and any(c.startswith("undo add interface") for c in out)
@@ -119,15 +119,15 @@ def test_lockout_commands_are_recognised(vendor, command):
 @pytest.mark.parametrize("vendor", CLI_VENDORS)
 def test_a_merged_rule_goes_in_before_the_final_deny(vendor):
     v, cfg = base(vendor)
-    assert cfg.policy.rules[-1].name == "deny-all"
+    assert cfg.ruleset.rules[-1].name == "deny-all"
     candidate = DeviceConfig(vendor)
-    candidate.policy.rules = [Rule("merged", cfg.policy.rules[0].from_zone, cfg.policy.rules[0].to_zone,
+    candidate.ruleset.rules = [Rule("merged", cfg.ruleset.rules[0].from_zone, cfg.ruleset.rules[0].to_zone,
                                    action="permit", log=True)]
     out = commands(v, cfg, merged(cfg, candidate))
     after = v.parse(replay(vendor, v.render(cfg), out))
-    assert [r.name for r in after.policy.rules] == [r.name for r in cfg.policy.rules[:-1]] + ["merged", "deny-all"]
-    assert after.management == cfg.management and after.policy.addresses == cfg.policy.addresses
+    assert [r.name for r in after.ruleset.rules] == [r.name for r in cfg.ruleset.rules[:-1]] + ["merged", "deny-all"]
+    assert after.management == cfg.management and after.ruleset.addresses == cfg.ruleset.addresses
     # Without a final catch-all deny, the rule is appended.
-    cfg.policy.rules[-1].action = "permit"
+    cfg.ruleset.rules[-1].action = "permit"
     after = v.parse(replay(vendor, v.render(cfg), commands(v, cfg, merged(cfg, candidate))))
-    assert after.policy.rules[-1].name == "merged"
+    assert after.ruleset.rules[-1].name == "merged"

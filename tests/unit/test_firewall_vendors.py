@@ -20,7 +20,7 @@ VENDORS = sorted(vendors.vendors())
 def model(vendor: str):
     cfg = modelio.from_data(yaml.safe_load((FIXTURES / "model.yml").read_text()), vendor)
     if vendor == "nftables":  # Linux interface names (at most 15 characters); no management plane
-        cfg.policy.zones = {z: [f"eth{i + 1}"] for i, z in enumerate(cfg.policy.zones)}
+        cfg.ruleset.zones = {z: [f"eth{i + 1}"] for i, z in enumerate(cfg.ruleset.zones)}
         cfg.management = type(cfg.management)()
         cfg.hostname = ""
     return cfg
@@ -59,7 +59,7 @@ def test_nftables_rendering_loads_into_the_real_nft_and_reads_back():
     proc = subprocess.run(["unshare", "-n", "sh", "-c", "nft -f - && nft list ruleset"], input=v.render(cfg),
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
-    assert v.parse(proc.stdout).policy == cfg.policy
+    assert v.parse(proc.stdout).ruleset == cfg.ruleset
 
 
 def test_tree_by_indentation():

@@ -1,4 +1,4 @@
-"""The hardening role and the baseline cannot drift apart: tags, parameters, backups."""
+"""The hardening role and the baseline cannot drift apart: tags, parameters, snapshots."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import yaml
 from mzops.compliance import catalogue
 from mzops.errors import InputError
 
-from mzops.harden import families
+from mzops.harden import roles
 
-FAMILIES = list(families.FAMILIES)
-ROLE = families.PLAYBOOKS / "roles" / "mlps3_linux"
+FAMILIES = list(roles.ROLES)   # baseline families with a hardening role
+ROLE = roles.PLAYBOOKS / "roles" / "mlps3_linux"
 
 
 def role_dir(family: str) -> Path:
-    return families.PLAYBOOKS / "roles" / families.FAMILIES[family].role
+    return roles.PLAYBOOKS / "roles" / roles.ROLES[family].role
 
 
 def _tasks(items, role: Path, inherited=()):
@@ -84,27 +84,27 @@ def test_role_reads_thresholds_from_the_baseline_itself(family):
 def test_every_remediable_rule_says_what_it_may_change():
     for family in FAMILIES:
         cat = catalogue.load("mlps3", family)
-        fam = families.FAMILIES[family]
+        fam = roles.ROLES[family]
         remediable = {r.id for r in cat.rules.values() if r.remediation.task}
         assert set(fam.table()) == remediable, family
     cat = catalogue.load("mlps3")
     remediable = {r.id for r in cat.rules.values() if r.remediation.task}
-    specs = families.backup_specs(families.FAMILIES["linux"], sorted(remediable), cat.rules)
+    specs = roles.snapshot_specs(roles.ROLES["linux"], sorted(remediable), cat.rules)
     assert "C:/etc/ssh/sshd_config" in specs and "M:/var/log" in specs
     assert "S:net.ipv4.conf.all.accept_redirects" in specs
     assert all(re.match(r"^[CMNS]:/?[\w./-]+$", s) for s in specs), specs
 
 
-def test_database_backups_name_the_servers_own_paths():
+def test_database_snapshots_name_the_servers_own_paths():
     cat = catalogue.load("mlps3", "postgresql")
     values = {"config_file": "/etc/postgresql/15/main/postgresql.conf", "hba_file": "/etc/postgresql/15/main/pg_hba.conf",
               "data_directory": "/var/lib/postgresql/15/main", "managed": "/etc/postgresql/15/main/mzops-mlps3.conf"}
     remediable = sorted(r.id for r in cat.rules.values() if r.remediation.task)
-    specs = families.backup_specs(families.FAMILIES["postgresql"], remediable, cat.rules, values)
+    specs = roles.snapshot_specs(roles.ROLES["postgresql"], remediable, cat.rules, values)
     assert set(specs) == {"C:" + values["config_file"], "C:" + values["managed"], "C:" + values["hba_file"],
                           "N:" + values["data_directory"]}
     with pytest.raises(InputError, match="did not report 'hba_file'"):
-        families.backup_specs(families.FAMILIES["postgresql"], ["pg.hba_ssl"], cat.rules, {})
+        roles.snapshot_specs(roles.ROLES["postgresql"], ["pg.hba_ssl"], cat.rules, {})
 
 
 def test_written_values_satisfy_the_audit_rules():

@@ -12,7 +12,7 @@ def test_direct_import_of_one_module_does_not_hide_the_others():
             "from mzops.compliance.checks import registry\n"
             "from mzops.compliance.platforms import detect\n"
             "assert {'setting', 'sysctl', 'daemon_active', 'pwquality'} <= set(registry())\n"
-            "assert detect({'ID': 'openEuler'}).family == 'openeuler'\n"
+            "assert detect({'ID': 'openEuler'}).name == 'openeuler'\n"
             "catalogue.load('mlps3')\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

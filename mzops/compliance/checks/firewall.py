@@ -128,7 +128,7 @@ def _svc_contains(a, b) -> bool:
 
 def shadowing(cfg: DeviceConfig) -> list[tuple[Rule, Rule]]:
     """(later, earlier) pairs: the later rule can never match, an earlier one takes all it would."""
-    p, out = cfg.policy, []
+    p, out = cfg.ruleset, []
     for index, later in enumerate(p.rules):
         for earlier in p.rules[:index]:
             if (earlier.from_zone in (ANY, later.from_zone) and earlier.to_zone in (ANY, later.to_zone)
@@ -151,7 +151,7 @@ def fw_policy(ctx: Context) -> Outcome:
     permit logs; no rule shadowed by an earlier one."""
     what = ctx.args["property"]
     cfg = device(ctx.facts)
-    rules = cfg.policy.rules
+    rules = cfg.ruleset.rules
     if what == "final_deny":
         expected = "the last rule denies any to any and logs"
         last = rules[-1] if rules else None

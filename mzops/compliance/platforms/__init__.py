@@ -1,6 +1,6 @@
-"""Platform families, decided from /etc/os-release; one module per family.
+"""Platforms, decided from /etc/os-release; one module per distribution line.
 
-A family module declares what differs between distributions (PAM file names, the
+A platform module declares what differs between distributions (PAM file names, the
 package manager, package names) so rules never test `if distro == ...`.
 """
 
@@ -13,30 +13,30 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Platform:
-    family: str                         # debian, rhel, openeuler, kylin, uos
-    matches: tuple[str, ...]            # os-release IDs this family claims
+    name: str                           # debian, rhel, openeuler, kylin, uos
+    matches: tuple[str, ...]            # os-release IDs this platform claims
     # PAM services whose stacks carry the password / auth phases for logins.
     password_stacks: tuple[str, ...] = ()
     auth_stacks: tuple[str, ...] = ()
-    # Names a package has on this family, keyed by a neutral name.
+    # Names a package has on this platform, keyed by a neutral name.
     package_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()       # other names rules may use (e.g. "rhel" for openEuler)
     kind: str = "linux"                 # what the baseline's rules run on: linux, postgresql, mysql
 
     @property
     def names(self) -> set[str]:
-        return {self.family, self.kind, *self.aliases}
+        return {self.name, self.kind, *self.aliases}
 
     def packages(self, neutral: str) -> tuple[str, ...]:
         return self.package_names.get(neutral, (neutral,))
 
 
-FAMILIES: list[Platform] = []
+PLATFORMS: list[Platform] = []
 _discovered = False
 
 
 def register(platform: Platform) -> Platform:
-    FAMILIES.append(platform)
+    PLATFORMS.append(platform)
     return platform
 
 
@@ -54,13 +54,13 @@ def firewall(vendor: str) -> Platform:
 def detect(os_release: dict[str, str]) -> Platform:
     """ID first (kylin is also ID_LIKE rhel or debian), then ID_LIKE in order."""
     global _discovered
-    if not _discovered:  # all family modules, even if one was imported directly before
+    if not _discovered:  # all platform modules, even if one was imported directly before
         for mod in pkgutil.iter_modules(__path__):
             importlib.import_module(f"{__name__}.{mod.name}")
         _discovered = True
     ids = [os_release.get("ID", "").lower()] + os_release.get("ID_LIKE", "").lower().split()
     for candidate in ids:
-        for platform in FAMILIES:
+        for platform in PLATFORMS:
             if candidate in platform.matches:
                 return platform
     return UNKNOWN

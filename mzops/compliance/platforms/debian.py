@@ -1,7 +1,7 @@
 from mzops.compliance.platforms import Platform, register
 
 DEBIAN = register(Platform(
-    family="debian",
+    name="debian",
     matches=("debian", "ubuntu", "linuxmint", "raspbian"),
     password_stacks=("common-password",),
     auth_stacks=("common-auth",),

@@ -12,14 +12,14 @@ _RHEL_PACKAGES = {
 _RHEL_STACKS = dict(password_stacks=("system-auth", "password-auth"),
                     auth_stacks=("system-auth", "password-auth"))
 
-RHEL = register(Platform(family="rhel", matches=("rhel", "centos", "rocky", "almalinux", "fedora", "ol"),
+RHEL = register(Platform(name="rhel", matches=("rhel", "centos", "rocky", "almalinux", "fedora", "ol"),
                          package_names=_RHEL_PACKAGES, **_RHEL_STACKS))
 # openEuler and Kylin server descend from the Red Hat layout (authselect, system-auth).
-OPENEULER = register(Platform(family="openeuler", matches=("openeuler",), aliases=("rhel",),
+OPENEULER = register(Platform(name="openeuler", matches=("openeuler",), aliases=("rhel",),
                               package_names=_RHEL_PACKAGES, **_RHEL_STACKS))
 # Kylin shares ID=kylin between its server (Red Hat layout) and desktop (Debian layout)
 # editions: list both; checks use the stacks the host really has.
-KYLIN = register(Platform(family="kylin", matches=("kylin",), aliases=("rhel",),
+KYLIN = register(Platform(name="kylin", matches=("kylin",), aliases=("rhel",),
                           package_names=_RHEL_PACKAGES,
                           password_stacks=("system-auth", "password-auth", "common-password"),
                           auth_stacks=("system-auth", "password-auth", "common-auth")))

@@ -13,7 +13,7 @@ ACTIONS = {"pass": "permit", "drop": "deny"}
 
 def parse(text: str) -> DeviceConfig:
     cfg = DeviceConfig("h3c_secpath")
-    m, p, origin = cfg.management, cfg.policy, cfg.origin
+    m, p, origin = cfg.management, cfg.ruleset, cfg.origin
     acls: dict[str, list[str]] = {}
     vty_acl = None
     for node in tree.parse(text).children:
@@ -115,7 +115,7 @@ def _rule(node: tree.Node) -> Rule:
 
 
 def render(cfg: DeviceConfig) -> str:
-    m, p = cfg.management, cfg.policy
+    m, p = cfg.management, cfg.ruleset
     out = ["#", f" sysname {cfg.hostname}", "#"] if cfg.hostname else ["#"]
     for flag, words in ((m.telnet, "telnet server enable"), (m.ssh, "ssh server enable"),
                         (m.http, "ip http enable"), (m.https, "ip https enable")):

@@ -10,7 +10,7 @@ from mzops.firewall.vendors import Vendor
 
 def parse(text: str) -> DeviceConfig:
     cfg = DeviceConfig("hillstone_stoneos")
-    m, p, origin = cfg.management, cfg.policy, cfg.origin
+    m, p, origin = cfg.management, cfg.ruleset, cfg.origin
     manage: dict[str, set[str]] = {}          # interface -> services allowed to manage it
     for node in tree.parse(text).children:
         w = node.words
@@ -117,7 +117,7 @@ def _rule(node: tree.Node) -> Rule:
 
 
 def render(cfg: DeviceConfig) -> str:
-    m, p = cfg.management, cfg.policy
+    m, p = cfg.management, cfg.ruleset
     out = [f"hostname {cfg.hostname}"] if cfg.hostname else []
     for admin in m.admins:
         out.append(f'admin user "{admin.name}"')

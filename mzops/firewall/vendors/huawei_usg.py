@@ -20,7 +20,7 @@ LEVELS = {"admin": "15", "operator": "3", "auditor": "2"}
 
 def parse(text: str) -> DeviceConfig:
     cfg = DeviceConfig("huawei_usg")
-    m, p, origin = cfg.management, cfg.policy, cfg.origin
+    m, p, origin = cfg.management, cfg.ruleset, cfg.origin
     root = tree.parse(text)
     acls: dict[str, list[str]] = {}
     vty_acl = None
@@ -136,7 +136,7 @@ def _rule(node: tree.Node) -> Rule:
 
 
 def render(cfg: DeviceConfig) -> str:
-    m, p = cfg.management, cfg.policy
+    m, p = cfg.management, cfg.ruleset
     out = ["#", f" sysname {cfg.hostname}", "#"] if cfg.hostname else ["#"]
     if m.telnet is not None:
         out.append(f" {'' if m.telnet else 'undo '}telnet server enable")

@@ -24,7 +24,7 @@ def _elements(block: str) -> list[str]:
 
 def parse(text: str) -> DeviceConfig:
     cfg = DeviceConfig("nftables")
-    p = cfg.policy
+    p = cfg.ruleset
     table = re.search(r"table inet " + TABLE + r" \{(.*)^\}", text, re.S | re.M)
     if not table:
         return cfg
@@ -69,7 +69,7 @@ def _match(pattern: str, line: str) -> str | None:
 
 
 def render(cfg: DeviceConfig) -> str:
-    p = cfg.policy
+    p = cfg.ruleset
     out = [f"table inet {TABLE} {{"]
     for zone, interfaces in p.zones.items():
         out += [f"\tset zone-{zone} {{", "\t\ttype ifname"]

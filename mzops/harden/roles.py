@@ -1,7 +1,7 @@
-"""What differs between hardening a Linux host and a database server: the playbook, the
-role's snapshot table, whether a fresh SSH login proves the change, and how a restored
-server re-reads its configuration. What a database keeps in its catalogue, and the SQL
-that puts it back, is its engine's (mzops.engines).
+"""The hardening role of each baseline family (linux, postgresql, mysql): its playbook,
+its snapshot table (what its rules may change), whether a fresh SSH login proves the
+change, and how a restored server re-reads its configuration. What a database keeps in
+its catalogue, and the SQL that puts it back, is its engine's (mzops.engines).
 
 A database family comes with its engine's file: its playbook harden_<family>.yml and
 role mlps3_<family> are found by name.
@@ -38,7 +38,7 @@ exit 0
 """
 
 @dataclass(frozen=True)
-class Family:
+class Role:
     name: str
     playbook: str
     role: str
@@ -46,27 +46,27 @@ class Family:
     after_restore: bytes       # run on the host after its files are restored
 
     @property
-    def backup_table(self) -> Path:
-        return PLAYBOOKS / "roles" / self.role / "backup.yml"
+    def snapshot_table(self) -> Path:
+        return PLAYBOOKS / "roles" / self.role / "snapshot.yml"
 
     def table(self) -> dict[str, dict]:
-        return yaml.safe_load(self.backup_table.read_text())["rules"]
+        return yaml.safe_load(self.snapshot_table.read_text())["rules"]
 
 
-def _families() -> dict[str, Family]:
+def _roles() -> dict[str, Role]:
     """Linux, and each database engine's family (its playbook and role named after it)."""
-    out = {"linux": Family("linux", "harden_linux.yml", "mlps3_linux", True, LINUX_RELOAD)}
+    out = {"linux": Role("linux", "harden_linux.yml", "mlps3_linux", True, LINUX_RELOAD)}
     for engine in engines.known().values():
-        out.setdefault(engine.family, Family(engine.family, f"harden_{engine.family}.yml", f"mlps3_{engine.family}",
+        out.setdefault(engine.family, Role(engine.family, f"harden_{engine.family}.yml", f"mlps3_{engine.family}",
                                              False, engine.after_restore))
     return out
 
 
-FAMILIES = _families()
+ROLES = _roles()   # baseline family -> its role
 
 
 def placeholders(bundle: Bundle | None, params: dict[str, Any]) -> dict[str, str]:
-    """Values for {names} in a database role's backup table: the server's own paths."""
+    """Values for {names} in a database role's snapshot table: the server's own paths."""
     values = {k: str(v) for k, v in params.items() if isinstance(v, (str, int))}
     if bundle is None or "db:engine" not in bundle.sections:
         return values
@@ -83,11 +83,11 @@ def placeholders(bundle: Bundle | None, params: dict[str, Any]) -> dict[str, str
     return values
 
 
-def backup_specs(family: Family, rule_ids: list[str], rules: dict[str, Rule],
+def snapshot_specs(role: Role, rule_ids: list[str], rules: dict[str, Rule],
                  values: dict[str, str] | None = None) -> list[str]:
     """snapshot.sh arguments for these rules: C:content M:metadata of a tree, N:of one
     path (a data directory whose files belong to the server), S:sysctl key."""
-    table = family.table()
+    table = role.table()
     specs: list[str] = []
 
     def flat(items):
@@ -98,12 +98,12 @@ def backup_specs(family: Family, rule_ids: list[str], rules: dict[str, Rule],
         try:
             return text.format(**(values or {}))
         except KeyError as exc:
-            raise InputError(f"{family.backup_table}: {text}: the server did not report {exc}") from None
+            raise InputError(f"{role.snapshot_table}: {text}: the server did not report {exc}") from None
 
     for rule_id in rule_ids:
         entry = table.get(rule_id)
         if entry is None:
-            raise InputError(f"{family.backup_table}: rule {rule_id} has no entry (what its tasks may change)")
+            raise InputError(f"{role.snapshot_table}: rule {rule_id} has no entry (what its tasks may change)")
         specs += [f"C:{path(p)}" for p in flat(entry.get("content", []))]
         specs += [f"M:{path(p)}" for p in flat(entry.get("metadata", []))]
         specs += [f"N:{path(p)}" for p in flat(entry.get("node", []))]
