@@ -12,7 +12,6 @@ kernel (chattr +a) so no one but root can rewrite it.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from mzops import run as runlayer
 from mzops.errors import InputError, OperationFailed
 from mzops.paths import mzops_home
 
@@ -60,8 +60,7 @@ def append(command: list[str], role: str, targets: list[str], result: str, exit_
     path = path or log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
-        with open(path, "a+", encoding="utf-8") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        with open(path, "a+", encoding="utf-8") as handle, runlayer.serialised(handle):
             seq, prev = _tail(path)
             user, uid = current_user()
             record = {

@@ -8,7 +8,6 @@ directory, so nothing a host does can alter the cache.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import re
@@ -18,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from mzops import run as runlayer
 from mzops.errors import OperationFailed
 from mzops.paths import cache_dir
 
@@ -153,8 +153,7 @@ def ensure(layer: Layer, log=print) -> list[Path]:
 def _build(layer: Layer, log) -> None:
     root = cache_dir() / "rootfs"
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with open(root / ".lock", "w") as lock, runlayer.serialised(lock):
         if is_built(layer):  # another process built it while we waited
             return
         target = layer_dir(layer)

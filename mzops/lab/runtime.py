@@ -7,17 +7,16 @@ only way in is a relay started inside the lab control namespace.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import signal
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from mzops import run as runlayer
 from mzops.errors import InputError, OperationFailed
 from mzops.lab import files, rootfs, topology
 from mzops.lab.topology import LabHost
@@ -161,8 +160,7 @@ def _prepare_files(hosts: list[LabHost]) -> None:
         _sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mzops-lab", "-f", str(key))
     pubkey = (base / "ssh" / "id_ed25519.pub").read_text()
     etc_hosts = _etc_hosts([(h.address, h.name) for h in hosts])
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        known = list(pool.map(lambda h: _prepare_host(h, pubkey, etc_hosts), hosts))
+    known = runlayer.each(hosts, lambda h: _prepare_host(h, pubkey, etc_hosts), forks=8)
     (base / "ssh" / "known_hosts").write_text("".join(known))
     (base / "ssh" / "config").write_text(files.ssh_config(hosts, base))
 
@@ -260,8 +258,7 @@ def _wait_ready(hosts: list[LabHost], procs: dict[str, subprocess.Popen]) -> Non
                 )
             time.sleep(0.2)
 
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        list(pool.map(wait, hosts))
+    runlayer.each(hosts, wait, forks=10)
 
 
 # ---------------------------------------------------------------- down
@@ -400,8 +397,7 @@ def _reset_net_sysctls(host: LabHost) -> None:
 def _record_pid(name: str, pid: int) -> None:
     """Update one host's PID in the state file. Resets may run in parallel (tests,
     benchmarks): re-read under a lock and replace atomically, or they undo each other."""
-    with open(lab_dir() / ".state.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with open(lab_dir() / ".state.lock", "w") as lock, runlayer.serialised(lock):
         state = _state()
         for entry in state["hosts"]:
             if entry["name"] == name:

@@ -2,8 +2,8 @@
 
 `exclusive` is the run lock (one harden run, one firewall push, one nightly backup at
 a time on this controller; a timer and an engineer may start one together). It never
-waits: the second caller is told who holds it. `appending` serialises writers of one
-file (the operation log) and does wait.
+waits: the second caller is told who holds it. `serialised` lets the writers of one
+file (the operation log, the lab's state, a cache being built) take turns: it waits.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def exclusive(capability: str, what: str = "") -> Iterator[None]:
 
 
 @contextmanager
-def appending(handle: IO) -> Iterator[None]:
+def serialised(handle: IO) -> Iterator[None]:
     """Hold HANDLE's file for one writer at a time (waits for the others)."""
     fcntl.flock(handle, fcntl.LOCK_EX)
     try:
