@@ -96,7 +96,8 @@ def test_unreachable_and_refused_hosts_do_not_stop_the_run(lab, tmp_path):
                       "mzops_platform": "debian-12"},
     })
     proc = run_mzops("-i", str(inv), "audit", "run", "--json", "--rules", "linux.pw.minlen")
-    assert proc.returncode == 3, proc.stderr
+    assert proc.returncode == 1, proc.stderr          # a lab host fails the rule: 1 wins over 3
+    assert sorted(json.loads(proc.stdout)["summary"]["unreachable"]) == ["ghost", "wronguser"]
     targets = {t["name"]: t for t in json.loads(proc.stdout)["targets"]}
     assert targets["ghost"]["status"] == "unreachable" and targets["ghost"]["results"] == []
     assert targets["wronguser"]["status"] == "unreachable"
@@ -104,6 +105,8 @@ def test_unreachable_and_refused_hosts_do_not_stop_the_run(lab, tmp_path):
     # Every lab host was assessed (the lab firewall is not a host: no Linux rule selected).
     assert all(targets[h["name"]]["status"] == "assessed" for h in lab["hosts"] if not h.get("firewall"))
     assert "ghost: unreachable" in proc.stderr
+    only = run_mzops("-i", str(inv), "audit", "run", "--json", "--rules", "linux.pw.minlen", "--limit", "ghost,wronguser")
+    assert only.returncode == 3, only.stderr           # nothing failed, some targets unreachable
 
 
 def test_audit_changes_nothing_on_the_target(lab_session, lab):

@@ -160,7 +160,7 @@ def test_vaulted_ssh_key_never_leaks_and_vault_down_is_per_target(lab_session, l
 
     down = {**env, "VAULT_ADDR": f"http://127.0.0.1:{free_port()}"}
     proc = run_mzops("-i", str(inv), "audit", "run", "--limit", f"vaulted,{other}", "--json", home=home, env=down)
-    assert proc.returncode == 3
+    assert proc.returncode == 1          # the other host's findings; the vaulted one is not assessed
     targets = {t["name"]: t for t in json.loads(proc.stdout)["targets"]}
     assert targets["vaulted"]["status"] == "error"
     assert "vault:secret/mzops/lab/ssh#private_key" in targets["vaulted"]["message"]
