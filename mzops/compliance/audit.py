@@ -176,7 +176,11 @@ def evaluate_saved(folder: Path, estate: Estate | None, request: AuditRequest) -
         raise InputError(f"{folder}: no fact bundles (*.json) in this folder")
     results = []
     for path in paths:
-        bundle = Bundle.load(path)
+        try:
+            bundle = Bundle.load(path)
+        except InputError as exc:   # one damaged bundle is that target's error; the others go on
+            results.append(TargetResult(path.stem, TARGET_ERROR, message=str(exc)))
+            continue
         asset = estate.assets.get(bundle.target) if estate else None
         if asset is None:  # the bundle says what it was collected from
             engine = bundle.sections.get("db:engine")

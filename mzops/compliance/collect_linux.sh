@@ -187,7 +187,10 @@ for group in "$@"; do
     sec aide aide_status
     ;;
   updates)
-    sec pkglists sh -c 'ls /var/lib/apt/lists /var/cache/dnf /var/cache/yum 2>/dev/null'
+    # Only the package managers' folders that exist: a missing one is no failure, an
+    # unreadable one is.
+    sec pkglists sh -c 'for d in /var/lib/apt/lists /var/cache/dnf /var/cache/yum; do
+      [ -d "$d" ] || continue; echo "$d:"; ls "$d" || exit $?; done'
     if cmd_exists apt-get; then sec updates apt-get -s -o Debug::NoLocking=1 \
       -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= upgrade
     elif cmd_exists yum; then sec updates yum -q -C updateinfo list security
@@ -200,4 +203,6 @@ for group in "$@"; do
       /etc/cron.monthly /etc/login.defs /etc/security/opasswd /var/log /etc/audit/auditd.conf
     ;;
   esac
+  # The group is whole: a file missing from the bundle now means absent on the host.
+  sec "group:$group" true
 done

@@ -8,8 +8,9 @@ value keeps enough of its origin (file and line) to serve as evidence.
 from __future__ import annotations
 
 import fnmatch
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Iterator, TypeVar
 
 from mzops.bundle import Bundle
 from mzops.facts import pam, sshd
@@ -30,18 +31,40 @@ T = TypeVar("T")
 @dataclass
 class Facts:
     bundle: Bundle
+    # Parsed values with the sections read to make them (replayed on every use, so a
+    # rule that reads a cached fact is known to depend on its sections too).
     _cache: dict = field(default_factory=dict, repr=False)
+    _reading: list[set[str]] = field(default_factory=list, repr=False)
+
+    # ---------------------------------------------------------- what was read
+
+    @contextmanager
+    def reading(self) -> Iterator[set[str]]:
+        """The names of the sections read inside the block (file globs as file:GLOB)."""
+        seen: set[str] = set()
+        self._reading.append(seen)
+        try:
+            yield seen
+        finally:
+            self._reading.pop()   # blocks nest: the innermost ends first
+
+    def _read(self, *names: str) -> None:
+        for seen in self._reading:
+            seen.update(names)
 
     # ---------------------------------------------------------- raw access
 
     def has(self, section: str) -> bool:
+        self._read(section)
         return section in self.bundle.sections
 
     def text(self, section: str) -> str | None:
+        self._read(section)
         sec = self.bundle.sections.get(section)
         return sec.text if sec is not None else None
 
     def rc(self, section: str) -> int | None:
+        self._read(section)
         sec = self.bundle.sections.get(section)
         return sec.rc if sec is not None else None
 
@@ -50,21 +73,25 @@ class Facts:
 
     def files(self, pattern: str) -> dict[str, str]:
         """Collected files whose path matches a glob, sorted by path."""
-        return {name[5:]: sec.text for name, sec in sorted(self.bundle.sections.items())
-                if name.startswith("file:") and fnmatch.fnmatch(name[5:], pattern)}
+        found = {name[5:]: sec.text for name, sec in sorted(self.bundle.sections.items())
+                 if name.startswith("file:") and fnmatch.fnmatch(name[5:], pattern)}
+        self._read(f"file:{pattern}", *(f"file:{path}" for path in found))
+        return found
 
     def get(self, cls: type[Fact[T]]) -> T:
         """The parsed value of fact CLS (parsed on first use, then kept)."""
-        if cls not in self._cache:
-            self._cache[cls] = cls().parse(self)
-        return self._cache[cls]
+        return self.memo(cls, lambda: cls().parse(self))
 
     def memo(self, key: Any, make) -> Any:
-        """A value derived from these facts by another module (a firewall's parsed
-        configuration), made once per bundle."""
+        """A value derived from these facts (a fact, a firewall's parsed configuration),
+        made once per bundle."""
         if key not in self._cache:
-            self._cache[key] = make()
-        return self._cache[key]
+            with self.reading() as seen:
+                value = make()
+            self._cache[key] = (value, frozenset(seen))
+        value, seen = self._cache[key]
+        self._read(*seen)
+        return value
 
     # ---------------------------------------------------------- the facts
 

@@ -42,7 +42,8 @@ def test_recorded_rule_fails(rule):
 def test_every_rule_has_both_scenarios_and_a_remediation():
     assert len(CATALOGUE.rules) >= 45
     for rule in CATALOGUE.baseline.rules:
-        assert rule.scenarios.passing is not None and rule.scenarios.failing is not None
+        if rule.scenarios.lab:   # shell run on a lab host (a recorded one may be {}: the bundle as recorded)
+            assert str(rule.scenarios.passing).strip() and str(rule.scenarios.failing).strip(), rule.id
         assert rule.remediation.hint.en and rule.remediation.hint.zh
         if not rule.scenarios.lab:
             assert rule.scenarios.why_not_lab, rule.id
