@@ -12,7 +12,7 @@ from mzops import engines
 from mzops.compliance.catalogue import Rule
 from mzops.compliance.checks import ERROR, NOTAPPLICABLE, Context, Outcome, registry
 from mzops.bundle import Bundle
-from mzops.compliance.checks import FAIL, MANUAL, PASS
+from mzops.compliance.checks import FAIL, MANUAL
 from mzops.compliance.platforms import UNKNOWN, Platform, detect, firewall
 from mzops.facts import Facts, completeness
 from mzops.compliance.waivers import Waiver

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mzops.facts import Facts, completeness
 from mzops.facts.sudo import user_specs
-from mzops.facts import Facts
 
 
 def _sudo_admins(facts: Facts) -> set[str]:
@@ -29,7 +29,17 @@ def _nopasswd(facts: Facts, user: str) -> bool:
 
 
 def refusals(facts: Facts, rule_ids: set[str], params: dict[str, Any], user: str, become: bool) -> list[str]:
-    """Reasons not to run these rules on this host, as the automation account `user`."""
+    """Reasons not to run these rules on this host, as the automation account `user`;
+    a guard whose facts were not collected whole refuses (it cannot tell it is safe)."""
+    with facts.reading() as read:
+        out = _refusals(facts, rule_ids, params, user, become)
+    lost = completeness.problems(facts.bundle, read)
+    if lost:
+        out.append(f"the lockout guards cannot tell this host is safe: {lost[0]}")
+    return out
+
+
+def _refusals(facts: Facts, rule_ids: set[str], params: dict[str, Any], user: str, become: bool) -> list[str]:
     out = []
     if "linux.ssh.root_login" in rule_ids:
         value = str(params["ssh_permit_root_login"][0])

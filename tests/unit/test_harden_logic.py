@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bundles import debian12, patched
+from mzops.bundle import Section
 from mzops.compliance import catalogue
 from mzops.facts import Facts
 from mzops.harden import events, guards, selection
@@ -118,3 +119,15 @@ def test_reports_read_as_an_engineer_needs():
     text = report.render_rollback(back)
     assert "remove (made by the run)   /etc/cron.d/mzops-aide" in text
     assert "restore mode/owner         /var/log/auth.log" in text and "net.ipv4.ip_forward = 0" in text
+
+
+def test_a_guard_refuses_when_its_facts_were_not_read_whole():
+    """Safe to run only if the guard could read what it judges: an unreadable sudoers
+    is no evidence that a named administrator remains."""
+    facts = _facts(extra_passwd="lina:x:1001:1001::/home/lina:/bin/bash\n", sudoers="lina ALL=(ALL) ALL\n",
+                   shadow="lina:password:6:19000:0:90:7::\n")
+    assert guards.refusals(facts, {"linux.ssh.root_login"}, PARAMS, "mzops", True) == []
+    denied = Facts(patched(facts.bundle, {}))
+    denied.bundle.sections["file:/etc/sudoers"] = Section(1, b"cat: /etc/sudoers: Permission denied\n")
+    found = guards.refusals(denied, {"linux.ssh.root_login"}, PARAMS, "mzops", True)
+    assert any("cannot tell this host is safe: /etc/sudoers: unreadable" in r for r in found), found
