@@ -9,6 +9,8 @@ from typing import Optional
 import typer
 
 from mzops import accounts
+from mzops import run as runlayer
+from mzops.harden import locks
 from mzops.cli import common
 from mzops.cli.inventory import load_estate
 from mzops.compliance import accounts_check
@@ -16,7 +18,6 @@ from mzops.errors import InputError
 from mzops.inventory import register as register_file
 from mzops.inventory import validate
 from mzops.report import accounts as report
-from mzops.secrets import Resolver
 
 app = typer.Typer(help="Account hygiene on servers and databases (read-only).", no_args_is_help=True)
 
@@ -63,12 +64,9 @@ def lock(
     as_json: bool = common.JsonOption,
 ) -> None:
     """Lock accounts, never delete them: a preview by default, --apply to change."""
-    from mzops import run as runlayer
-    from mzops.harden import locks
 
     estate = load_estate(ctx)
-    inv = common.options(ctx).inventory
-    resolver = Resolver(base=inv if inv.is_dir() else inv.parent)
+    resolver = common.resolver(ctx)
     if fix is not None:
         if fix != "expired":
             raise InputError(f"--fix: only 'expired' can be fixed automatically (got {fix!r})")

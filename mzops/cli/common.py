@@ -18,6 +18,8 @@ from rich.console import Console
 
 from mzops import run as runlayer
 from mzops.errors import InputError
+from mzops.inventory import register
+from mzops.secrets import Resolver
 
 # Piped output keeps whole cells: 80 columns would cut names and addresses.
 stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -88,8 +90,6 @@ def inventory_folder(ctx: typer.Context) -> Path:
 
 def optional_register(ctx: typer.Context, given: Path | None = None):
     """The account register given, else accounts.yml beside the inventory, else None."""
-    from mzops.inventory import register
-
     if given is None and not (inventory_folder(ctx) / "accounts.yml").exists():
         return None
     return register.load(register_path(ctx, given))
@@ -97,8 +97,6 @@ def optional_register(ctx: typer.Context, given: Path | None = None):
 
 def resolver(ctx: typer.Context):
     """Credential references resolve relative to the inventory folder (ansible-vault files)."""
-    from mzops.secrets import Resolver
-
     return Resolver(base=inventory_folder(ctx))
 
 

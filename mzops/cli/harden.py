@@ -14,7 +14,6 @@ from mzops.harden import rollback as hrollback
 from mzops.harden.roles import ROLES
 from mzops.harden import run as hrun
 from mzops.report import harden as report
-from mzops.secrets import Resolver
 
 app = typer.Typer(help="Harden hosts and databases to the baseline: preview, apply in batches, verify, roll back.",
                   no_args_is_help=True)
@@ -41,11 +40,6 @@ def _emit(ctx: typer.Context, as_json: bool, data: Any, text: str, exit_code: in
         common.stdout.print(text, markup=False, highlight=False, end="")
     if exit_code:
         raise typer.Exit(exit_code)
-
-
-def _resolver(ctx: typer.Context) -> Resolver:
-    inv = common.options(ctx).inventory
-    return Resolver(base=inv if inv.is_dir() else inv.parent)
 
 
 @app.command("run")
@@ -77,7 +71,7 @@ def run_cmd(
     chosen = audit.targets(estate, limit, set(selected))
     suites = {family: audit.Suite(catalogues[family], rs) for family, rs in selected.items()}
     request = hrun.HardenRequest(suites, skipped, disruptive, apply_changes, _batches(batch),
-                                 common.run_id(), forks=forks, resolver=_resolver(ctx), restart=restart)
+                                 common.run_id(), forks=forks, resolver=common.resolver(ctx), restart=restart)
     with hrun.exclusive():
         record = (hrun.apply if apply_changes else hrun.preview)(estate, chosen, request, common.events(ctx))
     _emit(ctx, as_json, record.to_dict(), report.render_run(record), record.exit_code())
@@ -96,7 +90,7 @@ def rollback_cmd(
     estate = load_estate(ctx)
     catalogues = catalogue.load_profile(profile)
     with hrun.exclusive():
-        result = hrollback.rollback(estate, catalogues, run_id, limit, check, _resolver(ctx),
+        result = hrollback.rollback(estate, catalogues, run_id, limit, check, common.resolver(ctx),
                                     progress=lambda m: common.progress(ctx, m))
     common.note_targets(h.name for h in result.hosts)
     _emit(ctx, as_json, result.to_dict(), report.render_rollback(result), result.exit_code())

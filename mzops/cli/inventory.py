@@ -11,6 +11,7 @@ from rich.table import Table
 from mzops.cli import common
 from mzops.errors import InputError, MzopsError
 from mzops.inventory import loader, register, validate
+from mzops.firewall import policy
 
 app = typer.Typer(help="The estate: assets, zones, sites and the account register.", no_args_is_help=True)
 
@@ -100,7 +101,6 @@ def validate_cmd(
             problems.append(str(exc))
         inv = common.options(ctx).inventory
         if ((inv if inv.is_dir() else inv.parent) / "zone_policy.yml").exists():
-            from mzops.firewall import policy
 
             try:
                 policy.load(inv, estate)

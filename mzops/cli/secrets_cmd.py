@@ -7,7 +7,6 @@ from rich.table import Table
 
 from mzops.cli import common
 from mzops.cli.inventory import load_estate
-from mzops.secrets import Resolver
 
 app = typer.Typer(help="Credential references: where secrets live, never their values.", no_args_is_help=True)
 
@@ -16,8 +15,7 @@ app = typer.Typer(help="Credential references: where secrets live, never their v
 def check(ctx: typer.Context, as_json: bool = common.JsonOption) -> None:
     """Resolve each reference in the inventory: ok | missing | denied | error."""
     estate = load_estate(ctx)
-    inv = common.options(ctx).inventory
-    resolver = Resolver(base=inv if inv.is_dir() else inv.parent)
+    resolver = common.resolver(ctx)
     users: dict[str, list[str]] = {}
     for asset in estate.assets.values():
         for ref in asset.credentials.values():

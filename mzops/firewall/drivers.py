@@ -23,6 +23,7 @@ from napalm.base.exceptions import CommitError, ConnectionException, MergeConfig
 from mzops.firewall import delta, vendors
 from mzops.firewall.model import merged
 from mzops.firewall.session import CliSession, DeviceError
+from mzops.connect import ssh
 
 
 def _text(filename: str | None, config: str | None) -> str:
@@ -196,11 +197,10 @@ class NftablesDriver(_Candidate, NetworkDriver):
 
     def __init__(self, hostname: str, username: str, password: str = "", timeout: int = 60,
                  optional_args: dict[str, Any] | None = None):
-        from mzops.connect.ssh import Target
 
         args = optional_args or {}
         self.hostname, self.username, self.timeout = hostname, username, timeout
-        self.target = args.get("target") or Target(name=hostname, host=hostname, user=username or None,
+        self.target = args.get("target") or ssh.Target(name=hostname, host=hostname, user=username or None,
                                                     port=args.get("port"))
         self.vendor = vendors.get("nftables")
         self._open = False
@@ -216,7 +216,6 @@ class NftablesDriver(_Candidate, NetworkDriver):
         return {"is_alive": self._open}
 
     def _run(self, script: str) -> str:
-        from mzops.connect import ssh
 
         done = ssh.run_script(self.target, script.encode(), [], timeout=self.timeout)
         if done.transport_failed:

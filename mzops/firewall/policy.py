@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mzops import yamlfile
+from mzops.compliance import catalogue
 from mzops.errors import InputError
 from mzops.firewall.model import ANY, Address, Admin, DeviceConfig, Management, RuleSet, Rule, Service, network
 from mzops.inventory.model import Estate
@@ -217,8 +218,6 @@ def desired_for(estate: Estate, inventory: Path, name: str, register=None, profi
     """What firewall NAME should carry: its part of the zone policy and the management
     plane of the firewall baseline (site parameters from the inventory, administrators
     from the account register when there is one)."""
-    from mzops.compliance import catalogue
-
     asset = estate.assets.get(name)
     if asset is None or asset.kind != "firewall":
         raise InputError(f"{name!r}: no firewall of that name in {estate.source}")

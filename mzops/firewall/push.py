@@ -24,6 +24,7 @@ from mzops.firewall import policy, store, vendors
 from mzops.firewall.drivers import DRIVERS
 from mzops.firewall.model import Admin, DeviceConfig
 from mzops.inventory.model import Asset, Estate
+from mzops.connect import ssh
 
 # What happened on a device; each maps to one state of the run layer's outcome.
 UNCHANGED, PREVIEW, CHANGED, SAVED = "unchanged", "preview", "changed", "saved"
@@ -93,9 +94,7 @@ class Device:
                 raise InputError(f"{self.asset.name}.mzops_napalm_driver: {exc}") from None
             return found(host, self.account, self.password, timeout=timeout, optional_args=args)
         if self.vendor == "nftables":
-            from mzops.connect.ssh import Target
-
-            target = Target.from_vars(self.asset.name, vars_)
+            target = ssh.Target.from_vars(self.asset.name, vars_)
             return DRIVERS["nftables"](host, self.account, timeout=timeout, optional_args={"target": target})
         vendors.get(self.vendor, f"{self.asset.name}.mzops_fw_vendor")
         return DRIVERS[self.vendor](host, self.account, self.password, timeout=timeout,

@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from mzops.compliance.checks import ERROR, FAIL, MANUAL, PASS, Context, Outcome, check
 from mzops.facts import Line, PamEntry
+from mzops.facts import meaningful_lines
 from mzops.facts.sudo import user_specs
 
 
@@ -330,7 +331,6 @@ PROFILE_FILES = ("/etc/profile", "/etc/profile.d/*.sh", "/etc/bash.bashrc", "/et
 
 
 def _profile_lines(ctx: Context) -> list[Line]:
-    from mzops.facts import meaningful_lines
 
     out = []
     for pattern in PROFILE_FILES:
