@@ -33,6 +33,14 @@ class PamEntry:
 _ENTRY = re.compile(r"^-?(\w+)\s+(\[[^\]]*\]|\S+)\s+(\S+)\s*(.*)$")
 
 
+def shlex_args(rest: str) -> tuple[str, ...]:
+    """Module arguments; [brackets with spaces] stay one argument (pam.conf(5))."""
+    try:
+        return tuple(shlex.split(rest)) if rest else ()
+    except ValueError:
+        return tuple(rest.split())
+
+
 def stack(facts, service: str, kind: str | None = None, _depth: int = 0) -> list[PamEntry]:
     """The effective stack of /etc/pam.d/SERVICE (empty when the file is not there)."""
     path = f"/etc/pam.d/{service}"
@@ -51,9 +59,5 @@ def stack(facts, service: str, kind: str | None = None, _depth: int = 0) -> list
         if control in ("include", "substack"):  # Red Hat style: auth include system-auth
             out += [e for e in stack(facts, module, None, _depth + 1) if e.kind == ptype]
             continue
-        try:
-            args = tuple(shlex.split(rest)) if rest else ()
-        except ValueError:
-            args = tuple(rest.split())
-        out.append(PamEntry(ptype, control, module.rsplit("/", 1)[-1], args, line))
+        out.append(PamEntry(ptype, control, module.rsplit("/", 1)[-1], shlex_args(rest), line))
     return [e for e in out if kind is None or e.kind == kind]

@@ -60,3 +60,36 @@ def lines_of(text: str | None) -> list[str]:
     """A section's lines, split at newlines only (str.splitlines would also split at
     \\x1c-\\x1e and \\x85, which may sit inside a value)."""
     return [line for line in (text or "").split("\n") if line.strip()]
+
+
+def libpam_conf(path: str, text: str, known: tuple[str, ...] | None = None,
+                fold_case: bool = False) -> tuple[dict[str, tuple[str, Line]], str | None]:
+    """`name = value` files as libpwquality (src/settings.c, read_config_file) and
+    pam_faillock (faillock_config.c, read_config_file) read them: '#' starts a comment
+    anywhere on a line, the name ends at white space or '=', the value follows the '='
+    and white space; a bare name is a flag (value ''). With KNOWN, an unknown name stops
+    the reading there, as libpwquality does (the second value is that name).
+    Returns {name: (value, line)} and the name reading stopped at, if any."""
+    out: dict[str, tuple[str, Line]] = {}
+    for number, raw in enumerate(text.split("\n"), 1):
+        body = raw.split("#", 1)[0].strip()
+        if not body:
+            continue
+        name, value = _name_value(body)
+        key = name.lower() if fold_case else name
+        if known is not None and key not in known:
+            return out, name
+        out[key] = (value, Line(path, number, raw.strip()))
+    return out, None
+
+
+def _name_value(body: str) -> tuple[str, str]:
+    """The name up to white space or '='; then white space and one '=' are skipped."""
+    for i, ch in enumerate(body):
+        if ch.isspace() or ch == "=":
+            eq, j = ch == "=", i + 1
+            while j < len(body) and (body[j].isspace() or (body[j] == "=" and not eq)):
+                eq = eq or body[j] == "="
+                j += 1
+            return body[:i], body[j:]
+    return body, ""

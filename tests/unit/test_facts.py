@@ -222,3 +222,29 @@ def test_a_fact_is_parsed_once_per_bundle():
 
     f = files()
     assert f.get(Counted) == f.get(Counted) == 42 and len(calls) == 1
+
+
+def _walk(**stacks):
+    from mzops.facts import pamwalk
+
+    f = files(**{f"/etc/pam.d/{k}": v for k, v in stacks.items()})
+    return {(p.outcome, tuple((s.entry.module, s.result) for s in p.steps)) for p in pamwalk.paths(f, "main", "auth")}
+
+
+def test_pam_walk_done_in_an_include_ends_the_stack_but_in_a_substack_only_the_substack():
+    # pam.conf(5), "substack": done and die in a substack end the substack only.
+    included = _walk(main="auth include inner\nauth requisite pam_deny.so\n", inner="auth sufficient pam_permit.so\n")
+    assert included == {("success", (("pam_permit.so", "success"),))}
+    nested = _walk(main="auth substack inner\nauth requisite pam_deny.so\n", inner="auth sufficient pam_permit.so\n")
+    assert nested == {("failure", (("pam_permit.so", "success"), ("pam_deny.so", "failure")))}
+
+
+def test_pam_walk_jumps_ok_and_bad():
+    # [success=1 default=ignore]: success jumps over one module; ok takes the module's
+    # result unless the stack already failed; bad fails the stack but goes on.
+    got = _walk(main="auth [success=1 default=ignore] pam_unix.so\nauth requisite pam_deny.so\n"
+                     "auth required pam_permit.so\n")
+    assert got == {("success", (("pam_unix.so", "success"), ("pam_permit.so", "success"))),
+                   ("failure", (("pam_unix.so", "failure"), ("pam_deny.so", "failure")))}
+    bad_then_ok = _walk(main="auth [default=bad] pam_deny.so\nauth required pam_permit.so\n")
+    assert bad_then_ok == {("failure", (("pam_deny.so", "failure"), ("pam_permit.so", "success")))}

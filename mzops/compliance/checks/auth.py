@@ -6,8 +6,8 @@ import re
 from collections import defaultdict
 
 from mzops.compliance.checks import ERROR, FAIL, MANUAL, PASS, Context, Outcome, check
-from mzops.facts import Line, PamEntry
-from mzops.facts import meaningful_lines
+from mzops.facts import Line, PamEntry, meaningful_lines, pamwalk
+from mzops.facts.text import libpam_conf
 from mzops.facts.sudo import user_specs
 
 
@@ -27,54 +27,90 @@ def _modules(entries: list[PamEntry], names: tuple[str, ...]) -> list[PamEntry]:
     return [e for e in entries if e.module in names]
 
 
+# ------------------------------------------------------------------ the stack as PAM runs it
+
+def _bypasses(ctx: Context, name: str, kind: str, modules: tuple[str, ...], counts=lambda entry: True) -> list[str]:
+    """The ways through stack NAME that succeed without one of MODULES passing (and,
+    with COUNTS, doing what the rule asks of it)."""
+    out = []
+    for path in pamwalk.paths(ctx.facts, name, kind):
+        if path.outcome != pamwalk.SUCCESS:
+            continue
+        if not any(s.entry.module in modules and s.result == pamwalk.SUCCESS and counts(s.entry) for s in path.steps):
+            through = " -> ".join(f"{s.entry.module} {s.result}" for s in path.steps) or "no module"
+            out.append(f"/etc/pam.d/{name}: {kind} succeeds through {through} without {'/'.join(modules)} passing")
+    return out
+
+
 # ------------------------------------------------------------------ password quality
 
 QUALITY_MODULES = ("pam_pwquality.so", "pam_cracklib.so")
+# libpwquality's settings (src/settings.c, s_map): any other name stops its reading.
+PWQUALITY_KEYS = ("difok", "minlen", "dcredit", "ucredit", "lcredit", "ocredit", "minclass", "maxrepeat",
+                  "maxclassrepeat", "maxsequence", "gecoscheck", "dictcheck", "usercheck", "usersubstr",
+                  "enforcing", "badwords", "dictpath", "retry", "enforce_for_root", "local_users_only")
+PWQUALITY_DEFAULTS = {"minlen": "8", "minclass": "0", "enforcing": "1"}   # pwquality.conf(5)
 
 
-def _pwquality(ctx: Context) -> tuple[dict[str, tuple[str, str]], list[PamEntry]]:
-    """Effective pwquality settings: conf, then conf.d, then module arguments."""
+def _pwquality_files(ctx: Context) -> list[str]:
+    """libpwquality's order (src/settings.c, pwquality_read_config): the *.conf files of
+    pwquality.conf.d first, by strcmp of their names, then pwquality.conf, which wins."""
+    drop_ins = sorted((p for p in ctx.facts.files("/etc/security/pwquality.conf.d/*")
+                       if p.rsplit("/", 1)[1].endswith(".conf")), key=lambda p: p.encode())
+    return [*drop_ins, "/etc/security/pwquality.conf"]
+
+
+def _pwquality(ctx: Context, entries: list[PamEntry]) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """Effective settings: the files in libpwquality's order, then the module's
+    arguments (pam_pwquality.c reads the configuration first). Also what stopped a read."""
     values: dict[str, tuple[str, str]] = {}
-    paths = ["/etc/security/pwquality.conf", *sorted(ctx.facts.files("/etc/security/pwquality.conf.d/*.conf"))]
-    for path in paths:
-        for key, (value, line) in ctx.facts.keyvalues(path, "=").items():
-            values[key] = (value, str(line))
-        for line_text in (ctx.facts.file(path) or "").splitlines():
-            if line_text.strip() == "enforce_for_root":
-                values["enforce_for_root"] = ("", f"{path}: enforce_for_root")
-    entries = [e for stack in _stacks(ctx, "password").values() for e in _modules(stack, QUALITY_MODULES)]
+    notes = []
+    for path in _pwquality_files(ctx):
+        found, stopped = libpam_conf(path, ctx.facts.file(path) or "", PWQUALITY_KEYS, fold_case=True)
+        values.update({k: (v, str(line)) for k, (v, line) in found.items()})
+        if stopped:
+            notes.append(f"{path}: unknown setting {stopped!r}: libpwquality stops reading there "
+                         "(and reads no file after it)")
+            break
     for entry in entries:
         for arg in entry.args:
             key, _, value = arg.partition("=")
-            values[key] = (value, str(entry.origin))
-    return values, entries
+            if key.lower() in PWQUALITY_KEYS:
+                values[key.lower()] = (value, str(entry.origin))
+    return values, notes
 
 
 @check("pwquality", needs=("pam",))
 def pwquality(ctx: Context) -> Outcome:
-    """setting: minlen | minclass | enforce_for_root, with the module in every password stack."""
+    """setting: minlen | minclass | enforce_for_root; the password stacks cannot succeed
+    without pam_pwquality passing, and it enforces (enforcing != 0)."""
     stacks = _stacks(ctx, "password")
     what = ctx.args["setting"]
     minimum = ctx.args.get("min")
     expected = {"minlen": f"minlen >= {minimum}", "minclass": f"at least {minimum} character classes",
-                "enforce_for_root": "enforce_for_root set"}[what] + ", pam_pwquality in every password stack"
+                "enforce_for_root": "enforce_for_root set"}[what] + \
+        ", no way to change a password without pam_pwquality passing"
     if not stacks:
         return _no_stacks(ctx, "password", expected)
-    missing = [name for name, entries in stacks.items() if not _modules(entries, QUALITY_MODULES)]
-    if missing:
-        return Outcome(FAIL, expected, f"no pam_pwquality in {', '.join(missing)}",
-                       [f"/etc/pam.d/{name}: password stack without pam_pwquality/pam_cracklib" for name in missing])
-    values, _ = _pwquality(ctx)
+    bypasses = [b for name in stacks for b in _bypasses(ctx, name, "password", QUALITY_MODULES)]
+    if bypasses:
+        return Outcome(FAIL, expected, "pam_pwquality can be bypassed", bypasses)
+    entries = [e for stack in stacks.values() for e in _modules(stack, QUALITY_MODULES)]
+    values, notes = _pwquality(ctx, entries)
+    enforcing = values.get("enforcing", ("1", "default enforcing=1"))
+    if enforcing[0].lstrip("-").isdigit() and int(enforcing[0]) == 0:
+        return Outcome(FAIL, expected, "enforcing = 0: weak passwords are only warned about", [enforcing[1]])
     if what == "enforce_for_root":
         found = values.get("enforce_for_root")
         return Outcome(PASS if found else FAIL, expected, "set" if found else "not set",
-                       [found[1]] if found else ["enforce_for_root in neither pwquality.conf nor module arguments"])
+                       ([found[1]] if found else ["enforce_for_root in neither pwquality.conf nor module arguments"])
+                       + notes)
     if what == "minlen":
         value, where = values.get("minlen", ("8", "built-in default minlen 8 (libpwquality)"))
         # pam_cracklib counts credits towards minlen; pwquality does the same: the
         # length a user must type is at least minlen - credits, so be strict here.
         ok = value.isdigit() and int(value) >= int(minimum)
-        return Outcome(PASS if ok else FAIL, expected, f"minlen {value}", [where])
+        return Outcome(PASS if ok else FAIL, expected, f"minlen {value}", [where, *notes])
     classes, evidence = 0, []
     minclass = values.get("minclass")
     if minclass and minclass[0].isdigit():
@@ -86,12 +122,43 @@ def pwquality(ctx: Context) -> Outcome:
         classes = len(required)
         evidence = [values[k][1] for k in required]
     return Outcome(PASS if classes >= int(minimum) else FAIL, expected,
-                   f"{classes} class(es) required", evidence or ["no minclass or negative credits set"])
+                   f"{classes} class(es) required", (evidence or ["no minclass or negative credits set"]) + notes)
 
 
 # ------------------------------------------------------------------ lockout
 
 LOCK_MODULES = ("pam_faillock.so", "pam_tally2.so", "pam_tally.so")
+PASSWORD_MODULES = ("pam_unix.so", "pam_unix2.so", "pam_sss.so", "pam_ldap.so")
+FAILLOCK_DEFAULTS = {"deny": "3", "unlock_time": "600"}   # faillock.conf(5)
+
+
+def _lock_paths(ctx: Context, name: str) -> list[str]:
+    """Where a password can be tried without the lock doing its part (pam.conf(5) walk):
+    the lock's check (faillock preauth, pam_tally2) must run before the password module
+    and a failed check must not end in success; every failed password must reach
+    faillock authfail (pam_tally2 counts in its own auth call)."""
+    problems = []
+    for path in pamwalk.paths(ctx.facts, name, "auth"):
+        tried = [i for m in PASSWORD_MODULES for i in path.ran(m)]
+        if not tried:
+            continue
+        first = min(tried)
+        steps = path.steps
+        checks = [i for i, s in enumerate(steps) if s.entry.module in ("pam_tally2.so", "pam_tally.so")
+                  or (s.entry.module == "pam_faillock.so" and "preauth" in s.entry.args)]
+        if not any(i < first for i in checks):
+            problems.append(f"/etc/pam.d/{name}: {steps[first].entry.module} can be reached without the lock's "
+                            f"check before it ({steps[first].entry.origin})")
+        if path.outcome == pamwalk.SUCCESS and any(steps[i].result == pamwalk.FAILURE for i in checks):
+            problems.append(f"/etc/pam.d/{name}: a locked account still logs in (the lock's check fails and "
+                            "the stack succeeds)")
+        failed = [i for i in tried if steps[i].result == pamwalk.FAILURE]
+        uses_faillock = any(steps[i].entry.module == "pam_faillock.so" for i in checks)
+        if failed and uses_faillock and not any(s.entry.module == "pam_faillock.so" and "authfail" in s.entry.args
+                                                for s in steps[min(failed):]):
+            problems.append(f"/etc/pam.d/{name}: a failed password does not reach pam_faillock authfail "
+                            "(failures are not counted)")
+    return sorted(set(problems))
 
 
 @check("pam_lockout", needs=("pam",))
@@ -99,14 +166,12 @@ def pam_lockout(ctx: Context) -> Outcome:
     """Lock after at most `deny` failures for at least `unlock_time` s, in every auth stack."""
     deny_max, unlock_min = int(ctx.args["deny_max"]), int(ctx.args["unlock_min"])
     expected = (f"pam_faillock (preauth + authfail) in every auth stack, deny <= {deny_max}, "
-                f"unlock_time >= {unlock_min} (0 = until an admin unlocks)")
+                f"unlock_time >= {unlock_min} (0 or never = until an admin unlocks)")
     stacks = _stacks(ctx, "auth")
     if not stacks:
         return _no_stacks(ctx, "auth", expected)
-    conf = {k: (v, str(line)) for k, (v, line) in ctx.facts.keyvalues("/etc/security/faillock.conf", "=").items()}
-    for raw in (ctx.facts.file("/etc/security/faillock.conf") or "").splitlines():
-        if raw.strip() == "even_deny_root":
-            conf["even_deny_root"] = ("", "/etc/security/faillock.conf: even_deny_root")
+    found, _ = libpam_conf("/etc/security/faillock.conf", ctx.facts.file("/etc/security/faillock.conf") or "")
+    conf = {k: (v, str(line)) for k, (v, line) in found.items()}
     problems, evidence = [], []
     for name, entries in stacks.items():
         locks = _modules(entries, LOCK_MODULES)
@@ -114,20 +179,25 @@ def pam_lockout(ctx: Context) -> Outcome:
             problems.append(f"/etc/pam.d/{name}: no pam_faillock or pam_tally2 in the auth stack")
             continue
         evidence += [str(e.origin) for e in locks]
-        settings = dict(conf)
+        problems += _lock_paths(ctx, name)
+        tally = locks[0].module != "pam_faillock.so"
+        # pam_faillock reads faillock.conf, then its arguments (pam_faillock.c); pam_tally2
+        # reads no file and has no default deny: without deny= it never locks (pam_tally2(8)).
+        settings = {} if tally else dict(conf)
         for entry in locks:
             for arg in entry.args:
                 key, _, value = arg.partition("=")
                 settings[key] = (value, str(entry.origin))
-        if locks[0].module == "pam_faillock.so":
-            modes = {a for e in locks for a in e.args if a in ("preauth", "authfail", "authsucc")}
-            if not {"preauth", "authfail"} <= modes:
-                problems.append(f"/etc/pam.d/{name}: pam_faillock lacks {' and '.join(sorted({'preauth', 'authfail'} - modes))}")
-        deny = settings.get("deny", ("3", "pam_faillock default deny=3"))
-        unlock = settings.get("unlock_time", ("600", "pam_faillock default unlock_time=600"))
+        if tally:
+            deny = settings.get("deny", ("", f"/etc/pam.d/{name}: pam_tally2 without deny= never locks"))
+            unlock = settings.get("unlock_time", ("0", "pam_tally2: no unlock_time (locked until reset)"))
+        else:
+            deny = settings.get("deny", (FAILLOCK_DEFAULTS["deny"], "pam_faillock default deny=3"))
+            unlock = settings.get("unlock_time", (FAILLOCK_DEFAULTS["unlock_time"], "pam_faillock default unlock_time=600"))
         if not deny[0].isdigit() or int(deny[0]) == 0 or int(deny[0]) > deny_max:
             problems.append(f"{deny[1]} (deny={deny[0]})")
-        if not unlock[0].isdigit() or (0 < int(unlock[0]) < unlock_min):
+        permanent = unlock[0] == "never" and not tally      # faillock_config.c: never = 0
+        if not permanent and (not unlock[0].isdigit() or 0 < int(unlock[0]) < unlock_min):
             problems.append(f"{unlock[1]} (unlock_time={unlock[0]})")
         if ctx.args.get("even_deny_root") and "even_deny_root" not in settings:
             problems.append(f"/etc/pam.d/{name}: root is not locked too (even_deny_root)")
@@ -151,15 +221,20 @@ def pam_history(ctx: Context) -> Outcome:
     stacks = _stacks(ctx, "password")
     if not stacks:
         return _no_stacks(ctx, "password", expected)
-    conf = ctx.facts.keyvalues("/etc/security/pwhistory.conf", "=")
+    conf = {k: v for k, (v, _) in libpam_conf("/etc/security/pwhistory.conf",
+                                               ctx.facts.file("/etc/security/pwhistory.conf") or "")[0].items()}
     problems, evidence = [], []
+    for name in stacks:
+        # pam_unix keeps a history only with remember= (pam_unix(8)); pam_pwhistory always.
+        problems += _bypasses(ctx, name, "password", ("pam_pwhistory.so", "pam_unix.so"),
+                              lambda e: e.module == "pam_pwhistory.so" or e.arg("remember") is not None)
     for name, entries in stacks.items():
         best = None
         for entry in entries:
             if entry.module in ("pam_pwhistory.so", "pam_unix.so"):
                 value = entry.arg("remember")
                 if value is None and entry.module == "pam_pwhistory.so":
-                    value = conf["remember"][0] if "remember" in conf else "10"
+                    value = conf.get("remember", "10")
                 if value and value.isdigit():
                     best = max(best or 0, int(value))
                     evidence.append(str(entry.origin))
