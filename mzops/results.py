@@ -38,6 +38,43 @@ class RuleResult:
         return asdict(self)
 
 
+# Verdicts in the terms of an evaluation report. Waived and manual results are no
+# evidence of compliance: a clause with nothing else is said to be what it is.
+VERDICTS = {
+    "compliant": "符合", "partially compliant": "部分符合", "non-compliant": "不符合",
+    "waived": "豁免（补偿措施）", "to be checked by hand": "待人工核查", "not applicable": "不适用",
+}
+
+
+def verdict(counts: dict[str, int]) -> str:
+    good, bad = counts.get("pass", 0), counts.get("fail", 0) + counts.get("error", 0)
+    manual, waived = counts.get("manual", 0), counts.get("waived", 0)
+    if bad:
+        return "partially compliant" if good else "non-compliant"
+    if good:
+        return "partially compliant" if manual else "compliant"
+    if manual:
+        return "to be checked by hand"
+    return "waived" if waived else "not applicable"
+
+
+def counts_template() -> dict:
+    return {"pass": 0, "fail": 0, "error": 0, "manual": 0, "waived": 0, "notapplicable": 0}
+
+
+def clause_verdicts(results: list[RuleResult]) -> dict[str, str]:
+    """One asset's verdict per clause."""
+    rows: dict[str, dict] = {}
+    for r in results:
+        rows.setdefault(r.clause, counts_template())[r.status] += 1
+    return {clause: verdict(rows[clause]) for clause in sorted(rows, key=clause_key)}
+
+
+def clause_key(clause: str) -> tuple:
+    numbers = [int(n) for n in clause.split()[0].split(".") if n.isdigit()]
+    return (numbers, clause)
+
+
 @dataclass
 class TargetResult:
     name: str
@@ -50,6 +87,7 @@ class TargetResult:
     seconds: float = 0.0
     results: list[RuleResult] = field(default_factory=list)
     server: str = ""  # for a database: the inventory host it runs on
+    collected_at: str = ""   # when its facts were collected (the evidence's date)
 
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in STATUSES}
@@ -80,6 +118,7 @@ class TargetResult:
             "name": self.name, "status": self.status, "kind": self.kind, "zone": self.zone,
             "site": self.site, "server": self.server, "platform": self.platform, "message": self.message,
             "seconds": round(self.seconds, 3), "score": self.score, "counts": self.counts(),
+            "collected_at": self.collected_at, "verdicts": clause_verdicts(self.results),
             "results": [r.to_dict() for r in self.results],
         }
 

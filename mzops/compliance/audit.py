@@ -97,7 +97,8 @@ def _result_for(asset: Asset, bundle: Bundle, request: AuditRequest, where: str,
         params = {**params, "fw_registered_admins": registered_admins(request.register, estate, asset.name)}
     platform, results = evaluate.evaluate(bundle, suite.rules, params, request.waivers, asset.groups)
     return TargetResult(asset.name, ASSESSED, asset.kind, asset.zone, asset.site,
-                        platform.name, seconds=bundle.seconds, results=results, server=asset.db_server or "")
+                        platform.name, seconds=bundle.seconds, results=results, server=asset.db_server or "",
+                        collected_at=bundle.collected_at)
 
 
 def _collect(estate: Estate, asset: Asset, request: AuditRequest, groups: list[str]) -> Bundle:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from mzops.report import clause_rollup
-from mzops.results import Run
+from mzops.results import VERDICTS, Run, clause_key, clause_verdicts
 
 CSS = """
 body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}
@@ -24,7 +24,13 @@ th{background:#e8edf3} .meta{color:#555}
 .finding.manual{border-left-color:#a36200} pre{background:#f6f6f6;padding:.5em;white-space:pre-wrap;word-break:break-all;margin:.3em 0}
 .sev-critical{color:#fff;background:#b00020;padding:0 .4em} .sev-high{color:#fff;background:#d9534f;padding:0 .4em}
 .sev-medium{background:#f0ad4e;padding:0 .4em} .sev-low{background:#ddd;padding:0 .4em}
+.v-compliant{background:#e3f4e6} .v-non-compliant{background:#fbe3e6} .v-partially-compliant{background:#fff4de}
+.v-waived{background:#e0f1f4} .v-to-be-checked-by-hand{background:#fdf0d5} .v-not-applicable{color:#777}
+.matrix td,.matrix th{text-align:center;font-size:.85em;padding:.2em .3em} .matrix td:first-child{text-align:left}
+.signoff td{height:2.5em}
 """
+SYMBOL = {"compliant": "✓", "non-compliant": "✗", "partially compliant": "◐", "waived": "W",
+          "to be checked by hand": "?", "not applicable": "–"}
 
 STATUS_ZH = {"pass": "通过", "fail": "不通过", "error": "错误", "manual": "需人工核查",
              "waived": "已豁免", "notapplicable": "不适用"}
@@ -51,14 +57,15 @@ def render(run: Run) -> str:
     out.append("<h2>一、测评对象得分 / Scores per target</h2>")
     out.append("<table><tr><th>对象 Target</th><th>类型 Kind</th><th>区域 Zone</th><th>站点 Site</th><th>平台 Platform</th>"
                "<th>状态 Status</th><th>得分 Score</th><th>通过 Pass</th><th>不通过 Fail</th>"
-               "<th>错误 Error</th><th>人工 Manual</th><th>豁免 Waived</th><th>不适用 N/A</th></tr>")
+               "<th>错误 Error</th><th>人工 Manual</th><th>豁免 Waived</th><th>不适用 N/A</th><th>采集时间 Collected</th></tr>")
     for t in targets:
         c = t.counts()
         score = "—" if t.score is None else f"{t.score:.1f}%"
         status = f"{TARGET_ZH.get(t.status, t.status)} / {t.status}"
         out.append(f"<tr><td>{e(_label(t))}</td><td>{e(KIND_ZH.get(t.kind, t.kind))} / {e(t.kind)}</td><td>{e(t.zone)}</td><td>{e(t.site)}</td><td>{e(t.platform)}</td>"
                    f"<td>{e(status)}</td><td><b>{score}</b></td><td>{c['pass']}</td><td>{c['fail']}</td>"
-                   f"<td>{c['error']}</td><td>{c['manual']}</td><td>{c['waived']}</td><td>{c['notapplicable']}</td></tr>")
+                   f"<td>{c['error']}</td><td>{c['manual']}</td><td>{c['waived']}</td><td>{c['notapplicable']}</td>"
+                   f"<td>{e(t.collected_at or '—')}</td></tr>")
     out.append("</table>")
 
     out.append("<h2>二、按条款汇总 / Results per MLPS clause</h2>")
@@ -66,12 +73,14 @@ def render(run: Run) -> str:
                "<th>通过 Pass</th><th>不通过 Fail</th><th>错误 Error</th><th>人工 Manual</th><th>豁免 Waived</th>"
                "<th>结论 Verdict</th></tr>")
     for row in clause_rollup(run):
-        css = {"compliant": "compliant", "non-compliant": "non-compliant"}.get(row["verdict"], "partially")
+        css = "v-" + row["verdict"].replace(" ", "-")
         out.append(f'<tr class="{css}"><td>{e(row["clause"])}</td><td>{e(", ".join(row["eval_ids"]))}</td>'
                    f'<td>{len(row["rules"])}</td><td>{row["pass"]}</td><td>{row["fail"]}</td><td>{row["error"]}</td>'
                    f'<td>{row["manual"]}</td><td>{row["waived"]}</td>'
                    f'<td><b>{e(row["verdict_zh"])} / {e(row["verdict"])}</b></td></tr>')
     out.append("</table>")
+
+    out += _matrix(targets)
 
     out.append("<h2>三、问题与证据 / Findings with evidence</h2>")
     any_finding = False
@@ -121,11 +130,54 @@ def render(run: Run) -> str:
         out.append("</table>")
     else:
         out.append("<p>无 / None.</p>")
+    out.append("<h2>七、通过项的证据 / Evidence of passing results</h2>")
+    for t in targets:
+        passed = [r for r in t.results if r.status == "pass"]
+        if passed:
+            out.append(f"<details><summary>{e(_label(t))}: {len(passed)} 项通过 / passed "
+                       f"(采集于 collected {e(t.collected_at or '?')})</summary><table>"
+                       "<tr><th>规则 Rule</th><th>条款 Clause</th><th>实际 Actual</th><th>证据 Evidence</th></tr>")
+            for r in passed:
+                out.append(f"<tr><td>{e(r.rule)}</td><td>{e(r.clause)}</td><td>{e(r.actual)}</td>"
+                           f"<td><pre>{e(chr(10).join(r.evidence) or '(none)')}</pre></td></tr>")
+            out.append("</table></details>")
+    out += _signoff()
+
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
 
 KIND_ZH = {"host": "主机", "database": "数据库", "firewall": "防火墙"}
+
+
+def _matrix(targets: list) -> list[str]:
+    """A verdict per asset and clause, as the evaluation report lists them per object."""
+    e = escape
+    clauses = sorted({r.clause for t in targets for r in t.results}, key=clause_key)
+    legend = " · ".join(f"{SYMBOL[v]} {VERDICTS[v]} {v}" for v in SYMBOL)
+    out = ["<h2>二（续）、各对象按条款结论 / Verdict per asset and clause</h2>", f'<p class="meta">{e(legend)}</p>',
+           '<table class="matrix"><tr><th>对象 Asset</th>' + "".join(f"<th>{e(c)}</th>" for c in clauses) + "</tr>"]
+    for t in targets:
+        if t.status != "assessed":
+            continue
+        verdicts = clause_verdicts(t.results)
+        cells = []
+        for c in clauses:
+            v = verdicts.get(c)
+            cells.append(f'<td class="v-{v.replace(" ", "-")}" title="{e(VERDICTS[v])} / {e(v)}">{SYMBOL[v]}</td>'
+                         if v else "<td></td>")
+        out.append(f"<tr><td>{e(_label(t))}</td>{''.join(cells)}</tr>")
+    out.append("</table>")
+    return out
+
+
+def _signoff() -> list[str]:
+    return ["<h2>八、签署 / Sign-off</h2>",
+            '<table class="signoff"><tr><th>测评人员 Evaluator</th><td></td><th>日期 Date</th><td></td></tr>'
+            "<tr><th>被测单位确认 Assessed organisation</th><td></td><th>日期 Date</th><td></td></tr></table>",
+            '<p class="meta">本报告由 mzops 只读采集生成；“通过”均附证据，豁免与需人工核查项不计为符合。 / '
+            "Generated by mzops from read-only collection; every pass carries its evidence; waived and "
+            "manual results are not counted as compliant.</p>"]
 
 
 def by_asset(targets: list) -> list:

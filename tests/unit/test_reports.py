@@ -118,3 +118,31 @@ def test_html_groups_each_database_under_its_host():
     assert [t.name for t in html.by_asset(run.targets)] == ["app1", "db9", "aaa-mariadb", "db9-pg"]
     page = html.render(run)
     assert page.index(">db9<") < page.index("db9-pg (postgresql @ db9)") and "数据库 / database" in page
+
+
+@pytest.mark.parametrize("counts, said", [
+    ({"pass": 3}, "compliant"),
+    ({"pass": 2, "waived": 1}, "compliant"),            # a waiver beside real passes: compensated
+    ({"waived": 2}, "waived"),                          # only waivers: no evidence of compliance
+    ({"manual": 1}, "to be checked by hand"),
+    ({"manual": 1, "waived": 1}, "to be checked by hand"),
+    ({"pass": 1, "manual": 1}, "partially compliant"),
+    ({"pass": 1, "fail": 1}, "partially compliant"),
+    ({"error": 1}, "non-compliant"),                    # could not be evaluated is no pass
+    ({"notapplicable": 4}, "not applicable"),
+])
+def test_a_clause_is_compliant_only_on_evidence(counts, said):
+    from mzops.results import verdict
+
+    assert verdict(counts) == said
+
+
+def test_html_gives_a_verdict_per_asset_and_clause_the_collection_time_and_a_sign_off(tmp_path):
+    run = evaluated_run(tmp_path)
+    html = report.render(run, "html")
+    assert "Verdict per asset and clause" in html and "Sign-off" in html and "Evidence of passing results" in html
+    assessed = next(t for t in run.targets if t.status == "assessed")
+    assert assessed.collected_at and assessed.collected_at in html
+    data = json.loads(report.render(run, "json"))
+    verdicts = next(t for t in data["targets"] if t["name"] == assessed.name)["verdicts"]
+    assert verdicts["8.1.4.7"] == "non-compliant" and set(verdicts.values()) <= set(report.VERDICTS)
