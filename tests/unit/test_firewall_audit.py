@@ -72,3 +72,18 @@ def test_audit_config_command(tmp_path):
                           (["--vendor", "huawei_usg", "--rules", "linux.pw.minlen"], "no firewall rule selected")):
         proc = run_mzops("audit", "config", str(bad), *args, home=tmp_path)
         assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("vendor", sorted(vendors.vendors()))
+def test_a_configuration_with_no_policy_rules_is_no_evidence(vendor):
+    """An export whose policy is cut off (or in a syntax not read) parses into no rules:
+    'no any-any permit' and 'permits log' are errors then, not passes over 0 rules."""
+    path = next((FIXTURES / vendor).glob("good.*"))
+    text = path.read_text()
+    head = "\n".join(line for line in text.splitlines()
+                     if "policy" not in line and "rule" not in line and "chain" not in line)
+    bundle = audit_config.bundle(head, vendor, path.stem)
+    policy_rules = [r for r in CATALOGUE.baseline.rules if r.check == "fw_policy"]
+    _, out = evaluate.evaluate(bundle, policy_rules, {**CATALOGUE.baseline.parameters,
+                                                      "fw_registered_admins": REGISTERED})
+    assert policy_rules and {r.status for r in out} == {"error"}, [(r.rule, r.status, r.actual) for r in out]

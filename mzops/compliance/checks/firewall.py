@@ -152,6 +152,10 @@ def fw_policy(ctx: Context) -> Outcome:
     what = ctx.args["property"]
     cfg = device(ctx.facts)
     rules = cfg.ruleset.rules
+    if not rules:   # "none of 0 rules" would pass any-any and logging: no policy read is no evidence
+        return Outcome(ERROR, f"security policy: {what}", "the configuration parsed into no policy rules",
+                       ["fw:config: no security policy rule recognised (wrong vendor, a cut-off export, or a "
+                        "policy syntax mzops does not read)"])
     if what == "final_deny":
         expected = "the last rule denies any to any and logs"
         last = rules[-1] if rules else None
