@@ -41,23 +41,49 @@ def shlex_args(rest: str) -> tuple[str, ...]:
         return tuple(rest.split())
 
 
-def stack(facts, service: str, kind: str | None = None, _depth: int = 0) -> list[PamEntry]:
-    """The effective stack of /etc/pam.d/SERVICE (empty when the file is not there)."""
+KINDS = ("auth", "account", "password", "session")
+
+
+@dataclass(frozen=True)
+class Substack:
+    """A `substack` line: its file's entries, whose done, die and jumps end here."""
+
+    entries: tuple  # of PamEntry | Substack
+    origin: str
+
+
+def items(facts, service: str, kind: str, _depth: int = 0) -> tuple:
+    """The lines of KIND in /etc/pam.d/SERVICE: @include and include inlined (lines of
+    the same type), substack nested (pam.conf(5)); empty when the file is not there."""
     path = f"/etc/pam.d/{service}"
     text = facts.file(path)
     if text is None or _depth > MAX_DEPTH:
-        return []
-    out: list[PamEntry] = []
+        return ()
+    out: list = []
     for line in meaningful_lines(path, text):
         if line.text.startswith("@include"):
-            out += stack(facts, line.text.split()[1], kind, _depth + 1)
+            out += items(facts, line.text.split()[1], kind, _depth + 1)
             continue
         match = _ENTRY.match(line.text)
         if not match:
             continue
         ptype, control, module, rest = match.groups()
-        if control in ("include", "substack"):  # Red Hat style: auth include system-auth
-            out += [e for e in stack(facts, module, None, _depth + 1) if e.kind == ptype]
+        if ptype != kind:
             continue
-        out.append(PamEntry(ptype, control, module.rsplit("/", 1)[-1], shlex_args(rest), line))
-    return [e for e in out if kind is None or e.kind == kind]
+        if control == "include":
+            out += items(facts, module, kind, _depth + 1)
+        elif control == "substack":
+            out.append(Substack(items(facts, module, kind, _depth + 1), str(line)))
+        else:
+            out.append(PamEntry(ptype, control, module.rsplit("/", 1)[-1], shlex_args(rest), line))
+    return tuple(out)
+
+
+def _flat(entries: tuple) -> list[PamEntry]:
+    return [e for item in entries for e in (_flat(item.entries) if isinstance(item, Substack) else [item])]
+
+
+def stack(facts, service: str, kind: str | None = None) -> list[PamEntry]:
+    """Every entry of the stack of SERVICE (of KIND, or of each kind in turn), includes
+    and substacks resolved."""
+    return [e for k in ((kind,) if kind else KINDS) for e in _flat(items(facts, service, k))]

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mzops.facts.pam import MAX_DEPTH, PamEntry, _ENTRY, shlex_args
-from mzops.facts.text import meaningful_lines
+from mzops.facts.pam import PamEntry, Substack, items
 
 SIMPLE = {
     "required": {"success": "ok", "new_authtok_reqd": "ok", "ignore": "ignore", "default": "bad"},
@@ -46,38 +45,6 @@ def actions(control: str) -> dict[str, str]:
         value, _, action = item.partition("=")
         out[value.lower()] = action.lower()
     return out
-
-
-@dataclass(frozen=True)
-class Substack:
-    entries: tuple  # of PamEntry | Substack
-    origin: str
-
-
-def items(facts, service: str, kind: str, _depth: int = 0) -> tuple:
-    """The lines of KIND in /etc/pam.d/SERVICE, include inlined, substack nested."""
-    path = f"/etc/pam.d/{service}"
-    text = facts.file(path)
-    if text is None or _depth > MAX_DEPTH:
-        return ()
-    out: list = []
-    for line in meaningful_lines(path, text):
-        if line.text.startswith("@include"):
-            out += items(facts, line.text.split()[1], kind, _depth + 1)
-            continue
-        match = _ENTRY.match(line.text)
-        if not match:
-            continue
-        ptype, control, module, rest = match.groups()
-        if ptype != kind:
-            continue
-        if control == "include":
-            out += items(facts, module, kind, _depth + 1)
-        elif control == "substack":
-            out.append(Substack(items(facts, module, kind, _depth + 1), str(line)))
-        else:
-            out.append(PamEntry(ptype, control, module.rsplit("/", 1)[-1], shlex_args(rest), line))
-    return tuple(out)
 
 
 @dataclass(frozen=True)

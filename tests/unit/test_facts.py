@@ -142,10 +142,11 @@ def test_pam_includes_controls_and_silent_entries():
                                            "unlock_time=900\n",
                  "/etc/pam.d/loop": "auth include loop\n"})
     entries = f.pam_stack("sshd")
+    # each type is its own stack to libpam: auth lines first, then session
     assert [(e.kind, e.control, e.module) for e in entries] == [
-        ("auth", "required", "pam_faillock.so"), ("session", "optional", "pam_systemd.so"),
-        ("auth", "[success=1 default=ignore]", "pam_unix.so")]
-    assert entries[0].arg("deny") == "5" and entries[2].arg("nullok") == "" and entries[2].arg("x") is None
+        ("auth", "required", "pam_faillock.so"), ("auth", "[success=1 default=ignore]", "pam_unix.so"),
+        ("session", "optional", "pam_systemd.so")]
+    assert entries[0].arg("deny") == "5" and entries[1].arg("nullok") == "" and entries[1].arg("x") is None
     assert f.pam_stack("sshd", "session")[0].module == "pam_systemd.so"
     assert pam.stack(f, "loop") == []          # an include loop ends, it does not hang
     assert f.pam_stack("missing") == []
