@@ -140,6 +140,10 @@ class Facts:
         """The effective stack of /etc/pam.d/SERVICE, with @include/include/substack resolved."""
         return self.memo(("pam", service, kind), lambda: pam.stack(self, service, kind))
 
+    @property
+    def sshd_match_blocks(self) -> list[sshd.MatchBlock]:
+        return self.memo("sshd_match", lambda: sshd.match_blocks(self))
+
     def sshd_source(self, keyword: str) -> Line | None:
         """Where a keyword is set in sshd_config or its drop-ins (first one wins in sshd)."""
         return sshd.source(self, keyword)

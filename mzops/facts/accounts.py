@@ -22,6 +22,7 @@ class Account:
     home: str
     shell: str
     origin: Line
+    password: str = "x"     # passwd's second field: "x" (in shadow), "*", "" (none) or a hash
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class Passwd(Fact[list[Account]]):
         for line in meaningful_lines("/etc/passwd", facts.file("/etc/passwd") or ""):
             parts = line.text.split(":")
             if len(parts) >= 7 and int_or_none(parts[2]) is not None:
-                out.append(Account(parts[0], int(parts[2]), int_or_none(parts[3]) or 0, parts[5], parts[6], line))
+                out.append(Account(parts[0], int(parts[2]), int_or_none(parts[3]) or 0, parts[5], parts[6], line,
+                                   parts[1]))
         return out
 
 

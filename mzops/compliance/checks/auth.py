@@ -288,16 +288,22 @@ def empty_passwords(ctx: Context) -> Outcome:
     if not ctx.facts.shadow:
         return Outcome(ERROR, "no account with an empty password", "/etc/shadow could not be read",
                        [(ctx.facts.text("shadow") or "").strip()[:200]])
-    return Outcome(FAIL if empty else PASS, "no account with an empty password",
-                   ", ".join(empty) or "none", [f"/etc/shadow: {name}: empty password field" for name in empty])
+    # passwd(5): an empty password field in /etc/passwd itself means no password (shadow
+    # is consulted only when the field is "x").
+    in_passwd = [a for a in ctx.facts.accounts if a.password == ""]
+    evidence = [f"/etc/shadow: {name}: empty password field" for name in empty]
+    evidence += [f"{a.origin.path}:{a.origin.number}: {a.name}: empty password field in /etc/passwd" for a in in_passwd]
+    names = sorted(set(empty) | {a.name for a in in_passwd})
+    return Outcome(FAIL if names else PASS, "no account with an empty password", ", ".join(names) or "none", evidence)
 
 
 @check("account_max_age", needs=("accounts",))
 def account_max_age(ctx: Context) -> Outcome:
     """Accounts that can log in with a password have a maximum password age."""
     max_days = int(ctx.args["max_days"])
+    # shadow(5): an empty field (or -1, as shadow-utils writes "none") is no maximum age.
     bad = [e for e in ctx.facts.shadow.values()
-           if e.state == "password" and (e.max_days is None or e.max_days > max_days)]
+           if e.state == "password" and (e.max_days is None or e.max_days < 0 or e.max_days > max_days)]
     return Outcome(FAIL if bad else PASS, f"password max age <= {max_days} days for every account with a password",
                    ", ".join(f"{e.name} ({e.max_days if e.max_days is not None else 'none'})" for e in bad) or "all within",
                    [f"/etc/shadow: {e.name}: max {e.max_days}" for e in bad])
@@ -356,8 +362,15 @@ def system_accounts_locked(ctx: Context) -> Outcome:
 
 @check("su_restricted", needs=("pam",))
 def su_restricted(ctx: Context) -> Outcome:
-    wheel = [e for e in ctx.facts.pam_stack("su", "auth") if e.module == "pam_wheel.so"
-             and "trust" not in e.args]
+    # pam_wheel(8): with deny it refuses the group's members and admits everyone else;
+    # with trust it lets them in without a password. Neither restricts su; and it must
+    # stand on every way through su's auth stack.
+    restricts = lambda e: "trust" not in e.args and "deny" not in e.args  # noqa: E731
+    wheel = [e for e in ctx.facts.pam_stack("su", "auth") if e.module == "pam_wheel.so" and restricts(e)]
+    # (root itself passes pam_rootok: that way is no hole)
+    if wheel and _bypasses(ctx, "su", "auth", ("pam_wheel.so", "pam_rootok.so"),
+                           lambda e: e.module == "pam_rootok.so" or restricts(e)):
+        wheel = []
     return Outcome(PASS if wheel else FAIL, "su limited to an admin group by pam_wheel (auth required)",
                    "pam_wheel active" if wheel else "anyone who knows root's password can su",
                    [str(e.origin) for e in wheel] or ["/etc/pam.d/su: pam_wheel.so commented out or absent"])

@@ -7,6 +7,7 @@ import fnmatch
 
 from mzops.compliance.checks import (ERROR, FAIL, NOTAPPLICABLE, PASS, Context, Outcome, check,
                                      compare, describe)
+from mzops.facts import sshd
 
 
 def _sshd_unavailable(ctx: Context, expected: str) -> Outcome | None:
@@ -36,7 +37,17 @@ def sshd_option(ctx: Context) -> Outcome:
     evidence = [f"sshd -T: {key} {actual if actual is not None else '(not set)'}"]
     evidence.append(str(source) if source else "set by default (no line in sshd_config or its drop-ins)")
     shown = actual if actual is not None else "not set"
-    return Outcome(PASS if compare(actual, op, value) else FAIL, expected, f"{key} {shown}", evidence)
+    if not compare(actual, op, value):
+        return Outcome(FAIL, expected, f"{key} {shown}", evidence)
+    # sshd -T shows the global section only: a Match block may set the keyword otherwise
+    # for some users or addresses (sshd_config(5), "Match").
+    weaker = [(block, block.settings[key]) for block in ctx.facts.sshd_match_blocks
+              if key in block.settings and not compare(sshd.seconds(block.settings[key][0]), op, value)]
+    if weaker:
+        return Outcome(FAIL, expected, f"{key} {shown}, but " + "; ".join(
+            f"Match {block.criteria}: {key} {setting[0]}" for block, setting in weaker),
+            evidence + [str(setting[1]) for _, setting in weaker])
+    return Outcome(PASS, expected, f"{key} {shown}", evidence)
 
 
 @check("sshd_list_excludes", needs=("sshd",))

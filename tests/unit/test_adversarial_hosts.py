@@ -1,0 +1,94 @@
+"""Adversarial host configurations beyond PAM, each verdict decided from the program's
+documentation before mzops ran on it: sshd_config(5) "Match" and "TIME FORMATS";
+passwd(5) and shadow(5); pam_wheel(8); auditctl(8) (-e, -F arch)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bundles import debian12, patched
+from mzops.compliance import catalogue, evaluate
+
+CATALOGUE = catalogue.load("mlps3")
+PARAMS = CATALOGUE.baseline.parameters     # PermitRootLogin no, ClientAliveInterval 1..300
+
+
+def sshd(config_tail: str = "", drop_in: str | None = None):
+    base = debian12()
+    effective = base.sections["sshd_t"].text
+    for key, value in (("permitrootlogin", "no"), ("x11forwarding", "no"), ("clientaliveinterval", "300")):
+        effective = "\n".join(line for line in effective.splitlines() if not line.startswith(key + " "))
+        effective += f"\n{key} {value}"
+    config = base.sections["file:/etc/ssh/sshd_config"].text
+    changes = {"sshd_t": effective + "\n", "file:/etc/ssh/sshd_config":
+               ("Include /etc/ssh/sshd_config.d/*.conf\n" if drop_in is not None else "")
+               + config + "PermitRootLogin no\nX11Forwarding no\nClientAliveInterval 300\n" + config_tail}
+    if drop_in is not None:
+        changes["file:/etc/ssh/sshd_config.d/50-site.conf"] = drop_in
+    return patched(base, changes)
+
+
+SU = "auth       sufficient pam_rootok.so\n{wheel}@include common-auth\n"
+AUDIT_ON = "enabled 1\nfailure 1\npid 900\n"
+IDENTITY = "".join(f"-w {p} -p wa -k identity\n" for p in
+                   ("/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/security/opasswd"))
+TIME_B64 = "-a always,exit -F arch=b64 -S adjtimex,settimeofday,clock_settime -F key=time-change\n" \
+           "-w /etc/localtime -p wa -k time-change\n"
+
+CASES = [
+    ("ssh-global-only", "linux.ssh.root_login", sshd(), "pass", "no Match block: sshd -T is the whole truth"),
+    ("ssh-match-address-root", "linux.ssh.root_login",
+     sshd("Match Address 10.0.0.0/8\n    PermitRootLogin yes\n"), "fail",
+     "Match: keywords on the following lines override the global ones for those connections"),
+    ("ssh-match-user-x11", "linux.ssh.x11", sshd("Match User backup\n  X11Forwarding yes\n"), "fail",
+     "X11Forwarding is allowed in a Match block"),
+    ("ssh-match-compliant", "linux.ssh.root_login", sshd("Match Group sftp\n  PermitRootLogin no\n"), "pass",
+     "a Match block that keeps the setting is no finding"),
+    ("ssh-match-prohibit-password", "linux.ssh.root_login",
+     sshd("Match Address 192.0.2.0/24\n  PermitRootLogin prohibit-password\n"), "fail",
+     "prohibit-password (without-password) still lets root in with a key"),
+    ("ssh-match-time-format", "linux.ssh.idle_interval",
+     sshd("Match User ops\n  ClientAliveInterval 5m\n"), "pass", "TIME FORMATS: 5m is 300 s"),
+    ("ssh-match-time-too-long", "linux.ssh.idle_interval",
+     sshd("Match User ops\n  ClientAliveInterval 1h\n"), "fail", "1h is 3600 s > 300"),
+    ("ssh-match-zero-interval", "linux.ssh.idle_interval",
+     sshd("Match User ops\n  ClientAliveInterval 0\n"), "fail", "0 means never for those users"),
+    ("ssh-match-in-drop-in", "linux.ssh.root_login",
+     sshd(drop_in="Match User root\n  PermitRootLogin yes\n"), "fail", "an Include'd file's Match counts"),
+    ("ssh-match-all-ends-block", "linux.ssh.root_login",
+     sshd("Match User backup\n  X11Forwarding no\nMatch all\n"), "pass",
+     "Match all returns to the global section"),
+    ("passwd-empty-field", "linux.acct.empty_passwords",
+     patched(debian12(), {"+file:/etc/passwd": "ghost::1234:1234::/home/ghost:/bin/bash\n"}), "fail",
+     "passwd(5): an empty password field means no password is asked"),
+    ("shadow-max-minus-one", "linux.pw.account_max_age",
+     patched(debian12(), {"shadow": "root:password:y:19700:0:-1:7:::\n"}), "fail",
+     "shadow(5): no maximum age (-1 is how shadow-utils writes none)"),
+    ("su-wheel-required", "linux.su.wheel",
+     patched(debian12(), {"file:/etc/pam.d/su": SU.format(wheel="auth       required   pam_wheel.so\n")}), "pass",
+     "pam_wheel required: only wheel members get past it; root passes pam_rootok"),
+    ("su-wheel-deny", "linux.su.wheel",
+     patched(debian12(), {"file:/etc/pam.d/su": SU.format(wheel="auth required pam_wheel.so deny group=wheel\n")}),
+     "fail", "pam_wheel(8) deny: members are refused, everyone else admitted"),
+    ("su-wheel-optional", "linux.su.wheel",
+     patched(debian12(), {"file:/etc/pam.d/su": SU.format(wheel="auth optional pam_wheel.so\n")}), "fail",
+     "optional: a failed pam_wheel is ignored"),
+    ("audit-rules-but-disabled", "linux.audit.identity",
+     patched(debian12(), {"auditctl_l": IDENTITY, "auditctl_s": "enabled 0\nfailure 1\n"}), "fail",
+     "auditctl -e 0: rules loaded, auditing off"),
+    ("audit-rules-enabled", "linux.audit.identity",
+     patched(debian12(), {"auditctl_l": IDENTITY, "auditctl_s": AUDIT_ON}), "pass", "watches loaded, enabled 1"),
+    ("audit-time-b32-only", "linux.audit.time_change",
+     patched(debian12(), {"auditctl_l": TIME_B64.replace("arch=b64", "arch=b32"), "auditctl_s": AUDIT_ON}),
+     "fail", "-F arch=b32 audits the 32-bit entry points only"),
+    ("audit-time-b64", "linux.audit.time_change",
+     patched(debian12(), {"auditctl_l": TIME_B64, "auditctl_s": AUDIT_ON}), "pass", "64-bit entry points audited"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_adversarial_case(case):
+    case_id, rule_id, bundle, verdict, why = case
+    _, results = evaluate.evaluate(bundle, [CATALOGUE.rules[rule_id]], PARAMS)
+    got = results[0]
+    assert got.status == verdict, f"{case_id}: {why}: got {got.status}: {got.actual} {got.evidence}"
