@@ -148,6 +148,12 @@ for group in "$@"; do
     ;;
   sudo)
     files /etc/sudoers /etc/sudoers.d/*
+    # and what their include lines name elsewhere (sudoers(5), "Including other files")
+    for inc in $(sed -n 's/^[#@]include\(dir\)\{0,1\}[[:space:]][[:space:]]*\([^[:space:]]*\).*/\2/p' \
+        /etc/sudoers /etc/sudoers.d/* 2>/dev/null); do
+      case $inc in /*) ;; *) inc=/etc/$inc ;; esac
+      if [ -d "$inc" ]; then [ "$inc" = /etc/sudoers.d ] || files "$inc"/*; else files "$inc"; fi
+    done
     ;;
   profile)
     files /etc/profile /etc/profile.d/*.sh /etc/bash.bashrc /etc/bashrc /etc/csh.cshrc

@@ -1,6 +1,7 @@
 """Adversarial host configurations beyond PAM, each verdict decided from the program's
 documentation before mzops ran on it: sshd_config(5) "Match" and "TIME FORMATS";
-passwd(5) and shadow(5); pam_wheel(8); auditctl(8) (-e, -F arch)."""
+passwd(5) and shadow(5); pam_wheel(8); auditctl(8) (-e, -F arch); sudoers(5)
+("Including other files", Defaults)."""
 
 from __future__ import annotations
 
@@ -81,6 +82,28 @@ CASES = [
     ("audit-time-b32-only", "linux.audit.time_change",
      patched(debian12(), {"auditctl_l": TIME_B64.replace("arch=b64", "arch=b32"), "auditctl_s": AUDIT_ON}),
      "fail", "-F arch=b32 audits the 32-bit entry points only"),
+    ("sudo-include-elsewhere-not-collected", "linux.sudo.all",
+     patched(debian12(), {"+file:/etc/sudoers": "@include /etc/sudoers.local\n"}), "error",
+     "sudoers(5): an @include'd file is read; one the bundle lacks is no evidence"),
+    ("sudo-include-elsewhere-grants-all", "linux.sudo.all",
+     patched(debian12(), {"+file:/etc/sudoers": "@include /etc/sudoers.local\n",
+                          "file:/etc/sudoers.local": "mallory ALL=(ALL) ALL\n"}), "fail",
+     "the included file's grant is sudo's grant"),
+    ("sudo-d-without-includedir", "linux.sudo.all",
+     patched(debian12(), {"file:/etc/sudoers": "root ALL=(ALL:ALL) ALL\n",
+                          "file:/etc/sudoers.d/mallory": "mallory ALL=(ALL) ALL\n"}), "pass",
+     "sudoers.d is read only when an includedir names it"),
+    ("sudo-defaults-later-negation", "linux.sudo.logging",
+     patched(debian12(), {"+file:/etc/sudoers": 'Defaults use_pty\nDefaults logfile="/var/log/sudo.log"\n'
+                                               "Defaults !logfile\n"}), "fail",
+     "sudoers(5): Defaults apply in order; the last one turns logfile off"),
+    ("sudo-defaults-scoped-exemption", "linux.sudo.logging",
+     patched(debian12(), {"+file:/etc/sudoers": 'Defaults use_pty\nDefaults logfile="/var/log/sudo.log"\n'
+                                               "Defaults:ops !logfile\n"}), "fail",
+     "a per-user Defaults exempts ops from the log"),
+    ("sudo-defaults-set", "linux.sudo.logging",
+     patched(debian12(), {"+file:/etc/sudoers": 'Defaults use_pty, logfile="/var/log/sudo.log"\n'}), "pass",
+     "both in force"),
     ("audit-time-b64", "linux.audit.time_change",
      patched(debian12(), {"auditctl_l": TIME_B64, "auditctl_s": AUDIT_ON}), "pass", "64-bit entry points audited"),
 ]

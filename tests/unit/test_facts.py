@@ -115,12 +115,30 @@ def test_sudoers_drop_ins_in_order_skipping_tilde_and_dotted_names_with_continua
                  "/etc/sudoers.d/ops": "%ops ALL=(ALL) NOPASSWD: \\\n    /usr/bin/systemctl\n",
                  "/etc/sudoers.d/old~": "mallory ALL=(ALL) ALL\n",
                  "/etc/sudoers.d/README.txt": "eve ALL=(ALL) ALL\n"})
-    texts = [str(line) for line in f.sudoers]
-    assert texts == ["/etc/sudoers:1: Defaults env_reset", "/etc/sudoers:3: root ALL=(ALL:ALL) ALL",
-                     "/etc/sudoers.d/ops:1: %ops ALL=(ALL) NOPASSWD:      /usr/bin/systemctl"]
+    texts = [str(line) for line in f.sudoers]   # the includedir is read where it stands
+    assert texts == ["/etc/sudoers:1: Defaults env_reset",
+                     "/etc/sudoers.d/ops:1: %ops ALL=(ALL) NOPASSWD:      /usr/bin/systemctl",
+                     "/etc/sudoers:3: root ALL=(ALL:ALL) ALL"]
     assert [(who, str(line.path)) for who, line in f.sudo_all_grants] == [(["root"], "/etc/sudoers")]
     specs = sudo.user_specs(f.sudoers)
-    assert [s[0] for s in specs] == [["root"], ["%ops"]]
+    assert [s[0] for s in specs] == [["%ops"], ["root"]]
+
+
+def test_sudoers_d_is_read_only_when_an_includedir_names_it_and_includes_follow_sudo():
+    # sudoers(5), "Including other files": #include and @include, relative to the file's folder.
+    no_dir = files(**{"/etc/sudoers": "root ALL=(ALL) ALL\n", "/etc/sudoers.d/extra": "eve ALL=(ALL) ALL\n"})
+    assert [str(line) for line in no_dir.sudoers] == ["/etc/sudoers:1: root ALL=(ALL) ALL"]
+    nested = files(**{"/etc/sudoers": "#include sudoers.local\nroot ALL=(ALL) ALL\n",
+                      "/etc/sudoers.local": "Defaults:ops !logfile\nops ALL=(ALL) ALL\n"})
+    assert [line.path for line in nested.sudoers] == ["/etc/sudoers.local", "/etc/sudoers.local", "/etc/sudoers"]
+
+
+def test_sudo_defaults_in_order_with_scopes():
+    f = files(**{"/etc/sudoers": 'Defaults use_pty, logfile="/var/log/sudo.log"\nDefaults:ops !use_pty\n'
+                                  "Defaults !logfile\n"})
+    got = [(d.scope, d.name, d.negated, d.value) for d in sudo.defaults(f.sudoers)]
+    assert got == [("", "use_pty", False, ""), ("", "logfile", False, '"/var/log/sudo.log"'),
+                   (":ops", "use_pty", True, ""), ("", "logfile", True, "")]
 
 
 def test_sudo_all_with_tags_and_several_principals():

@@ -8,6 +8,7 @@ from collections import defaultdict
 from mzops.compliance.checks import ERROR, FAIL, MANUAL, PASS, Context, Outcome, check
 from mzops.facts import Line, PamEntry, meaningful_lines, pamwalk
 from mzops.facts.text import libpam_conf
+from mzops.facts.sudo import defaults as sudo_defaults_of
 from mzops.facts.sudo import user_specs
 
 
@@ -401,16 +402,28 @@ def sudo_all(ctx: Context) -> Outcome:
 
 @check("sudo_defaults", needs=("sudo",))
 def sudo_defaults(ctx: Context) -> Outcome:
+    """Global Defaults in force after sudo applies them in order (a later `!name` undoes
+    an earlier `name`, sudoers(5)); a scoped Defaults (`Defaults:user`, `@host`,
+    `>runas`, `!command`) that turns one off exempts someone, and is a finding too."""
     wanted = ctx.args["defaults"]
-    defaults = [line for line in ctx.facts.sudoers if line.text.startswith("Defaults")]
+    entries = sudo_defaults_of(ctx.facts.sudoers)
     missing, evidence = [], []
     for name in wanted:
-        hits = [line for line in defaults if re.search(rf"(^|[\s,]){re.escape(name)}(\b|=)", line.text)
-                and not re.search(rf"!{re.escape(name)}\b", line.text)]
-        (evidence.extend(map(str, hits)) if hits else missing.append(name))
+        state = None
+        for d in entries:
+            if d.name == name and not d.scope:
+                state = d
+        exempt = [d for d in entries if d.name == name and d.scope and d.negated]
+        if state is None or state.negated:
+            missing.append(name)
+            evidence.append(str(state.line) + f" (turns {name} off)" if state else f"sudoers: no Defaults {name}")
+        elif exempt:
+            missing.append(f"{name} (not for {', '.join(d.scope for d in exempt)})")
+            evidence += [str(d.line) for d in exempt]
+        else:
+            evidence.append(str(state.line))
     return Outcome(FAIL if missing else PASS, f"Defaults {', '.join(wanted)}",
-                   f"missing: {', '.join(missing)}" if missing else "all set",
-                   evidence + [f"sudoers: no Defaults {m}" for m in missing])
+                   f"missing: {', '.join(missing)}" if missing else "all set", evidence)
 
 
 # ------------------------------------------------------------------ shell sessions
