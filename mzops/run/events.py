@@ -3,8 +3,9 @@
 A run says `begin` (what and how many targets), then a `finished` outcome per target,
 `note`s in between (a batch starting, a snapshot taken) and `end`. Consumers decide
 what to do with them: `Terminal` draws a progress bar on stderr when it is a terminal
-and prints the notes, `Lines` prints the notes and the outcomes that need a person
-(a pipe, a log file), `Targets` keeps what the operation-log record names. An
+and prints the notes and the outcomes worth a line, `Lines` prints the notes and every
+outcome as a plain line (a pipe, a log file), `Targets` keeps what the operation-log
+record names. An
 `Events` object is also callable with a message, so code written for a
 `progress(message)` callback takes one as it is.
 """
@@ -64,10 +65,6 @@ class Events:
 
     def __call__(self, message: str) -> None:
         self.note(message)
-
-
-def silent() -> Events:
-    return Events()
 
 
 @dataclass
