@@ -440,19 +440,40 @@ def _profile_lines(ctx: Context) -> list[Line]:
     return out
 
 
+TMOUT_ASSIGN = re.compile(r"""\bTMOUT=(["']?)(\d+)\1(?=[\s;]|$)""")
+
+
+def _inside_condition(ctx: Context, line: Line) -> bool:
+    """Whether LINE stands inside an if/case/while block of its file (sh's grammar)."""
+    depth = 0
+    for other in meaningful_lines(line.path, ctx.facts.file(line.path) or ""):
+        if other.number >= line.number:
+            break
+        words = re.findall(r"(?:^|[;&|(\s])(if|case|while|until|fi|esac|done)(?=[\s;]|$)", other.text)
+        depth += sum(1 for w in words if w in ("if", "case", "while", "until"))
+        depth -= sum(1 for w in words if w in ("fi", "esac", "done"))
+    words = re.findall(r"(?:^|[;&|(\s])(if|then|fi)(?=[\s;]|$)", line.text)
+    return depth > 0 or "then" in words
+
+
 @check("shell_timeout", needs=("profile",))
 def shell_timeout(ctx: Context) -> Outcome:
     max_seconds = int(ctx.args["max_seconds"])
     expected = f"TMOUT between 1 and {max_seconds}, readonly and exported, in the login profile"
     lines = _profile_lines(ctx)
-    values = [(int(m.group(1)), line) for line in lines
-              for m in [re.search(r"\bTMOUT=(\d+)", line.text)] if m]
+    # bash(1): TMOUT=600, TMOUT="600", readonly/declare -r/typeset -r/export TMOUT=600
+    values = [(int(m.group(2)), line) for line in lines for m in [TMOUT_ASSIGN.search(line.text)] if m]
     if not values:
         return Outcome(FAIL, expected, "TMOUT not set", ["no TMOUT= in /etc/profile, profile.d or bashrc"])
-    readonly = any(re.search(r"\b(readonly|declare\s+-\w*r|typeset\s+-\w*r)\b.*TMOUT", line.text) for line in lines)
+    conditional = [line for _, line in values if _inside_condition(ctx, line)]
+    if conditional and len(conditional) == len(values):
+        return Outcome(MANUAL, expected, "TMOUT is set only inside a condition: check whom it applies to",
+                       [str(line) for line in conditional])
+    readonly = any(re.search(r"\b(readonly|declare\s+-\w*r\w*|typeset\s+-\w*r\w*)\b.*TMOUT", line.text)
+                   for line in lines)
     exported = any(re.search(r"\bexport\b.*\bTMOUT\b|\b(declare|typeset)\s+-\w*x\w*\b.*TMOUT|readonly\s+-x", line.text)
                    for line in lines)
-    value, where = values[-1]
+    value, where = [(v, line) for v, line in values if line not in conditional][-1]   # the one that stands
     problems = []
     if not 0 < value <= max_seconds:
         problems.append(f"TMOUT={value}")
