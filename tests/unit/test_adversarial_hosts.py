@@ -114,6 +114,11 @@ CASES = [
      patched(debian12(), {"file:/etc/profile.d/tmout.sh":
                           'if [ "$(id -u)" -eq 0 ]; then\n  readonly TMOUT=300\n  export TMOUT\nfi\n'}), "manual",
      "inside an if: it applies to whom the condition says, not to every login"),
+    ("tmout-idempotent-idiom", "linux.shell.timeout",
+     patched(debian12(), {"file:/etc/profile.d/tmout.sh":
+                          'if [ "${TMOUT:-}" != "300" ]; then TMOUT=300; fi\nreadonly TMOUT 2>/dev/null\n'
+                          "export TMOUT\n"}), "pass",
+     "a condition on TMOUT itself leaves it 300 for everyone (mzops's own role writes this)"),
     ("tmout-not-readonly", "linux.shell.timeout",
      patched(debian12(), {"file:/etc/profile.d/tmout.sh": "export TMOUT=300\n"}), "fail",
      "a user can unset a variable that is not readonly"),

@@ -443,17 +443,28 @@ def _profile_lines(ctx: Context) -> list[Line]:
 TMOUT_ASSIGN = re.compile(r"""\bTMOUT=(["']?)(\d+)\1(?=[\s;]|$)""")
 
 
+_OPENS, _CLOSES = ("if", "case", "while", "until"), ("fi", "esac", "done")
+
+
 def _inside_condition(ctx: Context, line: Line) -> bool:
-    """Whether LINE stands inside an if/case/while block of its file (sh's grammar)."""
-    depth = 0
+    """Whether LINE stands inside an if/case/while block of its file (sh's grammar) whose
+    condition is about something else than TMOUT itself: `if [ "$TMOUT" != 600 ]; then
+    TMOUT=600; fi` sets it for everyone (the idiom that survives being sourced twice)."""
+    def words(text: str) -> list[str]:
+        return re.findall(r"(?:^|[;&|(\s])(if|case|while|until|fi|esac|done)(?=[\s;]|$)", text)
+
+    opened: list[str] = []   # the text of each block open at LINE
     for other in meaningful_lines(line.path, ctx.facts.file(line.path) or ""):
         if other.number >= line.number:
             break
-        words = re.findall(r"(?:^|[;&|(\s])(if|case|while|until|fi|esac|done)(?=[\s;]|$)", other.text)
-        depth += sum(1 for w in words if w in ("if", "case", "while", "until"))
-        depth -= sum(1 for w in words if w in ("fi", "esac", "done"))
-    words = re.findall(r"(?:^|[;&|(\s])(if|then|fi)(?=[\s;]|$)", line.text)
-    return depth > 0 or "then" in words
+        for word in words(other.text):
+            if word in _OPENS:
+                opened.append(other.text)
+            elif opened:
+                opened.pop()
+    if re.search(r"(?:^|[;\s])if\s", line.text):
+        opened.append(line.text.split("then")[0])
+    return any("TMOUT" not in condition for condition in opened)
 
 
 @check("shell_timeout", needs=("profile",))
