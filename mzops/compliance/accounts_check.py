@@ -13,7 +13,7 @@ from mzops import run as runlayer
 from mzops import engines
 from mzops.compliance import collector, dbcollect
 from mzops.bundle import Bundle, CollectionError
-from mzops.facts import Facts
+from mzops.facts import Facts, completeness
 from mzops.connect import db
 from mzops.errors import InputError
 from mzops.inventory.model import Asset, Estate
@@ -179,8 +179,14 @@ def evaluate_bundle(bundle: Bundle, members: list[Asset], view: accounts.Registe
     for asset in members:
         present = None
         if asset.kind == "host":
-            records = accounts.host_accounts(asset.name, facts, thresholds.today)
-            present = {a.name for a in facts.accounts}
+            with facts.reading() as read:
+                records = accounts.host_accounts(asset.name, facts, thresholds.today)
+                present = {a.name for a in facts.accounts}
+            lost = completeness.problems(bundle, read)
+            if lost:   # fail closed: an unreadable shadow or login record is no "clean"
+                statuses.append(AssetStatus(asset.name, asset.kind, TARGET_ERROR,
+                                            f"facts not read whole: {'; '.join(lost[:3])}"))
+                continue
         else:
             try:
                 engine = dbcollect.engine_of(asset)

@@ -37,7 +37,7 @@ def test_evaluator_sees_scores_clauses_findings_and_waivers(page, tmp_path):
     assert page.requests == [path.as_uri()], "the report loads nothing from anywhere"
     assert "合规检查报告" in page.inner_text("h1") and "compliance report" in page.inner_text("h1")
     headings = page.locator("h2").all_inner_texts()
-    assert len(headings) == 6 and headings[1].startswith("二、按条款汇总")
+    assert len(headings) == 9 and headings[1].startswith("二、按条款汇总") and headings[-1].startswith("八、签署")
     # per-target scores: every target is a visible row, the unreachable one says so
     scores = page.locator("table").nth(0)
     assert scores.locator("tr").count() == 1 + len(run.targets)
@@ -54,7 +54,12 @@ def test_evaluator_sees_scores_clauses_findings_and_waivers(page, tmp_path):
     text = first.inner_text()
     assert "证据 Evidence" in text and "整改建议 Remediation" in text
     assert page.get_by_text("/etc/login.defs:", exact=False).first.is_visible()
+    # a verdict per asset and clause: a row per assessed asset, a cell per clause
+    matrix = page.locator("table.matrix")
+    assessed = [t for t in run.targets if t.status == "assessed"]
+    assert matrix.locator("tr").count() == 1 + len(assessed) and matrix.is_visible()
+    assert "✗" in matrix.inner_text() and "◐" in matrix.inner_text()
     # waivers: the one in force with its approver, the expired one flagged
-    waivers = page.locator("table").nth(2).inner_text()
+    waivers = page.locator("xpath=//h2[starts-with(., '五、豁免')]/following-sibling::table[1]").inner_text()
     assert "李娜 (security admin)" in waivers and "已过期" in waivers
     page.screenshot(path=str(tmp_path / "report.png"), full_page=False)

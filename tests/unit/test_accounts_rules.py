@@ -90,3 +90,22 @@ def test_person_with_two_admin_roles():
                          Located(Path("accounts.yml"), {}, {("people", 0, "roles"): 3}))
     found = accounts.register_findings(reg, POLICY)
     assert kinds(found) == [("d", "role_conflict")] and found[0].evidence == ["accounts.yml:3: roles sysadmin, auditadmin"]
+
+
+def test_the_account_check_fails_closed_on_login_records_it_could_not_read():
+    """An unreadable lastlog is no evidence that nobody is dormant: the host is an error
+    naming the section, not a clean host."""
+    from mzops.bundle import Section
+    from mzops.compliance import accounts_check
+
+    whole = patched(debian12(), {"lastlog": "Username Port From Latest\n", "last": "", "who": "",
+                                 "authorized_keys": "", "today": "2026-11-28\n", "group:logins": ""})
+    statuses, _ = accounts_check.evaluate_bundle(whole, [HOST], view(), POLICY)
+    assert statuses[0].status == "assessed", statuses[0].message
+    broken = patched(whole, {})
+    broken.sections["lastlog"] = Section(1, b"lastlog: cannot open /var/log/lastlog: Permission denied\n")
+    statuses, findings = accounts_check.evaluate_bundle(broken, [HOST], view(), POLICY)
+    assert statuses[0].status == "error" and "lastlog" in statuses[0].message and findings == []
+    cut = patched(whole, {"who": None})
+    statuses, _ = accounts_check.evaluate_bundle(cut, [HOST], view(), POLICY)
+    assert statuses[0].status == "error" and "'who' is missing" in statuses[0].message
