@@ -73,10 +73,12 @@ class Facts:
 
     def files(self, pattern: str) -> dict[str, str]:
         """Collected files whose path matches a glob, sorted by path."""
-        found = {name[5:]: sec.text for name, sec in sorted(self.bundle.sections.items())
-                 if name.startswith("file:") and fnmatch.fnmatch(name[5:], pattern)}
-        self._read(f"file:{pattern}", *(f"file:{path}" for path in found))
-        return found
+        def find() -> dict[str, str]:
+            found = {name[5:]: sec.text for name, sec in sorted(self.bundle.sections.items())
+                     if name.startswith("file:") and fnmatch.fnmatchcase(name[5:], pattern)}
+            self._read(f"file:{pattern}", *(f"file:{path}" for path in found))
+            return found
+        return self.memo(("files", pattern), find)
 
     def get(self, cls: type[Fact[T]]) -> T:
         """The parsed value of fact CLS (parsed on first use, then kept)."""

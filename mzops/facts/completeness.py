@@ -35,9 +35,10 @@ def file_groups() -> dict[str, tuple[str, ...]]:
     return out
 
 
-def groups_collecting(path: str) -> list[str]:
-    return [g for g, globs in file_groups().items()
-            if any(fnmatch.fnmatch(path, glob) or fnmatch.fnmatch(glob, path) or glob == path for glob in globs)]
+@lru_cache(maxsize=4096)
+def groups_collecting(path: str) -> tuple[str, ...]:
+    return tuple(g for g, globs in file_groups().items()
+                 if any(fnmatch.fnmatchcase(path, glob) or fnmatch.fnmatchcase(glob, path) for glob in globs))
 
 
 def _said(text: str) -> str:
