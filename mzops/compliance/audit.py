@@ -135,6 +135,8 @@ def run(estate: Estate, assets: list[Asset], request: AuditRequest,
             bundle.save(request.save_facts)
         return _result_for(asset, bundle, request, estate.where(asset.name), estate)
 
+    for kind in {a.kind for a in assets}:
+        collectors.get(kind)   # providers imported once, before the workers start
     events.begin("audit", [a.name for a in assets])
     results = runlayer.each(assets, one, request.forks, events=events, outcome=TargetResult.outcome)
     events.end()
