@@ -108,7 +108,8 @@ mac_status() {
   if cmd_exists getenforce; then echo "selinux $(getenforce 2>&1)"; fi
   [ -f /etc/selinux/config ] && sed -n 's/^SELINUX=/selinux_config /p' /etc/selinux/config
   [ -r /sys/module/apparmor/parameters/enabled ] && echo "apparmor_module $(cat /sys/module/apparmor/parameters/enabled)"
-  [ -r /sys/kernel/security/apparmor/profiles ] && echo "apparmor_profiles $(wc -l < /sys/kernel/security/apparmor/profiles)"
+  [ -r /sys/kernel/security/apparmor/profiles ] && echo "apparmor_profiles $(wc -l < /sys/kernel/security/apparmor/profiles)" &&
+    echo "apparmor_enforced $(grep -c '(enforce)$' /sys/kernel/security/apparmor/profiles)"
   return 0
 }
 

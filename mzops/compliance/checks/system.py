@@ -196,8 +196,15 @@ def mac_enforcing(ctx: Context) -> Outcome:
     expected = "SELinux enforcing, or AppArmor enabled with profiles loaded"
     evidence = [f"{k}: {v}" for k, v in mac.items()] or ["no SELinux tools and no AppArmor module"]
     if mac.get("selinux", "").lower() == "enforcing":
+        # selinux(8): /etc/selinux/config decides the mode at the next boot
+        configured = mac.get("selinux_config", "enforcing").strip().strip('"').lower()
+        if configured != "enforcing":
+            return Outcome(FAIL, expected, f"SELinux enforcing now, configured {configured}: it reverts at reboot",
+                           evidence)
         return Outcome(PASS, expected, "SELinux enforcing", evidence)
-    if mac.get("apparmor_module", "").upper() == "Y" and int(mac.get("apparmor_profiles", "0") or 0) > 0:
+    # a profile in complain mode only logs (apparmor(7)): enforced profiles count
+    loaded = mac.get("apparmor_enforced", mac.get("apparmor_profiles", "0"))
+    if mac.get("apparmor_module", "").upper() == "Y" and int(loaded or 0) > 0:
         return Outcome(PASS, expected, "AppArmor enabled", evidence)
     return Outcome(FAIL, expected, mac.get("selinux") or "no mandatory access control", evidence)
 
