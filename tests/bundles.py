@@ -82,3 +82,13 @@ def evaluated_run(tmp_path, waiver_text=WAIVERS, hosts=("lab-a", "lab-b")) -> Ru
     run = audit.evaluate_saved(folder, estate, request)
     run.targets.append(TargetResult("county-07", "unreachable", message="ssh: connect to host 10.9.7.11 port 22: Connection timed out"))
     return run
+
+
+def assert_verdict(case: tuple) -> None:
+    """An adversarial case (id, rule, bundle, verdict decided beforehand, why) holds."""
+    case_id, rule_id, bundle, verdict, why = case
+    from mzops.compliance import evaluate
+
+    _, results = evaluate.evaluate(bundle, [CATALOGUE.rules[rule_id]], CATALOGUE.baseline.parameters)
+    got = results[0]
+    assert got.status == verdict, f"{case_id}: {why}: got {got.status}: {got.actual} {got.evidence}"
