@@ -133,11 +133,6 @@ class Engine:
         raise NotImplementedError
 
 
-def sql_literal(value: str) -> str:
-    """A string literal both engines read the same way (quotes doubled, backslashes too)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
 def sections_text(rows, sep: str) -> bytes:
     """Rows as a section's text, cells as the server's own client prints them."""
     def cell(value) -> str:

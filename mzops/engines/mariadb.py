@@ -18,7 +18,7 @@ from mzops.accounts import Account
 from mzops.bundle import Bundle, Section
 from mzops.facts import Facts
 from mzops.compliance.platforms import Platform
-from mzops.engines.base import DatabaseError, Engine, LockPlan, Setting, sections_text, sql_literal
+from mzops.engines.base import DatabaseError, Engine, LockPlan, Setting, sections_text
 from mzops.paths import PLAYBOOKS
 
 MARIADB = Platform("mariadb", (), kind="mysql")
@@ -194,7 +194,7 @@ class MariaDB(Engine):
         if not mine:
             return LockPlan("absent", [])
         state = "locked" if all(u.locked for u in mine) else "present"
-        sql = "; ".join(f"ALTER USER {sql_literal(u.user)}@{sql_literal(u.host)} ACCOUNT LOCK" for u in mine)
+        sql = "; ".join(f"ALTER USER {literal(u.user)}@{literal(u.host)} ACCOUNT LOCK" for u in mine)
         return LockPlan(state, [self.client, "-e", sql])
 
     def undo_statements(self, applied, table, before, now, restarting=False):
@@ -209,14 +209,20 @@ class MariaDB(Engine):
                     continue
                 old, new = was[key].value, is_now[key].value
                 if old is not None and old != new:
-                    value = old if old.isdigit() or old.upper() in ("ON", "OFF") else sql_literal(old)
+                    value = old if old.isdigit() or old.upper() in ("ON", "OFF") else literal(old)
                     out.append(f"SET GLOBAL {key} = {value};")
         if owned.get("my.anonymous") or owned.get("my.remote_root"):
             locked_before = {u.account for u in self.users(before) if u.locked}
             for user in self.users(now):
                 if user.locked and user.account not in locked_before:
-                    out.append(f"ALTER USER {sql_literal(user.user)}@{sql_literal(user.host)} ACCOUNT UNLOCK;")
+                    out.append(f"ALTER USER {literal(user.user)}@{literal(user.host)} ACCOUNT UNLOCK;")
         return out
+
+
+def literal(value: str) -> str:
+    """A string literal: backslash escapes it in MariaDB/MySQL (unless
+    NO_BACKSLASH_ESCAPES), so it is doubled, and quotes are doubled."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _connect(pymysql, host: str, port: int, user: str, password: str, tunnelled: bool):

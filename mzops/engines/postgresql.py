@@ -15,7 +15,7 @@ from mzops.accounts import Account
 from mzops.bundle import Bundle, Section
 from mzops.facts import Facts
 from mzops.compliance.platforms import Platform
-from mzops.engines.base import DatabaseError, Engine, LockPlan, Setting, sections_text, sql_literal
+from mzops.engines.base import DatabaseError, Engine, LockPlan, Setting, sections_text
 from mzops.paths import PLAYBOOKS
 
 PLATFORM = Platform("postgresql", (), kind="postgresql")
@@ -170,19 +170,25 @@ fi
                     out.append(f"ALTER ROLE {ident(role.name)} {' '.join(flags)};")
             if owned.get("pg.role_validity") and old.valid_until != role.valid_until:
                 # ALTER ROLE cannot give back "no expiry" (NULL), only 'infinity'.
-                out.append(f"ALTER ROLE {ident(role.name)} VALID UNTIL {sql_literal(old.valid_until)};"
+                out.append(f"ALTER ROLE {ident(role.name)} VALID UNTIL {literal(old.valid_until)};"
                            if old.valid_until else
-                           f"UPDATE pg_authid SET rolvaliduntil = NULL WHERE rolname = {sql_literal(role.name)};")
+                           f"UPDATE pg_authid SET rolvaliduntil = NULL WHERE rolname = {literal(role.name)};")
             if owned.get("pg.admin_idle_timeout"):
                 key = "idle_session_timeout"
                 if old.config.get(key) != role.config.get(key):
-                    out.append(f"ALTER ROLE {ident(role.name)} SET {key} = {sql_literal(old.config[key])};"
+                    out.append(f"ALTER ROLE {ident(role.name)} SET {key} = {literal(old.config[key])};"
                                if key in old.config else f"ALTER ROLE {ident(role.name)} RESET {key};")
         return out
 
 
 def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """A standard string literal: quotes doubled; a backslash is itself
+    (standard_conforming_strings is on by default since PostgreSQL 9.1)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 ENGINE = PostgreSQL()

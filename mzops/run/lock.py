@@ -13,7 +13,7 @@ import os
 from contextlib import contextmanager
 from typing import IO, Iterator
 
-from mzops.errors import InputError
+from mzops.errors import InputError, OperationFailed
 from mzops.paths import mzops_home
 
 
@@ -24,9 +24,13 @@ class Busy(InputError):
 @contextmanager
 def exclusive(capability: str, what: str = "") -> Iterator[None]:
     folder = mzops_home() / capability
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / ".lock"
-    with open(path, "a+") as handle:
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle = open(path, "a+")
+    except OSError as exc:
+        raise OperationFailed(f"{path}: cannot take the run lock: {exc.strerror}") from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

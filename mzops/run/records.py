@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from mzops.errors import InputError
+from mzops.errors import InputError, OperationFailed
 from mzops.paths import mzops_home
 
 RECORD = "run.json"
@@ -39,14 +39,20 @@ class Records:
             raise InputError(f"not a run id: {run_id!r}")
         path = self.root / run_id
         if create:
-            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as exc:
+                raise OperationFailed(f"{path}: cannot keep the run's record: {exc.strerror}") from None
         return path
 
     def save(self, run_id: str, data: dict[str, Any]) -> Path:
         path = self.folder(run_id) / RECORD
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str))
-        tmp.replace(path)
+        try:
+            tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str))
+            tmp.replace(path)
+        except OSError as exc:
+            raise OperationFailed(f"{path}: cannot write the run's record: {exc.strerror}") from None
         return path
 
     def load(self, run_id: str) -> dict[str, Any]:

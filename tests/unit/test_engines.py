@@ -169,3 +169,12 @@ def test_no_module_outside_engines_names_an_engine_in_a_condition():
     offenders = [f"{p.relative_to(root)}:{n}" for p in root.rglob("*.py") if "engines" not in p.parts
                  for n, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
     assert offenders == []
+
+
+def test_string_literals_follow_each_servers_escaping():
+    # PostgreSQL: standard_conforming_strings (on since 9.1), a backslash is itself;
+    # MariaDB: a backslash escapes (String Literals, unless NO_BACKSLASH_ESCAPES).
+    from mzops.engines import mariadb, postgresql
+
+    assert postgresql.literal("o'b\\x") == "'o''b\\x'"
+    assert mariadb.literal("o'b\\x") == "'o''b\\\\x'"

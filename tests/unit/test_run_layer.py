@@ -126,3 +126,14 @@ def test_a_plain_progress_callback_still_works():
     events.finished(Outcome("a", CHANGED))
     assert said == ["batch 1: a", "a: changed"]
     assert runlayer.as_events(None).consumers == []
+
+
+def test_a_record_or_lock_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, monkeypatch):
+    blocker = tmp_path / "home"
+    blocker.write_text("a file where the state folder should be")
+    monkeypatch.setenv("MZOPS_HOME", str(blocker))
+    with pytest.raises(runlayer.records.OperationFailed, match=r"home/audit/.*cannot keep the run's record: Not a directory"):
+        runlayer.Records("audit").save(runlayer.new_run_id(), {})
+    with pytest.raises(runlayer.lock.OperationFailed, match=r"home/harden/\.lock: cannot take the run lock"):
+        with runlayer.exclusive("harden"):
+            pass
