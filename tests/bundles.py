@@ -84,11 +84,13 @@ def evaluated_run(tmp_path, waiver_text=WAIVERS, hosts=("lab-a", "lab-b")) -> Ru
     return run
 
 
-def assert_verdict(case: tuple) -> None:
-    """An adversarial case (id, rule, bundle, verdict decided beforehand, why) holds."""
+def assert_verdict(case: tuple, of=None) -> None:
+    """An adversarial case (id, rule, bundle, verdict decided beforehand, why) holds,
+    with the rules of catalogue OF (the Linux baseline unless told)."""
     case_id, rule_id, bundle, verdict, why = case
     from mzops.compliance import evaluate
 
-    _, results = evaluate.evaluate(bundle, [CATALOGUE.rules[rule_id]], CATALOGUE.baseline.parameters)
+    of = of or CATALOGUE
+    _, results = evaluate.evaluate(bundle, [of.rules[rule_id]], of.baseline.parameters)
     got = results[0]
     assert got.status == verdict, f"{case_id}: {why}: got {got.status}: {got.actual} {got.evidence}"

@@ -33,6 +33,9 @@ def from_file(path: Path, vendor_name: str) -> Bundle:
         text = path.read_text(errors="replace")
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    refused = vendors.refusal(vendor, text)
+    if refused:
+        raise InputError(f"{path}: {refused}")
     try:
         parsed = vendor.parse(text)
     except (ValueError, IndexError) as exc:

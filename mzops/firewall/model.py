@@ -16,6 +16,8 @@ ANY = "any"
 class Address:
     name: str
     networks: list[str]             # CIDRs, normalised (10.1.1.0/24, 10.1.1.5/32)
+    # Written in the rule itself (`source-ip-subnet 10.1.1.0 24`), not an address object.
+    inline: bool = False
 
 
 @dataclass
@@ -23,6 +25,7 @@ class Service:
     name: str
     protocol: str                   # tcp | udp | icmp
     ports: list[str] = field(default_factory=list)   # "443", "8000-8080"; empty for icmp
+    inline: bool = False            # written in the rule itself, not a service object
 
 
 @dataclass
@@ -35,6 +38,14 @@ class Rule:
     services: list[str] = field(default_factory=lambda: [ANY])       # service object names
     action: str = "deny"            # permit | deny
     log: bool = False
+    # A disabled rule stays in the configuration but matches nothing.
+    enabled: bool = True
+    # The rule list it belongs to: "" for the device's main (IPv4 or unified) list;
+    # others are matched on their own ("ipv6", "object-policy ip op1 (trust -> untrust)").
+    policy: str = ""
+    # Match criteria the parser does not model (a time range, an application): evidence
+    # lines. Such a rule may match less than it seems to; checks that depend on it say so.
+    unread: list[str] = field(default_factory=list, compare=False)
 
     @property
     def any_any_permit(self) -> bool:
@@ -126,6 +137,20 @@ def merged(running: DeviceConfig, candidate: DeviceConfig) -> DeviceConfig:
             setattr(out.management, f.name, value)
     out.hostname = candidate.hostname or running.hostname
     return out
+
+
+def inline_address(networks: list[str]) -> Address:
+    """An address written in a rule, named by what it holds."""
+    return Address(",".join(networks), networks, inline=True)
+
+
+def address_range(first: str, last: str) -> list[str]:
+    """The CIDRs covering FIRST..LAST (`source-ip-range 10.1.1.1 10.1.1.20`)."""
+    try:
+        low, high = ipaddress.ip_address(first.strip()), ipaddress.ip_address(last.strip())
+        return [str(n) for n in ipaddress.summarize_address_range(low, high)]
+    except (ValueError, TypeError):
+        raise ValueError(f"not an address range: {first!r} to {last!r}") from None
 
 
 def network(text: str) -> str:

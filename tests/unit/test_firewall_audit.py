@@ -68,7 +68,8 @@ def test_audit_config_command(tmp_path):
                      home=tmp_path)
     assert proc.returncode == 0 and "fw.admins" in html.read_text()  # manual without the register (not a failure)
     for args, message in ((["--vendor", "cisco"], "unsupported firewall vendor 'cisco'"),
-                          (["--vendor", "hillstone_stoneos"], "nothing in it reads as a Hillstone"),
+                          (["--vendor", "hillstone_stoneos"], "reads as a Huawei USG configuration (line 36: security-policy), "
+                           "not Hillstone StoneOS: use --vendor huawei_usg"),
                           (["--vendor", "huawei_usg", "--rules", "linux.pw.minlen"], "no firewall rule selected")):
         proc = run_mzops("audit", "config", str(bad), *args, home=tmp_path)
         assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

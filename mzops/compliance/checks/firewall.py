@@ -11,10 +11,15 @@ from mzops.firewall import vendors
 from mzops.firewall.model import ANY, DeviceConfig, Rule
 
 def device(facts: Facts) -> DeviceConfig:
-    """The configuration parsed by its vendor's module, once per bundle."""
+    """The configuration parsed by its vendor's module, once per bundle; ValueError (an
+    `error` for every rule) when the text is not that vendor's or the pager cut it."""
     def parse() -> DeviceConfig:
         vendor = vendors.get((facts.text("fw:vendor") or "").strip(), "fw:vendor")
-        return vendor.parse(facts.text("fw:config") or "")
+        text = facts.text("fw:config") or ""
+        refused = vendors.refusal(vendor, text)
+        if refused:
+            raise ValueError(f"fw:config: {refused}")
+        return vendor.parse(text)
     return facts.memo("firewall", parse)
 
 
@@ -126,29 +131,87 @@ def _svc_contains(a, b) -> bool:
     return all(any(span(o)[0] <= span(i)[0] and span(i)[1] <= span(o)[1] for o in a.ports) for i in b.ports)
 
 
+def _shadows(earlier: Rule, later: Rule, p) -> bool:
+    return (earlier.from_zone in (ANY, later.from_zone) and earlier.to_zone in (ANY, later.to_zone)
+            and _covers(earlier.sources, later.sources, p.addresses, _net_contains)
+            and _covers(earlier.destinations, later.destinations, p.addresses, _net_contains)
+            and _covers(earlier.services, later.services, p.services, _svc_contains))
+
+
+def lists(cfg: DeviceConfig) -> dict[str, list[Rule]]:
+    """The rules in force, by the list they are matched in (main, IPv6, each applied
+    object policy), in order. A disabled rule matches nothing: it is not in force."""
+    out: dict[str, list[Rule]] = {}
+    for rule in cfg.ruleset.rules:
+        out.setdefault(rule.policy, [])
+        if rule.enabled:
+            out[rule.policy].append(rule)
+    return out
+
+
 def shadowing(cfg: DeviceConfig) -> list[tuple[Rule, Rule]]:
-    """(later, earlier) pairs: the later rule can never match, an earlier one takes all it would."""
-    p, out = cfg.ruleset, []
-    for index, later in enumerate(p.rules):
-        for earlier in p.rules[:index]:
-            if (earlier.from_zone in (ANY, later.from_zone) and earlier.to_zone in (ANY, later.to_zone)
-                    and _covers(earlier.sources, later.sources, p.addresses, _net_contains)
-                    and _covers(earlier.destinations, later.destinations, p.addresses, _net_contains)
-                    and _covers(earlier.services, later.services, p.services, _svc_contains)):
+    """(later, earlier) pairs: the later rule can never match, an earlier one in force
+    in the same list takes all it would. An earlier rule with criteria not read may
+    match less, so it is not counted here (see `uncertain_shadowing`)."""
+    out = []
+    for rules in lists(cfg).values():
+        for index, later in enumerate(rules):
+            earlier = next((e for e in rules[:index] if not e.unread and _shadows(e, later, cfg.ruleset)), None)
+            if earlier is not None:
                 out.append((later, earlier))
-                break
+    return out
+
+
+def uncertain_shadowing(cfg: DeviceConfig) -> list[tuple[Rule, Rule]]:
+    """(later, earlier) pairs where the earlier rule would shadow the later one but has
+    criteria mzops does not read (a time range, an application)."""
+    out = []
+    for rules in lists(cfg).values():
+        for index, later in enumerate(rules):
+            earlier = next((e for e in rules[:index] if e.unread and _shadows(e, later, cfg.ruleset)), None)
+            if earlier is not None:
+                out.append((later, earlier))
     return out
 
 
 def _describe(rule: Rule) -> str:
-    return (f"rule {rule.name}: {rule.from_zone} -> {rule.to_zone}, {','.join(rule.sources)} -> "
-            f"{','.join(rule.destinations)} {','.join(rule.services)} {rule.action}{' log' if rule.log else ''}")
+    where = f"{rule.policy}: " if rule.policy else ""
+    return (f"{where}rule {rule.name}: {rule.from_zone} -> {rule.to_zone}, {','.join(rule.sources)} -> "
+            f"{','.join(rule.destinations)} {','.join(rule.services)} {rule.action}{' log' if rule.log else ''}"
+            + ("" if rule.enabled else " (disabled)"))
+
+
+def _list_name(policy: str) -> str:
+    return policy or "security policy"
+
+
+def _disabled(cfg: DeviceConfig) -> list[str]:
+    return [f"not in force: {_describe(r)}" for r in cfg.ruleset.rules if not r.enabled]
+
+
+def _wide(names: list[str], addresses: dict) -> bool:
+    """Any address: `any`, or an address holding 0.0.0.0/0 or ::/0 (`source-address 0.0.0.0 0`)."""
+    return names == [ANY] or any(ipaddress.ip_network(n).prefixlen == 0
+                                 for name in names if name in addresses for n in addresses[name].networks)
+
+
+def _wide_permit(rule: Rule, cfg: DeviceConfig) -> bool:
+    p = cfg.ruleset
+    return (rule.action == "permit" and _wide(rule.sources, p.addresses) and _wide(rule.destinations, p.addresses)
+            and rule.services == [ANY])
+
+
+def _any_to_any(rule: Rule) -> bool:
+    return rule.sources == [ANY] and rule.destinations == [ANY] and rule.services == [ANY] \
+        and rule.from_zone == rule.to_zone == ANY
 
 
 @check("fw_policy", needs=())
 def fw_policy(ctx: Context) -> Outcome:
-    """The security policy: ends in an explicit deny that logs; no any-any permit; every
-    permit logs; no rule shadowed by an earlier one."""
+    """The security policy: each rule list ends in an explicit deny that logs; no any-any
+    permit; every permit logs; no rule shadowed by an earlier one. Only rules in force
+    count (a disabled final deny is no final deny); IPv6 lists and applied object
+    policies are lists of their own."""
     what = ctx.args["property"]
     cfg = device(ctx.facts)
     rules = cfg.ruleset.rules
@@ -156,26 +219,54 @@ def fw_policy(ctx: Context) -> Outcome:
         return Outcome(ERROR, f"security policy: {what}", "the configuration parsed into no policy rules",
                        ["fw:config: no security policy rule recognised (wrong vendor, a cut-off export, or a "
                         "policy syntax mzops does not read)"])
+    in_force = [r for r in rules if r.enabled]
+    disabled = _disabled(cfg)
     if what == "final_deny":
-        expected = "the last rule denies any to any and logs"
-        last = rules[-1] if rules else None
-        ok = (last is not None and last.action == "deny" and last.log and last.sources == [ANY]
-              and last.destinations == [ANY] and last.services == [ANY] and last.from_zone == last.to_zone == ANY)
-        return Outcome(PASS if ok else FAIL, expected, _describe(last) if last else "no rules",
-                       [_describe(last) if last else "security policy: no rules"])
+        expected = "each rule list ends with a rule in force that denies any to any and logs"
+        bad, unsure, seen = [], [], []
+        for policy, listed in lists(cfg).items():
+            last = listed[-1] if listed else None
+            if last is None:
+                bad.append(f"{_list_name(policy)}: no rule in force")
+                continue
+            seen.append(_describe(last))
+            if last.action == "deny" and last.log and _any_to_any(last):
+                if last.unread:
+                    unsure.append(f"{_describe(last)} -- criteria not read: {'; '.join(last.unread)}")
+            else:
+                bad.append(f"{_list_name(policy)} ends with {_describe(last)}")
+        if bad:
+            return Outcome(FAIL, expected, "; ".join(bad), bad + disabled)
+        if unsure:
+            return Outcome(ERROR, expected, "the final deny has criteria mzops does not read", unsure)
+        return Outcome(PASS, expected, "; ".join(seen), seen + disabled)
     if what == "no_any_permit":
-        bad = [r for r in rules if r.any_any_permit]
-        return Outcome(FAIL if bad else PASS, "no rule permits any source to any destination for any service",
-                       ", ".join(r.name for r in bad) or f"none of {len(rules)} rules", [_describe(r) for r in bad]
-                       or [f"{len(rules)} rules checked"])
+        expected = "no rule permits any source to any destination for any service"
+        bad = [r for r in in_force if _wide_permit(r, cfg) and not r.unread]
+        unsure = [r for r in in_force if _wide_permit(r, cfg) and r.unread]
+        if bad:
+            return Outcome(FAIL, expected, ", ".join(r.name for r in bad), [_describe(r) for r in bad])
+        if unsure:
+            return Outcome(ERROR, expected, "any-any permits whose other criteria mzops does not read: "
+                           + ", ".join(r.name for r in unsure),
+                           [f"{_describe(r)} -- {'; '.join(r.unread)}" for r in unsure])
+        return Outcome(PASS, expected, f"none of {len(in_force)} rules in force",
+                       [f"{len(in_force)} rules in force checked"] + disabled)
     if what == "permits_log":
-        bad = [r for r in rules if r.action == "permit" and not r.log]
+        bad = [r for r in in_force if r.action == "permit" and not r.log]
         return Outcome(FAIL if bad else PASS, "every permit rule logs", ", ".join(r.name for r in bad) or "all log",
-                       [_describe(r) for r in bad] or [f"{sum(r.action == 'permit' for r in rules)} permit rules log"])
+                       [_describe(r) for r in bad]
+                       or [f"{sum(r.action == 'permit' for r in in_force)} permit rules in force log"])
     if what == "no_shadowed":
         pairs = shadowing(cfg)
-        return Outcome(FAIL if pairs else PASS, "no rule shadowed by an earlier one",
-                       ", ".join(f"{later.name} (by {earlier.name})" for later, earlier in pairs) or "none",
-                       [f"{_describe(later)} -- never matches: {_describe(earlier)}" for later, earlier in pairs]
-                       or [f"{len(rules)} rules checked"])
+        expected = "no rule shadowed by an earlier one"
+        if pairs:
+            return Outcome(FAIL, expected, ", ".join(f"{later.name} (by {earlier.name})" for later, earlier in pairs),
+                           [f"{_describe(later)} -- never matches: {_describe(earlier)}" for later, earlier in pairs])
+        unsure = uncertain_shadowing(cfg)
+        if unsure:
+            return Outcome(ERROR, expected, "shadowing depends on criteria mzops does not read: "
+                           + ", ".join(f"{later.name} (by {earlier.name})" for later, earlier in unsure),
+                           [f"{_describe(earlier)} -- {'; '.join(earlier.unread)}" for _, earlier in unsure])
+        return Outcome(PASS, expected, "none", [f"{len(in_force)} rules in force checked"])
     return Outcome(ERROR, what, "unknown policy property", [])

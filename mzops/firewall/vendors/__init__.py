@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import importlib
 import pkgutil
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
@@ -47,6 +48,9 @@ class Vendor:
     # Any prompt of the CLI, and the user-view prompt only ({base}: the device's name).
     prompt: str = ""
     user_prompt: str = ""
+    # Lines only this vendor's configuration has (regexes, multiline): a file audited
+    # with the wrong --vendor is recognised by another vendor's marks and none of its own.
+    markers: tuple[str, ...] = ()
 
 
 _VENDORS: dict[str, Vendor] = {}
@@ -72,6 +76,38 @@ def get(name: str, where: str = "--vendor") -> Vendor:
     if name not in known:
         raise InputError(f"{where}: unsupported firewall vendor {name!r} (supported: {', '.join(sorted(known))})")
     return known[name]
+
+
+# What a terminal's pager leaves in a captured configuration: the prompt (Huawei and
+# H3C `---- More ----`, StoneOS `--More--`), the cursor moves that erase it, backspaces.
+PAGING = re.compile(r"-{2,4} ?More ?-{2,4}|\x1b\[[0-9;]*[A-Za-z]|\x08")
+
+
+def marks(vendor: Vendor, text: str) -> str | None:
+    """The first line of TEXT that only VENDOR writes ("line N: ..."), or None."""
+    for pattern in vendor.markers:
+        found = re.search(pattern, text, re.M)
+        if found:
+            line = text.count("\n", 0, found.start()) + 1
+            return f"line {line}: {text.splitlines()[line - 1].strip()}"
+    return None
+
+
+def refusal(vendor: Vendor, text: str) -> str | None:
+    """Why TEXT cannot be audited as VENDOR's configuration: pager residue (lines may be
+    cut or joined), or another vendor's syntax and none of this one's. None when it can."""
+    found = PAGING.search(text)
+    if found:
+        line = text.count("\n", 0, found.start()) + 1
+        return (f"line {line}: pager residue ({found.group(0)!r}): the export was captured with paging on "
+                f"and lines may be cut; capture it again with paging off ({', '.join(vendor.session_setup) or 'no pager'})")
+    if marks(vendor, text) is None:
+        for other in vendors().values():
+            evidence = other is not vendor and marks(other, text)
+            if evidence:
+                return (f"reads as a {other.title} configuration ({evidence}), not {vendor.title}: "
+                        f"use --vendor {other.name}")
+    return None
 
 
 def comparable(vendor: Vendor, cfg: DeviceConfig) -> DeviceConfig:

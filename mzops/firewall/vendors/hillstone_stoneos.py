@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mzops.firewall import tree
-from mzops.firewall.model import ANY, Address, Admin, DeviceConfig, Rule, Service, network
+from mzops.firewall.model import ANY, Address, Admin, DeviceConfig, Rule, Service, address_range, inline_address, network
 from mzops.firewall.delta import Syntax
 from mzops.firewall.vendors import Vendor
 
@@ -80,7 +80,7 @@ def parse(text: str) -> DeviceConfig:
                     manage[w[1]].add(cw[1])
                     origin.setdefault(f"manage_{cw[1]}", c.evidence())
         elif w == ["policy-global"]:
-            p.rules += [_rule(r) for r in node.find("rule")]
+            p.rules += [_rule(r, p) for r in node.find("rule")]
     m.mgmt_interfaces = [name for name, services in manage.items() if services]
     allowed = set().union(*manage.values()) if manage else set()
     if allowed:  # per interface `manage X`: what no interface allows is off
@@ -89,7 +89,12 @@ def parse(text: str) -> DeviceConfig:
     return cfg
 
 
-def _rule(node: tree.Node) -> Rule:
+# Rule lines that do not narrow what a rule matches (StoneOS CLI, policy rule mode).
+NOT_CRITERIA = ("description", "log", "name", "counting", "session-limit")
+
+
+def _rule(node: tree.Node, p) -> Rule:
+    """One `rule id N` of `policy-global` (IPv4 and IPv6 in one list)."""
     rule = Rule("")
     sources, destinations, services = [], [], []
     for child in node.children:
@@ -98,6 +103,10 @@ def _rule(node: tree.Node) -> Rule:
             rule.name = cw[1]
         elif cw[:1] == ["action"] and len(cw) > 1:
             rule.action = cw[1]
+        elif cw == ["disable"]:
+            rule.enabled = False
+        elif cw == ["enable"]:
+            rule.enabled = True
         elif cw[:1] == ["src-zone"] and len(cw) > 1:
             rule.from_zone = cw[1].lower()
         elif cw[:1] == ["dst-zone"] and len(cw) > 1:
@@ -106,14 +115,28 @@ def _rule(node: tree.Node) -> Rule:
             sources.append(cw[1] if cw[1].lower() != "any" else ANY)
         elif cw[:1] == ["dst-addr"] and len(cw) > 1:
             destinations.append(cw[1] if cw[1].lower() != "any" else ANY)
+        elif cw[:1] in (["src-ip"], ["dst-ip"], ["src-range"], ["dst-range"]) and len(cw) > 1:
+            networks = address_range(cw[1], cw[2]) if cw[0].endswith("range") and len(cw) > 2 else [network(cw[1])]
+            found = inline_address(networks)
+            p.addresses.setdefault(found.name, found)
+            (sources if cw[0].startswith("src") else destinations).append(found.name)
         elif cw[:1] == ["service"] and len(cw) > 1:
             services.append(cw[1] if cw[1].lower() != "any" else ANY)
         elif cw[:1] == ["log"]:
             rule.log = True
+        elif cw[:1] and cw[0] not in NOT_CRITERIA:
+            rule.unread.append(child.evidence())
     if not rule.name:
         rule.name = f"id-{node.words[2]}" if len(node.words) > 2 else "unnamed"
     rule.sources, rule.destinations, rule.services = sources or [ANY], destinations or [ANY], services or [ANY]
     return rule
+
+
+def _render_address(direction: str, name: str, p) -> list[str]:
+    address = p.addresses.get(name)
+    if address is None or not address.inline:
+        return [f'    {direction}-addr "{name if name != ANY else "Any"}"']
+    return [f"    {direction}-ip {cidr}" for cidr in address.networks]
 
 
 def render(cfg: DeviceConfig) -> str:
@@ -146,7 +169,7 @@ def render(cfg: DeviceConfig) -> str:
     out += [f"ntp server {h} prefer" for h in m.ntp_servers] + (["ntp enable"] if m.ntp_servers else [])
     if m.snmp_versions:
         out.append(f"snmp-server version {' '.join(m.snmp_versions)}")
-    for address in p.addresses.values():
+    for address in (a for a in p.addresses.values() if not a.inline):
         out.append(f'address "{address.name}"')
         out += [f"  ip {cidr}" for cidr in address.networks]
         out.append("exit")
@@ -165,14 +188,14 @@ def render(cfg: DeviceConfig) -> str:
             offered = manage if not m.mgmt_interfaces or interface in m.mgmt_interfaces else []
             out += [f"interface {interface}", f'  zone "{zone}"'] + [f"  manage {s}" for s in offered] + ["exit"]
     out.append("policy-global")
-    for index, rule in enumerate(p.rules, start=1):
+    for index, rule in enumerate((r for r in p.rules if not r.policy), start=1):
         out += [f"  rule id {index}", f"    action {rule.action}"]
         if rule.from_zone != ANY:
             out.append(f'    src-zone "{rule.from_zone}"')
         if rule.to_zone != ANY:
             out.append(f'    dst-zone "{rule.to_zone}"')
-        out += [f'    src-addr "{a if a != ANY else "Any"}"' for a in rule.sources]
-        out += [f'    dst-addr "{a if a != ANY else "Any"}"' for a in rule.destinations]
+        out += [line for a in rule.sources for line in _render_address("src", a, p)]
+        out += [line for a in rule.destinations for line in _render_address("dst", a, p)]
         out += [f'    service "{s if s != ANY else "Any"}"' for s in rule.services]
         out.append(f'    name "{rule.name}"')
         if rule.log:
@@ -206,4 +229,5 @@ VENDOR = Vendor(
                     r'zone "?(trust|untrust|dmz|l2-trust|l2-untrust|l2-dmz|mgt|VPNHub|HA)"?'),
         negate_leaf=((r"admin host (\S+) \S+", r"admin host \1"),),
         ordered={r"policy-global": r"rule id \d+"}),
-    lockout=(r'no admin user "?{account}"?', r"no interface \S+"))
+    lockout=(r'no admin user "?{account}"?', r"no interface \S+"),
+    markers=(r"^policy-global\s*$", r"^admin user ", r"^ +rule id \d+", r"^address \"", r"^ +src-addr "))

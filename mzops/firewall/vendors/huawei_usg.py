@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 from mzops.firewall import tree
-from mzops.firewall.model import ANY, Address, Admin, DeviceConfig, Rule, Service, network, prefix_of_mask
+from mzops.firewall.model import (ANY, Address, Admin, DeviceConfig, Rule, Service, address_range, inline_address,
+                                  network, prefix_of_mask)
 from mzops.firewall.delta import Syntax
 from mzops.firewall.vendors import Vendor, vrp
 
@@ -71,7 +72,7 @@ def parse(text: str) -> DeviceConfig:
                 p.services[w[2]] = Service(w[2], proto, ports)
         elif w == ["security-policy"]:
             for rule in node.find("rule", "name"):
-                p.rules.append(_rule(rule))
+                p.rules.append(_rule(rule, p))
             default = node.first("default", "action")
             if default is not None and len(default.words) > 2:
                 p.default_action = default.words[2]
@@ -112,7 +113,13 @@ def _aaa(node: tree.Node, cfg: DeviceConfig) -> None:
                     m.password_complexity = True
 
 
-def _rule(node: tree.Node) -> Rule:
+# Rule-view lines that do not narrow what a rule matches (content profiles, logging, notes).
+NOT_CRITERIA = ("description", "policy", "session", "profile", "long-link", "counting")
+
+
+def _rule(node: tree.Node, p) -> Rule:
+    """One `rule name` view of `security-policy`. IPv4 and IPv6 share the list (USG
+    matches both in one order); addresses may be objects or written inline."""
     rule = Rule(node.words[2])
     sources, destinations, services = [], [], []
     for child in node.children:
@@ -121,18 +128,69 @@ def _rule(node: tree.Node) -> Rule:
             rule.from_zone = cw[1]
         elif cw[:1] == ["destination-zone"] and len(cw) > 1:
             rule.to_zone = cw[1]
-        elif cw[:2] == ["source-address", "address-set"] and len(cw) > 2:
-            sources.append(cw[2])
-        elif cw[:2] == ["destination-address", "address-set"] and len(cw) > 2:
-            destinations.append(cw[2])
+        elif cw[:1] in (["source-address"], ["destination-address"]) and len(cw) > 2:
+            into = sources if cw[0] == "source-address" else destinations
+            name = _address(cw[1:], p)
+            if name is None:
+                rule.unread.append(child.evidence())
+            else:
+                into.append(name)
+        elif cw[:2] == ["service", "protocol"] and len(cw) > 2:
+            ports = []
+            if "destination-port" in cw:
+                rest = cw[cw.index("destination-port") + 1:]
+                ports = [f"{rest[0]}-{rest[2]}" if len(rest) > 2 and rest[1] == "to" else rest[0]]
+            service = Service(f"{cw[2]}:{','.join(ports) or 'any'}", cw[2], ports, inline=True)
+            p.services.setdefault(service.name, service)
+            services.append(service.name)
         elif cw[:1] == ["service"] and len(cw) > 1:
             services.append(cw[1])
         elif cw[:1] == ["action"] and len(cw) > 1:
             rule.action = cw[1]
         elif cw == ["policy", "logging"]:
             rule.log = True
+        elif cw == ["disable"]:
+            rule.enabled = False
+        elif cw == ["enable"]:
+            rule.enabled = True
+        elif cw[:1] and cw[0] not in NOT_CRITERIA:
+            rule.unread.append(child.evidence())
     rule.sources, rule.destinations, rule.services = sources or [ANY], destinations or [ANY], services or [ANY]
     return rule
+
+
+def _address(words: list[str], p) -> str | None:
+    """The address a rule's `source-address`/`destination-address` names (after that
+    word): an address-set, `IP MASKLEN`, `IP mask MASK` or `range A B`; None for a form
+    not modelled (domain sets, regions)."""
+    if words[0] == "address-set" and len(words) > 1:
+        return words[1]
+    if words[0] == "range" and len(words) > 2:
+        found = inline_address(address_range(words[1], words[2]))
+    elif len(words) > 2 and words[1] == "mask":
+        found = inline_address([network(f"{words[0]}/{prefix_of_mask(words[2])}")])
+    elif len(words) > 1 and words[1].isdigit():
+        found = inline_address([network(f"{words[0]}/{words[1]}")])
+    else:
+        return None
+    p.addresses.setdefault(found.name, found)
+    return found.name
+
+
+def _render_address(direction: str, name: str, p) -> list[str]:
+    address = p.addresses.get(name)
+    if address is None or not address.inline:
+        return [f"  {direction}-address address-set {name}"]
+    return [f"  {direction}-address {cidr.replace('/', ' ')}" for cidr in address.networks]
+
+
+def _render_service(name: str, p) -> str:
+    service = p.services.get(name)
+    if service is None or not service.inline:
+        return f"  service {name}"
+    low, _, high = (service.ports or [""])[0].partition("-")
+    port = f" destination-port {low}" + (f" to {high}" if high else "") if low else ""
+    return f"  service protocol {service.protocol}{port}"
 
 
 def render(cfg: DeviceConfig) -> str:
@@ -182,13 +240,13 @@ def render(cfg: DeviceConfig) -> str:
     if m.idle_timeout_minutes is not None:
         out.append(vrp.render_idle_timeout(m.idle_timeout_minutes))
     out.append("#")
-    for address in p.addresses.values():
+    for address in (a for a in p.addresses.values() if not a.inline):
         out.append(f"ip address-set {address.name} type object")
         for index, cidr in enumerate(address.networks):
             net, prefix = cidr.split("/")
             out.append(f" address {index} {net} mask {prefix}")
         out.append("#")
-    for service in p.services.values():
+    for service in (s for s in p.services.values() if not s.inline):
         out.append(f"ip service-set {service.name} type object")
         port = ""
         if service.ports:
@@ -206,9 +264,9 @@ def render(cfg: DeviceConfig) -> str:
             out.append(f"  source-zone {rule.from_zone}")
         if rule.to_zone != ANY:
             out.append(f"  destination-zone {rule.to_zone}")
-        out += [f"  source-address address-set {a}" for a in rule.sources if a != ANY]
-        out += [f"  destination-address address-set {a}" for a in rule.destinations if a != ANY]
-        out += [f"  service {s}" for s in rule.services if s != ANY]
+        out += [line for a in rule.sources if a != ANY for line in _render_address("source", a, p)]
+        out += [line for a in rule.destinations if a != ANY for line in _render_address("destination", a, p)]
+        out += [_render_service(s, p) for s in rule.services if s != ANY]
         out.append(f"  action {rule.action}")
         if rule.log:
             out.append("  policy logging")
@@ -239,4 +297,5 @@ VENDOR = Vendor(
         ordered={r"security-policy": r"rule name \S+"},
         negate_header=((r"ip (address|service)-set (\S+) type object", r"ip \1-set \2"),)),
     lockout=(r"undo stelnet server enable", r"undo manager-user {account}", r"undo aaa",
-             r"protocol inbound telnet", r"undo user-interface vty .*"))
+             r"protocol inbound telnet", r"undo user-interface vty .*"),
+    markers=(r"^security-policy\s*$", r"^ ?manager-user \S+", r"^user-interface vty", r"^firewall zone ", r"^ip (address|service)-set ", r"^ ?stelnet server enable"))

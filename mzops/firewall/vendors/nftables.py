@@ -114,4 +114,5 @@ VENDOR = Vendor(
     name="nftables", title="Linux nftables", device_type="linux",
     enter_config="", leave_config="", negation="delete",
     error_patterns=(r"^Error: ", r"syntax error"),
-    render=render, parse=parse)
+    render=render, parse=parse,
+    markers=(r"^table (ip|ip6|inet|arp|bridge|netdev) \S+ \{",))
