@@ -38,7 +38,7 @@ def with_sysctl(bundle: Bundle, values: dict[str, str]) -> Bundle:
     """sysctl -a with some keys changed (appending would leave the old value first)."""
     lines = [line for line in bundle.sections["sysctl"].text.splitlines()
              if line.split(" = ")[0] not in values]
-    lines += [f"{k} = {v}" for k, v in values.items()]
+    lines += [f"{k} = {v}" for k, v in values.items() if v is not None]   # None: the key is absent
     return patched(bundle, {"sysctl": "\n".join(lines) + "\n"})
 
 

@@ -108,5 +108,8 @@ def snapshot_specs(role: Role, rule_ids: list[str], rules: dict[str, Rule],
         specs += [f"M:{path(p)}" for p in flat(entry.get("metadata", []))]
         specs += [f"N:{path(p)}" for p in flat(entry.get("node", []))]
         if entry.get("sysctl"):
-            specs += [f"S:{k}" for k in rules[rule_id].args.get("keys", {})]
+            keys = list(rules[rule_id].args.get("keys", {}))
+            # the task sets each interface's value of a conf.all key too (snapshot.sh expands *)
+            specs += [f"S:{k}" for k in keys] + [f"S:{k.replace('.all.', '.*.')}" for k in keys
+                                                  if k.startswith("net.ipv4.conf.all.")]
     return list(dict.fromkeys(specs))

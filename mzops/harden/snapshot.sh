@@ -24,6 +24,22 @@ list_content() {
   done
 }
 
+# The keys a spec names: itself, or for net.ipv4.conf.*.NAME each interface's (but
+# all, default and lo), dots in interface names written as sysctl writes them (/).
+sysctl_keys() {
+  case $1 in
+    net.ipv4.conf.\*.*)
+      name=${1##*.}
+      for f in /proc/sys/net/ipv4/conf/*/"$name"; do
+        [ -e "$f" ] || continue
+        iface=${f%/*}; iface=${iface##*/}
+        case $iface in all|default|lo) continue ;; esac
+        echo "net.ipv4.conf.$(printf %s "$iface" | tr . /).$name"
+      done ;;
+    *) echo "$1" ;;
+  esac
+}
+
 # Now, in manifest form, for everything the manifest covers.
 current() {
   while IFS="|" read -r kind a b c d; do
@@ -73,7 +89,9 @@ save)
            else echo "root|absent|$path" >> "$dir/manifest.new"; fi ;;
       M:*) find "$path" -xdev -printf 'm|%m|%U|%G|%p\n' >> "$dir/manifest.new" 2>/dev/null ;;
       N:*) find "$path" -maxdepth 0 -printf 'm|%m|%U|%G|%p\n' >> "$dir/manifest.new" 2>/dev/null ;;
-      S:*) if value=$(sysctl -n "$path" 2>/dev/null); then echo "s|$path|$value" >> "$dir/manifest.new"; fi ;;
+      S:*) for key in $(sysctl_keys "$path"); do
+             if value=$(sysctl -n "$key" 2>/dev/null); then echo "s|$key|$value" >> "$dir/manifest.new"; fi
+           done ;;
     esac
   done
   tar -C / --xattrs -cpf "$dir/content.tar" --files-from "$dir/members" || exit 3

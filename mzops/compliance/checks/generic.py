@@ -149,14 +149,54 @@ def ports_closed(ctx: Context) -> Outcome:
                    [lst.origin for lst in found])
 
 
+# How the kernel combines conf/all/KEY with conf/IFACE/KEY for an interface
+# (Documentation/networking/ip-sysctl.rst, "/proc/sys/net/ipv4/conf/*"): "or" when
+# either being on turns it on, "max" when the larger value is used, "and" when all must
+# be on too. accept_redirects is "and" on an interface that forwards, "or" otherwise.
+IPV4_CONF = {"send_redirects": "or", "secure_redirects": "or", "log_martians": "or", "shared_media": "or",
+             "proxy_arp": "or", "accept_source_route": "and", "rp_filter": "max", "arp_ignore": "max",
+             "arp_announce": "max", "accept_redirects": "forwarding"}
+
+
+def _interface_values(key: str, values: dict) -> list[tuple[str, str, str]]:
+    """(interface key, its value, the value in force) for a net.ipv4.conf.all.KEY."""
+    name = key.rsplit(".", 1)[1]
+    rule, all_value = IPV4_CONF[name], values.get(key)
+    out = []
+    for other, value in values.items():
+        parts = other.split(".")
+        if len(parts) != 5 or parts[:3] != ["net", "ipv4", "conf"] or parts[4] != name \
+                or parts[3] in ("all", "default", "lo"):     # lo: nothing reaches it from outside
+            continue
+        how = rule
+        if rule == "forwarding":
+            how = "and" if values.get(f"net.ipv4.conf.{parts[3]}.forwarding") == "1" else "or"
+        a, b = int(all_value or 0), int(value or 0)
+        force = max(a, b) if how == "max" else int(bool(a) and bool(b)) if how == "and" else int(bool(a) or bool(b))
+        out.append((other, value, str(force)))
+    return out
+
+
 @check("sysctl", needs=("sysctl",))
 def sysctl(ctx: Context) -> Outcome:
+    """Kernel parameters as the kernel applies them: a net.ipv4.conf.all key is also
+    checked as it combines with each interface's own value."""
     keys = ctx.args["keys"]  # {key: expected value}
     expected = ", ".join(f"{k} = {v}" for k, v in keys.items())
     values = ctx.facts.sysctl
     if not values:
         return Outcome(ERROR, expected, "sysctl gave no answer", [(ctx.facts.text("sysctl") or "")[:200]])
-    wrong = {k: values.get(k) for k, v in keys.items() if values.get(k) is not None and str(values[k]) != str(v)}
-    seen = [f"{k} = {values.get(k, '(absent)')}" for k in keys]
+    missing = [k for k in keys if k not in values]
+    if missing:   # an absent key is not a value: the kernel or the collection says nothing
+        return Outcome(ERROR, expected, f"not in sysctl -a: {', '.join(missing)}",
+                       [f"sysctl -a has no {k}" for k in missing])
+    wrong = {k: values[k] for k, v in keys.items() if str(values[k]) != str(v)}
+    seen = [f"{k} = {values[k]}" for k in keys]
+    for key, want in keys.items():
+        if key.startswith("net.ipv4.conf.all.") and key.rsplit(".", 1)[1] in IPV4_CONF and key not in wrong:
+            for other, value, force in _interface_values(key, values):
+                if force != str(want):
+                    wrong[other] = f"{value} (in force: {force} with {key} = {values[key]})"
+                    seen.append(f"{other} = {value}")
     return Outcome(FAIL if wrong else PASS, expected,
                    ", ".join(f"{k} = {v}" for k, v in wrong.items()) or "as expected", seen)

@@ -1,0 +1,49 @@
+"""Adversarial host configurations for kernel parameters, account defaults, time,
+logging and sshd's service command line, each verdict decided from the program's
+documentation before mzops ran on it:
+
+- Linux Documentation/networking/ip-sysctl.rst, /proc/sys/net/ipv4/conf/*: how
+  conf/all and conf/IFACE combine per key (or, and, max; accept_redirects by
+  forwarding).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bundles import assert_verdict, debian12, with_sysctl
+
+QUIET = {"net.ipv4.conf.all.accept_redirects": "0", "net.ipv4.conf.default.accept_redirects": "0",
+         "net.ipv4.conf.all.send_redirects": "0", "net.ipv4.conf.eth0.accept_redirects": "0",
+         "net.ipv4.conf.eth0.send_redirects": "0"}
+
+CASES = [
+    ("sysctl-redirects-everywhere-off", "linux.sysctl.redirects", with_sysctl(debian12(), QUIET), "pass",
+     "all, default and eth0 are 0"),
+    ("sysctl-redirects-eth0-accepts", "linux.sysctl.redirects",
+     with_sysctl(debian12(), {**QUIET, "net.ipv4.conf.eth0.accept_redirects": "1"}), "fail",
+     "forwarding off: accept_redirects is on when all OR the interface is on"),
+    ("sysctl-redirects-eth0-forwards", "linux.sysctl.redirects",
+     with_sysctl(debian12(), {**QUIET, "net.ipv4.conf.eth0.accept_redirects": "1",
+                              "net.ipv4.conf.eth0.forwarding": "1"}), "pass",
+     "forwarding on: accept_redirects needs all AND the interface, and all is 0"),
+    ("sysctl-send-redirects-eth0", "linux.sysctl.redirects",
+     with_sysctl(debian12(), {**QUIET, "net.ipv4.conf.eth0.send_redirects": "1"}), "fail",
+     "send_redirects is on when all OR the interface is on"),
+    ("sysctl-lo-ignored", "linux.sysctl.redirects",
+     with_sysctl(debian12(), {**QUIET, "net.ipv4.conf.lo.accept_redirects": "1"}), "pass",
+     "nothing from outside arrives on lo"),
+    ("sysctl-source-route-and", "linux.sysctl.source_route",
+     with_sysctl(debian12(), {"net.ipv4.conf.all.accept_source_route": "0",
+                              "net.ipv4.conf.default.accept_source_route": "0",
+                              "net.ipv4.conf.eth0.accept_source_route": "1"}), "pass",
+     "conf/all/accept_source_route must also be on: all = 0 refuses them on every interface"),
+    ("sysctl-key-absent", "linux.sysctl.syncookies",
+     with_sysctl(debian12(), {"net.ipv4.tcp_syncookies": None}), "error",
+     "a key sysctl -a does not list is no value (kernel without it, or output cut)"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_adversarial_service_case(case):
+    assert_verdict(case)
