@@ -15,6 +15,7 @@ from typing import Any, Iterator, TypeVar
 from mzops.bundle import Bundle
 from mzops.facts import pam, sshd
 from mzops.facts.accounts import (Account, AuthorizedKeys, Groups, LoginDefs, LoginShells, Passwd, Shadow,
+                                  UseraddDefaults,
                                   ShadowEntry)
 from mzops.facts.base import Fact, FactError, fact
 from mzops.facts.pam import PamEntry
@@ -99,6 +100,7 @@ class Facts:
 
     os_release = fact(OsRelease)
     login_defs = fact(LoginDefs)
+    useradd_defaults = fact(UseraddDefaults)
     accounts = fact(Passwd)
     groups = fact(Groups)
     shadow = fact(Shadow)

@@ -83,6 +83,35 @@ class LoginDefs(Fact[dict[str, tuple[str, Line]]]):
         return keyvalues("/etc/login.defs", facts.file("/etc/login.defs") or "")
 
 
+class UseraddDefaults(Fact[dict[str, tuple[str, Line]]]):
+    """/etc/default/useradd as useradd reads it (shadow-utils src/useradd.c,
+    get_defaults): a line counts when it starts with exactly `KEY=` (no spaces, no
+    comment sign), the last such line wins, and the value is the rest of the line."""
+
+    group, sections = "accounts", ("file:/etc/default/useradd",)
+
+    def parse(self, facts):
+        path = "/etc/default/useradd"
+        out: dict[str, tuple[str, Line]] = {}
+        for number, raw in enumerate((facts.file(path) or "").split("\n"), start=1):
+            key, sep, value = raw.partition("=")
+            if sep and key and key.isupper() and key.replace("_", "").isalpha():
+                out[key] = (value, Line(path, number, raw))
+        return out
+
+
+def useradd_number(text: str) -> int | None:
+    """A number as useradd's getlong() takes it: strtol with base 0 (leading blanks
+    skipped, `030` octal, `0x1e` hexadecimal) and nothing after it, not even a blank
+    (lib/getlong.c); None otherwise."""
+    found = re.fullmatch(r"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)", text)
+    if not found:
+        return None
+    digits = found.group(2)
+    value = int(digits, 16) if digits[:2].lower() == "0x" else int(digits, 8) if digits.startswith("0") else int(digits)
+    return -value if found.group(1) == "-" else value
+
+
 class LoginShells(Fact[set[str]]):
     """Shells that allow an interactive login: /etc/shells less the nologin kind."""
 

@@ -5,13 +5,21 @@ documentation before mzops ran on it:
 - Linux Documentation/networking/ip-sysctl.rst, /proc/sys/net/ipv4/conf/*: how
   conf/all and conf/IFACE combine per key (or, and, max; accept_redirects by
   forwarding).
+- shadow-utils src/useradd.c (get_defaults) and lib/getlong.c: /etc/default/useradd
+  lines must start with `KEY=`, the last one wins, the value goes through strtol with
+  base 0 and nothing may follow it; an invalid INACTIVE is ignored and -1 used.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from bundles import assert_verdict, debian12, with_sysctl
+from bundles import assert_verdict, debian12, patched, with_sysctl
+
+
+def useradd(text: str):
+    return patched(debian12(), {"file:/etc/default/useradd": "SHELL=/bin/sh\n" + text})
+
 
 QUIET = {"net.ipv4.conf.all.accept_redirects": "0", "net.ipv4.conf.default.accept_redirects": "0",
          "net.ipv4.conf.all.send_redirects": "0", "net.ipv4.conf.eth0.accept_redirects": "0",
@@ -41,6 +49,21 @@ CASES = [
     ("sysctl-key-absent", "linux.sysctl.syncookies",
      with_sysctl(debian12(), {"net.ipv4.tcp_syncookies": None}), "error",
      "a key sysctl -a does not list is no value (kernel without it, or output cut)"),
+    ("useradd-inactive-30", "linux.acct.inactive", useradd("INACTIVE=30\n"), "pass", "30 days"),
+    ("useradd-inactive-spaces", "linux.acct.inactive", useradd("INACTIVE = 30\n"), "fail",
+     "the line must start with INACTIVE= exactly: `INACTIVE = 30` is not read"),
+    ("useradd-inactive-comment-after", "linux.acct.inactive", useradd("INACTIVE=30 # a month\n"), "fail",
+     "getlong: nothing may follow the number; the value is ignored and -1 used"),
+    ("useradd-inactive-quoted", "linux.acct.inactive", useradd('INACTIVE="30"\n'), "fail",
+     "no shell quoting: \"30\" is not a number"),
+    ("useradd-inactive-last-wins", "linux.acct.inactive", useradd("INACTIVE=30\nINACTIVE=-1\n"), "fail",
+     "every matching line is read in turn: the last one, -1, stands"),
+    ("useradd-inactive-commented", "linux.acct.inactive", useradd("# INACTIVE=30\n"), "fail",
+     "a commented line does not start with INACTIVE="),
+    ("useradd-inactive-octal", "linux.acct.inactive", useradd("INACTIVE=030\n"), "pass",
+     "strtol base 0: 030 is octal 24 days"),
+    ("useradd-inactive-leading-blank", "linux.acct.inactive", useradd("INACTIVE= 30\n"), "pass",
+     "strtol skips leading white space"),
 ]
 
 

@@ -10,6 +10,7 @@ from mzops.facts import Line, PamEntry, meaningful_lines, pamwalk
 from mzops.facts.text import libpam_conf
 from mzops.facts.sudo import defaults as sudo_defaults_of
 from mzops.facts.sudo import user_specs
+from mzops.facts.accounts import useradd_number
 
 
 def _stacks(ctx: Context, which: str) -> dict[str, list[PamEntry]]:
@@ -317,6 +318,26 @@ def _duplicates(pairs: list[tuple[object, str]]) -> dict[object, list[str]]:
     for key, where in pairs:
         seen[key].append(where)
     return {k: v for k, v in sorted(seen.items(), key=lambda kv: str(kv[0])) if len(v) > 1}
+
+
+@check("useradd_inactive", needs=("accounts",))
+def useradd_inactive(ctx: Context) -> Outcome:
+    """useradd's default INACTIVE for new accounts, read as useradd reads it: a value it
+    cannot parse, or one below -1, is ignored with a warning and -1 (never) is used."""
+    low, high = ctx.args["range"]
+    expected = f"INACTIVE between {low} and {high} in /etc/default/useradd"
+    if ctx.facts.file("/etc/default/useradd") is None:
+        return Outcome(FAIL, expected, "INACTIVE -1 (no /etc/default/useradd)", ["/etc/default/useradd: not found"])
+    found = ctx.facts.useradd_defaults.get("INACTIVE")
+    if found is None:
+        return Outcome(FAIL, expected, "INACTIVE -1 (not set)",
+                       ["/etc/default/useradd: no line starts with INACTIVE= (useradd uses -1, never)"])
+    text, line = found
+    value = useradd_number(text)
+    if value is None or value < -1:
+        return Outcome(FAIL, expected, "INACTIVE -1 (value ignored)",
+                       [f"{line} -- useradd: invalid numeric argument {text!r}, -1 used"])
+    return Outcome(PASS if low <= value <= high else FAIL, expected, f"INACTIVE {value}", [str(line)])
 
 
 @check("unique_ids", needs=("accounts",))
