@@ -188,7 +188,9 @@ for group in "$@"; do
     ;;
   time)
     files /etc/chrony.conf /etc/chrony/chrony.conf /etc/ntp.conf /etc/ntpsec/ntp.conf \
-      /etc/systemd/timesyncd.conf
+      /etc/chrony/conf.d/* /etc/chrony/sources.d/* /etc/chrony.d/* \
+      /etc/systemd/timesyncd.conf /etc/systemd/timesyncd.conf.d/*.conf \
+      /run/systemd/timesyncd.conf.d/*.conf /usr/lib/systemd/timesyncd.conf.d/*.conf
     ;;
   aide)
     sec aide aide_status

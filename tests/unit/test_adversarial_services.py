@@ -8,6 +8,9 @@ documentation before mzops ran on it:
 - shadow-utils src/useradd.c (get_defaults) and lib/getlong.c: /etc/default/useradd
   lines must start with `KEY=`, the last one wins, the value goes through strtol with
   base 0 and nothing may follow it; an invalid INACTIVE is ignored and -1 used.
+- chrony.conf(5) (server/pool/refclock, confdir, sourcedir), timesyncd.conf(5) (NTP=,
+  FallbackNTP=, empty assignments reset, the compiled-in fallback), proc(5) (comm is
+  cut to 15 characters).
 """
 
 from __future__ import annotations
@@ -15,6 +18,20 @@ from __future__ import annotations
 import pytest
 
 from bundles import assert_verdict, debian12, patched, with_sysctl
+
+
+def timed(process: str | None, files: dict[str, str]):
+    """A host running PROCESS (a comm as ps shows it) with these time files collected."""
+    base = debian12()
+    processes = base.sections["processes"].text
+    if process:
+        processes += f"root         900 {process:<15} /usr/sbin/{process}\n"
+    return patched(base, {"processes": processes, "group:time": "",
+                          **{f"file:{path}": text for path, text in files.items()}})
+
+
+CHRONY = "/etc/chrony/chrony.conf"
+TIMESYNCD = "/etc/systemd/timesyncd.conf"
 
 
 def useradd(text: str):
@@ -64,6 +81,31 @@ CASES = [
      "strtol base 0: 030 is octal 24 days"),
     ("useradd-inactive-leading-blank", "linux.acct.inactive", useradd("INACTIVE= 30\n"), "pass",
      "strtol skips leading white space"),
+    ("time-chrony-server", "linux.time.sync", timed("chronyd", {CHRONY: "server 10.77.1.1 iburst\n"}), "pass",
+     "chronyd with a configured server"),
+    ("time-chrony-commented", "linux.time.sync", timed("chronyd", {CHRONY: "#server 10.77.1.1 iburst\n"}), "fail",
+     "chronyd runs with no source at all"),
+    ("time-chrony-confdir", "linux.time.sync",
+     timed("chronyd", {CHRONY: "confdir /etc/chrony/conf.d\n", "/etc/chrony/conf.d/site.conf": "server 10.77.1.1\n"}),
+     "pass", "confdir: its *.conf files are read"),
+    ("time-chrony-sourcedir-not-conf", "linux.time.sync",
+     timed("chronyd", {CHRONY: "sourcedir /etc/chrony/sources.d\n",
+                       "/etc/chrony/sources.d/site.conf": "server 10.77.1.1\n"}), "fail",
+     "sourcedir reads *.sources files only"),
+    ("time-none-running", "linux.time.sync", timed(None, {CHRONY: "server 10.77.1.1\n"}), "fail",
+     "configured but no daemon runs"),
+    ("time-timesyncd-fallback-only", "linux.time.sync",
+     timed("systemd-timesyn", {TIMESYNCD: "[Time]\n#NTP=\n#FallbackNTP=0.debian.pool.ntp.org\n"}), "fail",
+     "no NTP= and no FallbackNTP=: the compiled-in public pool, not a configured time source"),
+    ("time-timesyncd-ntp", "linux.time.sync", timed("systemd-timesyn", {TIMESYNCD: "[Time]\nNTP=10.77.1.1\n"}),
+     "pass", "systemd-timesyncd (comm systemd-timesyn) with NTP="),
+    ("time-timesyncd-dropin-reset", "linux.time.sync",
+     timed("systemd-timesyn", {TIMESYNCD: "[Time]\nNTP=10.77.1.1\n",
+                               "/etc/systemd/timesyncd.conf.d/50-local.conf": "[Time]\nNTP=\n"}), "fail",
+     "an empty NTP= in a later drop-in resets the list"),
+    ("time-timesyncd-wrong-section", "linux.time.sync",
+     timed("systemd-timesyn", {TIMESYNCD: "[Network]\nNTP=10.77.1.1\n"}), "fail",
+     "NTP= counts in the [Time] section only"),
 ]
 
 

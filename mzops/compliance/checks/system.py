@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 
+from mzops.facts import timesync
 from mzops.compliance.checks import (ERROR, FAIL, MANUAL, PASS, Context, Outcome, check)
 from mzops.facts import meaningful_lines
 
@@ -216,6 +217,44 @@ def any_process(ctx: Context) -> Outcome:
     running = ctx.facts.running(names)
     return Outcome(PASS if running else FAIL, f"{label} running ({', '.join(names)})",
                    ", ".join(running) or "none running", [f"running: {p}" for p in running] or [f"no {label} process"])
+
+
+# comm is cut to 15 characters (proc(5)): systemd-timesyncd shows as systemd-timesyn.
+TIME_DAEMONS = {"chronyd": "chrony", "ntpd": "ntp", "ntpsec": "ntp", "systemd-timesyn": "timesyncd",
+                "systemd-timesyncd": "timesyncd"}
+
+
+@check("time_sync", needs=("services", "time"))
+def time_sync(ctx: Context) -> Outcome:
+    """A time daemon runs and takes its time from configured servers (the site's, when
+    the parameter lists them); systemd-timesyncd with no NTP= and no FallbackNTP= uses
+    its compiled-in public pool, which is no configured time source."""
+    wanted = [str(s) for s in ctx.args.get("servers") or []]
+    expected = "a time daemon synchronises from " + (", ".join(wanted) if wanted else "configured time servers")
+    running = sorted({TIME_DAEMONS[comm] for _, comm, _ in ctx.facts.processes if comm in TIME_DAEMONS})
+    if not running:
+        return Outcome(FAIL, expected, "no time daemon running", ["running: none of chronyd, ntpd, systemd-timesyncd"])
+    evidence, servers = [f"running: {', '.join(running)}"], []
+    for daemon in running:
+        if daemon in ("chrony", "ntp"):
+            lines, main = (timesync.chrony_sources if daemon == "chrony" else timesync.ntp_sources)(ctx.facts)
+            if main is None:
+                return Outcome(ERROR, expected, f"{daemon} runs but its configuration was not collected",
+                               [f"no {daemon} configuration file in the bundle"])
+            evidence += [str(line) for line in lines] or [f"{main}: no server, pool, peer or refclock line"]
+            servers += [line.text.split()[1] for line in lines if len(line.text.split()) > 1]
+        else:
+            ntp, fallback, lines = timesync.timesyncd_servers(ctx.facts)
+            evidence += [str(line) for line in lines]
+            if ntp or fallback:
+                servers += ntp or fallback or []
+            else:
+                evidence.append("systemd-timesyncd: no NTP= and no FallbackNTP=: the compiled-in public pool")
+    if not servers:
+        return Outcome(FAIL, expected, "no time server configured", evidence)
+    if wanted and not set(wanted) & set(servers):
+        return Outcome(FAIL, expected, f"servers {', '.join(servers)}, none of {', '.join(wanted)}", evidence)
+    return Outcome(PASS, expected, ", ".join(servers), evidence)
 
 
 @check("aide", needs=("aide", "packages"))
