@@ -179,7 +179,7 @@ for group in "$@"; do
     files /etc/audit/auditd.conf /etc/audit/audit.rules /etc/audit/rules.d/*.rules
     ;;
   logs)
-    files /etc/rsyslog.conf /etc/rsyslog.d/*.conf /etc/syslog-ng/syslog-ng.conf \
+    files /etc/rsyslog.conf /etc/rsyslog.d/*.conf /etc/syslog-ng/syslog-ng.conf /etc/syslog-ng/conf.d/*.conf \
       /etc/logrotate.conf /etc/logrotate.d/* /etc/systemd/journald.conf
     sec varlog find /var/log -maxdepth 2 -type f -printf '%p|%m|%u|%g\n'
     ;;

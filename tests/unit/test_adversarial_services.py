@@ -11,6 +11,11 @@ documentation before mzops ran on it:
 - chrony.conf(5) (server/pool/refclock, confdir, sourcedir), timesyncd.conf(5) (NTP=,
   FallbackNTP=, empty assignments reset, the compiled-in fallback), proc(5) (comm is
   cut to 15 characters).
+- rsyslog.conf(5) and rsyslog's documentation ("Filter Conditions": selectors, `none`,
+  `!`, `=`; "Actions": `@@` TCP, `@` UDP, omfwd's default protocol udp, omrelp;
+  `stop`/`~` discard; `$IncludeConfig`/`include()` where they stand; rulesets), and the
+  syslog-ng Administration Guide (a destination sends only what a log path routes to
+  it; network()'s default transport is TCP).
 """
 
 from __future__ import annotations
@@ -32,6 +37,24 @@ def timed(process: str | None, files: dict[str, str]):
 
 CHRONY = "/etc/chrony/chrony.conf"
 TIMESYNCD = "/etc/systemd/timesyncd.conf"
+
+
+def rsyslog(files: dict[str, str], include: bool = True):
+    base = debian12()
+    conf = base.sections["file:/etc/rsyslog.conf"].text
+    if not include:
+        conf = conf.replace("$IncludeConfig /etc/rsyslog.d/*.conf", "")
+    return patched(base, {"file:/etc/rsyslog.conf": conf, **{f"file:/etc/rsyslog.d/{n}": t for n, t in files.items()}})
+
+
+SYSLOG_NG = """@version: 3.38
+source s_src { system(); internal(); };
+destination d_net { network("10.77.1.1" transport("tcp") port(514)); };
+"""
+
+
+def syslog_ng(text: str):
+    return patched(debian12(), {"file:/etc/rsyslog.conf": None, "file:/etc/syslog-ng/syslog-ng.conf": text})
 
 
 def useradd(text: str):
@@ -106,6 +129,54 @@ CASES = [
     ("time-timesyncd-wrong-section", "linux.time.sync",
      timed("systemd-timesyn", {TIMESYNCD: "[Network]\nNTP=10.77.1.1\n"}), "fail",
      "NTP= counts in the [Time] section only"),
+    ("rsyslog-tcp", "linux.log.remote", rsyslog({"90-forward.conf": "*.* @@10.77.1.1:514\n"}), "pass",
+     "@@ is TCP, and rsyslog.d is included"),
+    ("rsyslog-udp", "linux.log.remote", rsyslog({"90-forward.conf": "*.* @10.77.1.1:514\n"}), "fail",
+     "a single @ is UDP"),
+    ("rsyslog-not-included", "linux.log.remote",
+     rsyslog({"90-forward.conf": "*.* @@10.77.1.1:514\n"}, include=False), "fail",
+     "without $IncludeConfig rsyslog never reads rsyslog.d"),
+    ("rsyslog-authpriv-none", "linux.log.remote",
+     rsyslog({"90-forward.conf": "*.*;auth,authpriv.none @@10.77.1.1:514\n"}), "fail",
+     "none takes auth and authpriv out of the selector: the security log stays local"),
+    ("rsyslog-only-authpriv", "linux.log.remote", rsyslog({"90-forward.conf": "authpriv.* @@10.77.1.1\n"}), "fail",
+     "auth (sshd's default facility) is not selected"),
+    ("rsyslog-stop-before", "linux.log.remote",
+     rsyslog({"10-local.conf": "auth,authpriv.*\t/var/log/secure\n& stop\n",
+              "90-forward.conf": "*.* @@10.77.1.1:514\n"}), "fail",
+     "& stop discards auth and authpriv before the forwarding statement sees them"),
+    ("rsyslog-stop-after", "linux.log.remote",
+     rsyslog({"10-forward.conf": "*.* @@10.77.1.1:514\n", "90-local.conf": "auth,authpriv.* stop\n"}), "pass",
+     "statements run in order: forwarded first, discarded after"),
+    ("rsyslog-omfwd-tcp-multiline", "linux.log.remote",
+     rsyslog({"90-forward.conf": '*.* action(type="omfwd"\n  target="10.77.1.1" port="514"\n  protocol="tcp")\n'}),
+     "pass", "omfwd with protocol=\"tcp\", split over lines"),
+    ("rsyslog-omfwd-default-udp", "linux.log.remote",
+     rsyslog({"90-forward.conf": '*.* action(type="omfwd" target="10.77.1.1" port="514")\n'}), "fail",
+     "omfwd's protocol defaults to udp"),
+    ("rsyslog-if-programname", "linux.log.remote",
+     rsyslog({"90-forward.conf": "if $programname == 'sshd' then @@10.77.1.1\n"}), "manual",
+     "forwarded only when an expression holds: which messages is for a person to judge"),
+    ("rsyslog-prifilt", "linux.log.remote",
+     rsyslog({"90-forward.conf": 'if prifilt("auth,authpriv.*") then action(type="omfwd" target="10.77.1.1" '
+                                 'protocol="tcp")\n'}), "pass", "prifilt() is a selector"),
+    ("rsyslog-unbound-ruleset", "linux.log.remote",
+     rsyslog({"90-forward.conf": 'ruleset(name="remote") {\n  *.* @@10.77.1.1\n}\n'}), "fail",
+     "a ruleset no input is bound to and nothing calls runs for no message"),
+    ("rsyslog-relp", "linux.log.remote", rsyslog({"90-forward.conf": "*.* :omrelp:10.77.1.1:2514\n"}), "pass",
+     "RELP runs over TCP"),
+    ("syslog-ng-unused-destination", "linux.log.remote", syslog_ng(SYSLOG_NG), "fail",
+     "a destination no log path uses sends nothing"),
+    ("syslog-ng-routed", "linux.log.remote",
+     syslog_ng(SYSLOG_NG + "log { source(s_src); destination(d_net); };\n"), "pass",
+     "network() over TCP, routed by a log path without filter"),
+    ("syslog-ng-udp", "linux.log.remote",
+     syslog_ng(SYSLOG_NG.replace('transport("tcp")', 'transport("udp")') +
+               "log { source(s_src); destination(d_net); };\n"), "fail", "transport(\"udp\")"),
+    ("syslog-ng-filtered", "linux.log.remote",
+     syslog_ng(SYSLOG_NG + "filter f_auth { facility(auth, authpriv); };\n"
+               "log { source(s_src); filter(f_auth); destination(d_net); };\n"), "manual",
+     "what a filter lets through is not evaluated"),
 ]
 
 

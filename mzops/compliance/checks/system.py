@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from mzops.facts import timesync
+from mzops.facts import syslog, timesync
 from mzops.compliance.checks import (ERROR, FAIL, MANUAL, PASS, Context, Outcome, check)
 from mzops.facts import meaningful_lines
 
@@ -77,25 +77,33 @@ def audit_immutable(ctx: Context) -> Outcome:
 
 @check("remote_logging", needs=("logs",))
 def remote_logging(ctx: Context) -> Outcome:
-    """Logs forwarded to a central log host (rsyslog omfwd/@@, syslog-ng network)."""
+    """The security messages (auth, authpriv) forwarded to a central log host, followed
+    through rsyslog's statements in order or syslog-ng's log paths (mzops/facts/syslog.py)."""
     require_tcp = ctx.args.get("require_tcp", True)
-    expected = "logs forwarded to a central log host" + (" over TCP" if require_tcp else "")
-    tcp, udp = [], []
-    for pattern in ("/etc/rsyslog.conf", "/etc/rsyslog.d/*.conf"):
-        for path, text in ctx.facts.files(pattern).items():
-            for line in meaningful_lines(path, text):
-                if re.search(r"\s@@\S+|omfwd.*protocol\s*=\s*\"tcp\"|omrelp", line.text):
-                    tcp.append(str(line))
-                elif re.search(r"\s@[^@\s]\S*|omfwd", line.text):
-                    udp.append(str(line))
-    for line in meaningful_lines("/etc/syslog-ng/syslog-ng.conf", ctx.facts.file("/etc/syslog-ng/syslog-ng.conf") or ""):
-        if re.search(r"\b(network|tcp|syslog)\s*\(", line.text) and "destination" in line.text:
-            tcp.append(str(line))
-    if tcp or (udp and not require_tcp):
-        return Outcome(PASS, expected, "forwarding", tcp + udp)
-    if udp:
-        return Outcome(FAIL, expected, "forwarding over UDP only (records can be lost)", udp)
-    return Outcome(FAIL, expected, "no forwarding", ["no omfwd/@@ action in rsyslog, no network destination"])
+    expected = "auth and authpriv messages forwarded to a central log host" + (" over TCP" if require_tcp else "")
+    found = [f for f in (syslog.rsyslog(ctx.facts), syslog.syslog_ng(ctx.facts)) if f is not None]
+    evidence = [e for f in found for e in f.evidence]
+    discarded = [f"{line} -- discards {facility} before any forwarding" for f in found
+                 for facility, line in f.discarded.items() if facility not in f.reached]
+    reached: dict[str, str] = {}
+    for f in found:
+        for facility, transport in f.reached.items():
+            if reached.get(facility) != "tcp":
+                reached[facility] = transport
+    facilities = [k for k, _ in syslog.KINDS]
+    if all(reached.get(k) == "tcp" or (reached.get(k) and not require_tcp) for k in facilities):
+        return Outcome(PASS, expected, "forwarding", evidence)
+    if all(reached.get(k) for k in facilities):
+        return Outcome(FAIL, expected, "forwarding over UDP only (records can be lost)", evidence)
+    missing = [k for k in facilities if not reached.get(k)]
+    conditional = [c for f in found for c in f.conditional]
+    if conditional and not discarded:
+        return Outcome(MANUAL, expected, f"{', '.join(missing)} forwarded only under conditions mzops does "
+                       "not evaluate: check by hand", evidence + conditional)
+    return Outcome(FAIL, expected, f"{', '.join(missing)} not forwarded",
+                   evidence + discarded + conditional
+                   or ["no rsyslog forwarding action (@@, omfwd, omrelp) and no syslog-ng log path to a network "
+                       "destination"])
 
 
 FREQUENCY_DAYS = {"hourly": 1 / 24, "daily": 1, "weekly": 7, "monthly": 28, "yearly": 365}
