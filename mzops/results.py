@@ -133,6 +133,8 @@ class Run:
     seconds: float = 0.0
 
     run_id: str = ""
+    # The graded system (inventory mzops_system): name, name_zh, level, filing; {} unknown.
+    system: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed_targets(self) -> list[str]:
@@ -151,7 +153,7 @@ class Run:
     def to_dict(self) -> dict[str, Any]:
         return {
             "profile": self.profile, "generated_at": self.generated_at,
-            "seconds": round(self.seconds, 3),
+            "seconds": round(self.seconds, 3), "system": self.system or None,
             "summary": {
                 "targets": len(self.targets), "failed": self.failed_targets,
                 "unassessed": self.unassessed_targets,

@@ -142,7 +142,11 @@ def run(estate: Estate, assets: list[Asset], request: AuditRequest,
     events.end()
     return Run(request.profile, results,
                expired_waivers=[w.to_dict() for w in request.expired_waivers],
-               seconds=time.monotonic() - started, run_id=run_id)
+               seconds=time.monotonic() - started, run_id=run_id, system=_system(estate))
+
+
+def _system(estate: Estate | None) -> dict:
+    return estate.system.to_dict() if estate is not None and estate.system is not None else {}
 
 
 def registered_admins(register, estate: Estate, name: str) -> list[str]:
@@ -193,4 +197,4 @@ def evaluate_saved(folder: Path, estate: Estate | None, request: AuditRequest) -
             continue
         results.append(_result_for(asset, bundle, request, str(path)))
     return Run(request.profile, results,
-               expired_waivers=[w.to_dict() for w in request.expired_waivers])
+               expired_waivers=[w.to_dict() for w in request.expired_waivers], system=_system(estate))

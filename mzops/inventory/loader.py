@@ -108,7 +108,7 @@ def load(path: Path | str) -> model.Estate:
         source=str(path), assets=assets,
         zones=_catalogue(catalogue.get(model.VAR_ZONES)),
         sites=_catalogue(catalogue.get(model.VAR_SITES)),
-        groups=groups, locations=locations,
+        groups=groups, locations=locations, system=_system(catalogue.get(model.VAR_SYSTEM), path),
     )
     estate.pattern_matcher = lambda pattern: _quietly(lambda: [str(h.name) for h in manager.get_hosts(pattern)])
     return estate
@@ -141,6 +141,22 @@ def _ansible_inventory(path: Path):
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         raise InputError(f"{path}: Ansible cannot read this inventory: {first}") from None
     return manager, VariableManager(loader=loader, inventory=manager)
+
+
+def _system(raw: Any, path: Path) -> model.System | None:
+    """mzops_system: {name, name_zh, level, filing}; None when the inventory does not say."""
+    if raw is None:
+        return None
+    where = f"{path}: {model.VAR_SYSTEM}"
+    if not isinstance(raw, dict) or not str(raw.get("name") or "").strip():
+        raise InputError(f"{where}: expected a mapping with at least name and level")
+    level = raw.get("level")
+    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
+        raise InputError(f"{where}.level: expected a protection level 1 to 5, got {level!r}")
+    unknown = sorted(set(raw) - {"name", "name_zh", "level", "filing"})
+    if unknown:
+        raise InputError(f"{where}: unknown key {unknown[0]!r} (name, name_zh, level, filing)")
+    return model.System(str(raw["name"]), level, str(raw.get("name_zh") or ""), str(raw.get("filing") or ""))
 
 
 def _catalogue(raw: Any) -> dict[str, model.Zone]:

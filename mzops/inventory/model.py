@@ -31,6 +31,8 @@ VAR_CREDENTIALS = "mzops_credentials"
 # The catalogue of zones and sites, declared once for the whole inventory.
 VAR_ZONES = "mzops_zones"
 VAR_SITES = "mzops_sites"
+# The system under evaluation (定级对象): its name, MLPS level and filing number.
+VAR_SYSTEM = "mzops_system"
 
 # A credential is always a reference to where the secret lives, never the secret.
 CREDENTIAL_REF = re.compile(r"^(vault|env|ansible-vault):[^\s]+$")
@@ -78,6 +80,19 @@ class Zone:
 
 
 @dataclass
+class System:
+    """The graded system the estate makes up, as the evaluation names it."""
+
+    name: str
+    level: int                      # MLPS protection level, 1-5
+    name_zh: str = ""
+    filing: str = ""                # the public-security filing number (备案编号)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "name_zh": self.name_zh, "level": self.level, "filing": self.filing}
+
+
+@dataclass
 class Estate:
     """Assets plus the declared zones and sites, and where each came from."""
 
@@ -88,6 +103,7 @@ class Estate:
     groups: dict[str, list[str]]  # group name -> member asset names (recursive)
     # asset name -> "file:line" of its first definition, for error messages
     locations: dict[str, str] = field(default_factory=dict)
+    system: System | None = None
     # Ansible's own host-pattern matching (set by the loader): pattern -> asset names
     pattern_matcher: Callable[[str], list[str]] | None = field(default=None, repr=False)
 

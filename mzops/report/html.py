@@ -52,6 +52,7 @@ def render(run: Run) -> str:
         f"生成时间 Generated: {e(run.generated_at)} · 对象 Targets: {len(run.targets)} · "
         "只读检查 read-only assessment by mzops</p>",
     ]
+    out += _system(run.system)
 
     targets = by_asset(run.targets)
     out.append("<h2>一、测评对象得分 / Scores per target</h2>")
@@ -169,6 +170,22 @@ def _matrix(targets: list) -> list[str]:
         out.append(f"<tr><td>{e(_label(t))}</td>{''.join(cells)}</tr>")
     out.append("</table>")
     return out
+
+
+LEVEL_ZH = {1: "第一级", 2: "第二级", 3: "第三级", 4: "第四级", 5: "第五级"}
+
+
+def _system(system: dict) -> list[str]:
+    """The graded system the report is about, as the inventory declares it."""
+    e = escape
+    if not system:
+        return ['<p class="finding error">定级对象未声明 / The system under evaluation is not declared: '
+                "set mzops_system (name, level, filing) in the inventory.</p>"]
+    level = system.get("level")
+    return ['<table class="system"><tr><th>定级对象 System</th><td>'
+            f'{e(system.get("name_zh") or "")} {e(system.get("name") or "")}</td>'
+            f'<th>安全保护等级 Level</th><td>{e(LEVEL_ZH.get(level, str(level)))} / level {e(str(level))}</td>'
+            f'<th>备案编号 Filing</th><td>{e(system.get("filing") or "—")}</td></tr></table>']
 
 
 def _signoff() -> list[str]:

@@ -146,3 +146,28 @@ def test_html_gives_a_verdict_per_asset_and_clause_the_collection_time_and_a_sig
     data = json.loads(report.render(run, "json"))
     verdicts = next(t for t in data["targets"] if t["name"] == assessed.name)["verdicts"]
     assert verdicts["8.1.4.7"] == "non-compliant" and set(verdicts.values()) <= set(report.VERDICTS)
+
+
+def test_the_report_names_the_system_and_its_level_from_the_inventory(tmp_path, sample_inventory):
+    """The system under evaluation (定级对象), its level and filing number come from the
+    inventory's mzops_system; a report without them says so instead of staying silent."""
+    from conftest import REPO, run_mzops
+
+    bundles = REPO / "tests" / "fixtures" / "bundles"
+    html = tmp_path / "r.html"
+    proc = run_mzops("-i", str(sample_inventory), "audit", "evaluate", str(bundles), "-f", "html", "-o", str(html),
+                     home=tmp_path / "home")
+    assert proc.returncode == 1, proc.stderr
+    text = html.read_text()
+    assert "部机关办公与数据交换系统" in text and "第三级 / level 3" in text and "11010099999-00001" in text
+    proc = run_mzops("-i", str(sample_inventory), "audit", "evaluate", str(bundles), "--json", home=tmp_path / "home")
+    assert json.loads(proc.stdout)["system"]["level"] == 3
+    proc = run_mzops("-i", str(tmp_path / "none"), "audit", "evaluate", str(bundles), "-f", "html", "-o", str(html),
+                     home=tmp_path / "home")
+    assert "The system under evaluation is not declared" in html.read_text()
+    estate = sample_inventory / "group_vars" / "all" / "estate.yml"
+    estate.write_text(estate.read_text().replace("level: 3", "level: three"))
+    proc = run_mzops("-i", str(sample_inventory), "audit", "evaluate", str(bundles), home=tmp_path / "home")
+    assert proc.returncode == 2 and proc.stderr.strip().endswith(
+        "mzops_system.level: expected a protection level 1 to 5, got 'three'")
+    assert len(proc.stderr.strip().splitlines()) == 1
