@@ -16,6 +16,11 @@ documentation before mzops ran on it:
   `stop`/`~` discard; `$IncludeConfig`/`include()` where they stand; rulesets), and the
   syslog-ng Administration Guide (a destination sends only what a log path routes to
   it; network()'s default transport is TCP).
+- logrotate(8) and its config.c: global directives affect only what follows them
+  (Debian's logrotate.conf says so too), `include` reads a folder in name order without
+  taboo extensions, the last rotation criterion wins, `size` rotates regardless of
+  time, no criterion rotates on every run, `rotate -1` keeps all, the first block for a
+  log is used.
 """
 
 from __future__ import annotations
@@ -55,6 +60,14 @@ destination d_net { network("10.77.1.1" transport("tcp") port(514)); };
 
 def syslog_ng(text: str):
     return patched(debian12(), {"file:/etc/rsyslog.conf": None, "file:/etc/syslog-ng/syslog-ng.conf": text})
+
+
+LOGS = "/var/log/syslog /var/log/auth.log /var/log/messages /var/log/secure /var/log/audit/audit.log"
+
+
+def rotated(conf: str, files: dict[str, str | None]):
+    return patched(debian12(), {"file:/etc/logrotate.conf": conf,
+                                **{f"file:/etc/logrotate.d/{n}": t for n, t in files.items()}})
 
 
 def useradd(text: str):
@@ -177,6 +190,35 @@ CASES = [
      syslog_ng(SYSLOG_NG + "filter f_auth { facility(auth, authpriv); };\n"
                "log { source(s_src); filter(f_auth); destination(d_net); };\n"), "manual",
      "what a filter lets through is not evaluated"),
+    ("logrotate-27-weeks", "linux.log.retention",
+     rotated("weekly\nrotate 4\ninclude /etc/logrotate.d\n", {"rsyslog": LOGS + " {\n  rotate 27\n}\n"}), "pass",
+     "weekly from the globals before the include, 27 copies: 189 days"),
+    ("logrotate-globals-after-include", "linux.log.retention",
+     rotated("include /etc/logrotate.d\nweekly\nrotate 52\n", {"rsyslog": LOGS + " {\n  missingok\n}\n"}), "fail",
+     "global options do not affect preceding include directives: the block rotates daily keeping none"),
+    ("logrotate-no-include", "linux.log.retention",
+     rotated("weekly\nrotate 4\n", {"rsyslog": LOGS + " {\n  rotate 52\n}\n"}), "fail",
+     "logrotate.conf never includes logrotate.d: that block is not read"),
+    ("logrotate-taboo-extension", "linux.log.retention",
+     rotated("weekly\ninclude /etc/logrotate.d\n", {"rsyslog": "/var/log/mail.log {\n rotate 4\n}\n",
+                                                      "rsyslog.dpkg-old": LOGS + " {\n  rotate 52\n}\n"}), "fail",
+     ".dpkg-old files are skipped by include: no block for the security logs"),
+    ("logrotate-no-criterion", "linux.log.retention",
+     rotated("include /etc/logrotate.d\n", {"rsyslog": LOGS + " {\n  rotate 26\n}\n"}), "fail",
+     "no interval: rotated on every (daily) run, 26 copies are 26 days"),
+    ("logrotate-last-criterion-wins", "linux.log.retention",
+     rotated("include /etc/logrotate.d\n", {"rsyslog": LOGS + " {\n  monthly\n  daily\n  rotate 30\n}\n"}), "fail",
+     "daily after monthly: daily wins, 30 days"),
+    ("logrotate-size", "linux.log.retention",
+     rotated("weekly\ninclude /etc/logrotate.d\n", {"rsyslog": LOGS + " {\n  rotate 52\n  size 100M\n}\n"}),
+     "manual", "size after weekly: rotated when it grows, the days kept are unknown"),
+    ("logrotate-keep-all-but-maxage", "linux.log.retention",
+     rotated("weekly\ninclude /etc/logrotate.d\n", {"rsyslog": LOGS + " {\n  rotate -1\n  maxage 90\n}\n"}), "fail",
+     "rotate -1 keeps every copy, but maxage removes those older than 90 days"),
+    ("logrotate-duplicate-first-wins", "linux.log.retention",
+     rotated("weekly\ninclude /etc/logrotate.d\n", {"aaa-site": LOGS + " {\n  rotate 4\n}\n",
+                                                      "rsyslog": LOGS + " {\n  rotate 52\n}\n"}), "fail",
+     "the first block for a log is used; the later one is a duplicate logrotate skips"),
 ]
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from mzops.facts import syslog, timesync
+from mzops.facts import logrotate, syslog, timesync
 from mzops.compliance.checks import (ERROR, FAIL, MANUAL, PASS, Context, Outcome, check)
-from mzops.facts import meaningful_lines
 
 
 @check("daemon_active", needs=("packages", "services"))
@@ -109,61 +108,47 @@ def remote_logging(ctx: Context) -> Outcome:
 FREQUENCY_DAYS = {"hourly": 1 / 24, "daily": 1, "weekly": 7, "monthly": 28, "yearly": 365}
 
 
-def _logrotate_blocks(ctx: Context) -> tuple[dict[str, str], list[tuple[list[str], dict[str, str], str]]]:
-    """Global directives and (paths, directives, where) blocks of logrotate configs."""
-    global_opts: dict[str, str] = {}
-    blocks = []
-    for pattern in ("/etc/logrotate.conf", "/etc/logrotate.d/*"):
-        for path, text in ctx.facts.files(pattern).items():
-            current: tuple[list[str], dict[str, str], str] | None = None
-            pending: list[str] = []
-            for line in meaningful_lines(path, text):
-                t = line.text
-                if current is None and t.endswith("{"):
-                    current = (pending + t[:-1].split(), {}, str(line))
-                    pending = []
-                elif current is None and t.startswith("/"):
-                    pending += t.split()
-                elif t.startswith("}"):
-                    if current:
-                        blocks.append(current)
-                    current = None
-                else:
-                    key, _, value = t.partition(" ")
-                    (current[1] if current else global_opts)[key] = value.strip()
-    return global_opts, blocks
-
-
 @check("log_retention", needs=("logs",))
 def log_retention(ctx: Context) -> Outcome:
-    """Local rotation keeps `days` of the named logs, or a central log host is declared
-    to keep them (parameter central_retention_days) and forwarding is configured."""
+    """Local rotation keeps `days` of the named logs, read as logrotate reads its
+    configuration (mzops/facts/logrotate.py), or a central log host is declared to keep
+    them (parameter central_retention_days) and forwarding is configured."""
     days, logs = int(ctx.args["days"]), ctx.args["logs"]
     expected = f"security logs kept >= {days} days (local rotation, or forwarded to a central store that keeps them)"
-    global_opts, blocks = _logrotate_blocks(ctx)
-    results, evidence = [], []
-    for log in logs:
-        block = next((b for b in blocks if any(fnmatch.fnmatch(log, p) for p in b[0])), None)
-        if block is None:
-            continue
-        opts = {**global_opts, **block[1]}
-        freq = next((f for f in FREQUENCY_DAYS if f in opts), "weekly")
-        rotate = int(opts.get("rotate", "0")) if opts.get("rotate", "0").isdigit() else 0
-        kept = rotate * FREQUENCY_DAYS[freq]
-        if "maxage" in opts and opts["maxage"].isdigit():
-            kept = min(kept, int(opts["maxage"]))
-        results.append(kept)
-        evidence.append(f"{block[2]} -> {log}: {freq}, rotate {rotate} = {kept:.0f} days")
     central = ctx.args.get("central_retention_days") or 0
     forwarded = remote_logging(Context(ctx.facts, ctx.platform, {"require_tcp": False})).status == PASS
     if central >= days and forwarded:
         return Outcome(PASS, expected, f"central log host keeps {central} days",
-                       evidence + [f"parameter central_retention_days = {central}, forwarding configured"])
-    if not results:
+                       [f"parameter central_retention_days = {central}, forwarding configured"])
+    found, notes = logrotate.blocks(ctx.facts)
+    kept, evidence, unproven = [], [], []
+    for log in logs:
+        block = next((b for b in found if any(fnmatch.fnmatch(log, p) for p in b.patterns)), None)
+        if block is None:
+            continue
+        opts, criterion = block.options, block.criterion
+        if criterion == "size" or "maxsize" in opts:
+            unproven.append(f"{block.where} -> {log}: rotated by size ({opts.get('size') or opts.get('maxsize')}), "
+                            "so the days kept depend on how fast it grows")
+            continue
+        rotate = opts.get("rotate", "0")
+        count = -1 if rotate.strip() == "-1" else int(rotate) if rotate.strip().isdigit() else 0
+        span = float("inf") if count == -1 else count * FREQUENCY_DAYS[criterion]
+        if opts.get("maxage", "").isdigit():
+            span = min(span, int(opts["maxage"]))
+        kept.append(span)
+        evidence.append(f"{block.where} -> {log}: {criterion}, rotate {rotate}"
+                        + (f", maxage {opts['maxage']}" if "maxage" in opts else "") + f" = {span:.0f} days")
+    evidence += notes
+    if kept and min(kept) < days:
+        return Outcome(FAIL, expected, f"{min(kept):.0f} days kept locally", evidence + unproven)
+    if unproven:
+        return Outcome(MANUAL, expected, "retention of a log rotated by size: check the oldest copy by hand",
+                       evidence + unproven)
+    if not kept:
         return Outcome(FAIL, expected, "no rotation policy found for the security logs",
-                       [f"no logrotate block for {', '.join(logs)}"])
-    shortest = min(results)
-    return Outcome(PASS if shortest >= days else FAIL, expected, f"{shortest:.0f} days kept locally", evidence)
+                       [f"no logrotate block for {', '.join(logs)} in what /etc/logrotate.conf includes"] + notes)
+    return Outcome(PASS, expected, f"{min(kept):.0f} days kept locally", evidence)
 
 
 @check("log_permissions", needs=("logs",))
