@@ -146,6 +146,15 @@ for group in "$@"; do
   sshd)
     sec sshd_t sshd -T
     files /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*
+    # the service's command line (-o options win over sshd_config): unit, drop-ins and
+    # the environment files it reads, RHEL's crypto policy among them
+    files /etc/systemd/system/sshd.service /run/systemd/system/sshd.service \
+      /usr/lib/systemd/system/sshd.service /lib/systemd/system/sshd.service \
+      /etc/systemd/system/sshd.service.d/*.conf \
+      /etc/systemd/system/ssh.service /run/systemd/system/ssh.service \
+      /usr/lib/systemd/system/ssh.service /lib/systemd/system/ssh.service \
+      /etc/systemd/system/ssh.service.d/*.conf
+    files /etc/crypto-policies/back-ends/opensshserver.config /etc/sysconfig/sshd /etc/default/ssh
     ;;
   sudo)
     files /etc/sudoers /etc/sudoers.d/*

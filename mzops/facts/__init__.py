@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, TypeVar
 
 from mzops.bundle import Bundle
-from mzops.facts import pam, sshd
+from mzops.facts import pam, sshd, sshd_service
 from mzops.facts.accounts import (Account, AuthorizedKeys, Groups, LoginDefs, LoginShells, Passwd, Shadow,
                                   UseraddDefaults,
                                   ShadowEntry)
@@ -107,6 +107,7 @@ class Facts:
     login_shells = fact(LoginShells)
     authorized_keys = fact(AuthorizedKeys)
     sshd = fact(sshd.SshdEffective)
+    sshd_command_line = fact(sshd_service.SshdCommandLine)
     sudoers = fact(Sudoers)
     sudo_all_grants = fact(SudoAllGrants)
     packages = fact(Packages)

@@ -22,6 +22,9 @@ class SshdEffective(Fact[dict[str, list[str]]]):
             key, _, value = raw.strip().partition(" ")
             if key:
                 out.setdefault(key.lower(), []).append(value.strip())
+        # what the service passes with -o wins over the file sshd -T read (sshd_service.py)
+        for keyword, (value, _) in facts.sshd_command_line.items():
+            out[keyword] = [value]
         return out
 
 

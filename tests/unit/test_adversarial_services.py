@@ -21,6 +21,9 @@ documentation before mzops ran on it:
   taboo extensions, the last rotation criterion wins, `size` rotates regardless of
   time, no criterion rotates on every run, `rotate -1` keeps all, the first block for a
   log is used.
+- systemd.service(5)/systemd.exec(5) (ExecStart=, EnvironmentFile= order, `$VAR` split
+  into words) and sshd(8) `-o` (command-line options are read before sshd_config, whose
+  first value wins): RHEL 8's `sshd -D $OPTIONS $CRYPTO_POLICY`.
 """
 
 from __future__ import annotations
@@ -68,6 +71,37 @@ LOGS = "/var/log/syslog /var/log/auth.log /var/log/messages /var/log/secure /var
 def rotated(conf: str, files: dict[str, str | None]):
     return patched(debian12(), {"file:/etc/logrotate.conf": conf,
                                 **{f"file:/etc/logrotate.d/{n}": t for n, t in files.items()}})
+
+
+RHEL8_UNIT = """[Unit]
+Description=OpenSSH server daemon
+[Service]
+Type=notify
+EnvironmentFile=-/etc/crypto-policies/back-ends/opensshserver.config
+EnvironmentFile=-/etc/sysconfig/sshd
+ExecStart=/usr/sbin/sshd -D $OPTIONS $CRYPTO_POLICY
+ExecReload=/bin/kill -HUP $MAINPID
+[Install]
+WantedBy=multi-user.target
+"""
+LEGACY_POLICY = ("CRYPTO_POLICY='-oCiphers=aes256-gcm@openssh.com,aes256-ctr,aes256-cbc,aes128-cbc "
+                 "-oMACs=hmac-sha2-256-etm@openssh.com,hmac-sha2-256 -oKexAlgorithms=curve25519-sha256'\n")
+FUTURE_POLICY = ("CRYPTO_POLICY='-oCiphers=aes256-gcm@openssh.com,aes256-ctr "
+                 "-oMACs=hmac-sha2-256-etm@openssh.com -oKexAlgorithms=curve25519-sha256'\n")
+
+
+def rhel8_sshd(policy: str, sysconfig: str = "# CRYPTO_POLICY=\n", ciphers: str | None = None,
+               dropin: str | None = None):
+    base = debian12()
+    effective = base.sections["sshd_t"].text
+    if ciphers:
+        effective = "\n".join(l for l in effective.splitlines() if not l.startswith("ciphers ")) + f"\nciphers {ciphers}\n"
+    files = {"sshd_t": effective, "file:/usr/lib/systemd/system/sshd.service": RHEL8_UNIT,
+             "file:/etc/crypto-policies/back-ends/opensshserver.config": policy,
+             "file:/etc/sysconfig/sshd": sysconfig}
+    if dropin is not None:
+        files["file:/etc/systemd/system/sshd.service.d/override.conf"] = dropin
+    return patched(base, files)
 
 
 def useradd(text: str):
@@ -219,6 +253,23 @@ CASES = [
      rotated("weekly\ninclude /etc/logrotate.d\n", {"aaa-site": LOGS + " {\n  rotate 4\n}\n",
                                                       "rsyslog": LOGS + " {\n  rotate 52\n}\n"}), "fail",
      "the first block for a log is used; the later one is a duplicate logrotate skips"),
+    ("sshd-crypto-policy-weak", "linux.ssh.ciphers", rhel8_sshd(LEGACY_POLICY), "fail",
+     "sshd_config's ciphers are strong, but the service passes -oCiphers with CBC from the crypto policy"),
+    ("sshd-crypto-policy-strong-overrides-config", "linux.ssh.ciphers",
+     rhel8_sshd(FUTURE_POLICY, ciphers="aes128-cbc,aes256-ctr"), "pass",
+     "a weak Ciphers in sshd_config is never used: the command line's -oCiphers comes first"),
+    ("sshd-crypto-policy-opted-out", "linux.ssh.ciphers",
+     rhel8_sshd(FUTURE_POLICY, sysconfig="CRYPTO_POLICY=\n", ciphers="aes128-cbc,aes256-ctr"), "fail",
+     "/etc/sysconfig/sshd is read after the policy file: an empty CRYPTO_POLICY leaves sshd_config in force"),
+    ("sshd-crypto-policy-execstart-replaced", "linux.ssh.ciphers",
+     rhel8_sshd(FUTURE_POLICY, ciphers="aes128-cbc,aes256-ctr",
+                dropin="[Service]\nExecStart=\nExecStart=/usr/sbin/sshd -D $OPTIONS\n"), "fail",
+     "a drop-in resets ExecStart= without $CRYPTO_POLICY: the weak sshd_config list stands"),
+    ("sshd-debian-sshd-opts", "linux.ssh.macs",
+     patched(debian12(), {"file:/lib/systemd/system/ssh.service":
+                          "[Service]\nEnvironmentFile=-/etc/default/ssh\nExecStart=/usr/sbin/sshd -D $SSHD_OPTS\n",
+                          "file:/etc/default/ssh": 'SSHD_OPTS="-o MACs=hmac-sha2-256,hmac-md5"\n'}), "fail",
+     "Debian passes $SSHD_OPTS from /etc/default/ssh: -o MACs with hmac-md5 is what sshd uses"),
 ]
 
 

@@ -35,7 +35,10 @@ def sshd_option(ctx: Context) -> Outcome:
     actual = values[0] if values else None
     source = ctx.facts.sshd_source(key)
     evidence = [f"sshd -T: {key} {actual if actual is not None else '(not set)'}"]
-    evidence.append(str(source) if source else "set by default (no line in sshd_config or its drop-ins)")
+    if key in ctx.facts.sshd_command_line:
+        evidence = [f"sshd: {key} {actual}", ctx.facts.sshd_command_line[key][1]]
+    else:
+        evidence.append(str(source) if source else "set by default (no line in sshd_config or its drop-ins)")
     shown = actual if actual is not None else "not set"
     if not compare(actual, op, value):
         return Outcome(FAIL, expected, f"{key} {shown}", evidence)
@@ -61,9 +64,10 @@ def sshd_list_excludes(ctx: Context) -> Outcome:
     values = ctx.facts.sshd.get(key) or [""]
     offered = values[0].split(",")
     weak = [alg for alg in offered if any(fnmatch.fnmatch(alg, p) for p in patterns)]
+    evidence = ([f"sshd: {key} {values[0]}", ctx.facts.sshd_command_line[key][1]]
+                if key in ctx.facts.sshd_command_line else [f"sshd -T: {key} {values[0]}"])
     return Outcome(FAIL if weak else PASS, expected,
-                   f"weak: {', '.join(weak)}" if weak else "no weak algorithm",
-                   [f"sshd -T: {key} {values[0]}"])
+                   f"weak: {', '.join(weak)}" if weak else "no weak algorithm", evidence)
 
 
 @check("setting", needs=("accounts", "audit", "pam", "logs"))
