@@ -304,11 +304,21 @@ def account_max_age(ctx: Context) -> Outcome:
     """Accounts that can log in with a password have a maximum password age."""
     max_days = int(ctx.args["max_days"])
     # shadow(5): an empty field (or -1, as shadow-utils writes "none") is no maximum age.
+    expected = f"password max age <= {max_days} days for every account with a password"
+    if not ctx.facts.shadow:
+        return Outcome(ERROR, expected, "/etc/shadow could not be read", [(ctx.facts.text("shadow") or "").strip()[:200]])
     bad = [e for e in ctx.facts.shadow.values()
            if e.state == "password" and (e.max_days is None or e.max_days < 0 or e.max_days > max_days)]
-    return Outcome(FAIL if bad else PASS, f"password max age <= {max_days} days for every account with a password",
-                   ", ".join(f"{e.name} ({e.max_days if e.max_days is not None else 'none'})" for e in bad) or "all within",
-                   [f"/etc/shadow: {e.name}: max {e.max_days}" for e in bad])
+    # passwd(5): "x" sends the password to shadow; an account with a login shell and no
+    # shadow entry has no aging at all (pwck: "no matching password file entry") and can
+    # still log in with a key.
+    orphans = [a for a in ctx.facts.accounts if a.password == "x" and a.name not in ctx.facts.shadow
+               and a.shell in ctx.facts.login_shells]
+    named = [f"{e.name} ({e.max_days if e.max_days is not None else 'none'})" for e in bad]
+    named += [f"{a.name} (no shadow entry)" for a in orphans]
+    return Outcome(FAIL if named else PASS, expected, ", ".join(named) or "all within",
+                   [f"/etc/shadow: {e.name}: max {e.max_days}" for e in bad]
+                   + [f"{a.origin}: {a.name} has a login shell and no /etc/shadow entry" for a in orphans])
 
 
 # ------------------------------------------------------------------ accounts
