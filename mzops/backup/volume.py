@@ -1,0 +1,243 @@
+"""The open tape format: what mzops writes on a volume, so that a tape can be read back
+with `mt`, `dd` and `tar` alone, decades later, without mzops or its catalogue.
+
+    tape file 0       the volume label: one 32 KiB header record
+    tape file 1..n    one part of a stream each: a 32 KiB header record saying in
+                      words and commands what follows and how to restore it, then
+                      the stream's bytes in records of the pool's block size
+                      (a stream too long for one volume continues, as its next
+                      part, on the next volume)
+    manifest files    a header record, then JSON: the job, its level and parent
+                      chain, each part's volume and tape file, the SHA-256 of each
+                      part and of each file in the archive (`catalogue rebuild`
+                      reads only these)
+
+A header is plain text padded with NUL bytes to HEADER_SIZE, `key: value` lines first
+(read back by `parse_header`), then the restore recipe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+from mzops.backup.tape import Drive, EarlyWarning, TapeError
+
+HEADER_SIZE = 32 * 1024
+MAGIC = "MZOPS TAPE FILE"
+LABEL, PART, MANIFEST = "volume label", "stream part", "manifest"
+
+
+class FormatError(TapeError):
+    """What is on the tape is not what mzops wrote there (or not where it should be)."""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def header(fields: dict[str, str], recipe: list[str]) -> bytes:
+    lines = [MAGIC] + [f"{k}: {v}" for k, v in fields.items()] + [""] + recipe
+    text = ("\n".join(lines) + "\n").encode()
+    if len(text) > HEADER_SIZE:
+        raise FormatError(f"a tape file header of {len(text)} bytes does not fit {HEADER_SIZE}")
+    return text + b"\0" * (HEADER_SIZE - len(text))
+
+
+def parse_header(record: bytes) -> dict[str, str]:
+    text = record.rstrip(b"\0").decode(errors="replace")
+    lines = text.split("\n")
+    if not lines or lines[0] != MAGIC:
+        raise FormatError("not an mzops tape file header")
+    out = {}
+    for line in lines[1:]:
+        if not line:
+            break
+        key, _, value = line.partition(": ")
+        out[key] = value
+    return out
+
+
+def label(drive: Drive, barcode: str, pool: str, block_size: int, force: bool = False) -> None:
+    """Write the volume label at the beginning of the tape (everything after it is lost)."""
+    drive.rewind()
+    if not force:
+        try:
+            found = read_label(drive)
+        except TapeError:
+            found = None
+        if found is not None:
+            raise FormatError(f"{drive.name}: the tape is already labelled {found['volume']} (pool "
+                              f"{found.get('pool', '?')}); relabelling erases it: give --force")
+        drive.rewind()
+    drive.set_block_size(0)
+    drive.write(header({"kind": LABEL, "volume": barcode, "pool": pool, "block size": str(block_size),
+                        "labelled": now()},
+                       ["This is an mzops backup volume. Each later tape file begins with a header",
+                        "like this one that says what it holds and how to restore it with mt, dd and tar."]))
+    drive.write_filemark()
+
+
+def read_label(drive: Drive) -> dict[str, str]:
+    drive.rewind()
+    drive.set_block_size(0)
+    record = drive.read(HEADER_SIZE)
+    if not record:
+        raise FormatError(f"{drive.name}: blank tape (no label)")
+    found = parse_header(record)
+    if found.get("kind") != LABEL:
+        raise FormatError(f"{drive.name}: the first tape file is not a volume label")
+    return found
+
+
+def recipe(file_number: int, part: int, parts_note: str, block_size: int, extract: str) -> list[str]:
+    return [
+        "To restore with standard tools only (mt-st, dd, GNU tar), on the tape drive /dev/nst0:",
+        "  mt -f /dev/nst0 rewind",
+        f"  mt -f /dev/nst0 fsf {file_number}",
+        f"  dd if=/dev/nst0 bs={HEADER_SIZE // 1024}k count=1        # this header",
+        f"  dd if=/dev/nst0 bs={max(block_size, HEADER_SIZE) // 1024}k | {extract}",
+        f"This is part {part} of the stream{parts_note}. A stream in several parts (on one or more",
+        "volumes) is restored by reading its parts in order into one pipe:",
+        f"  ( dd ... part 1 ...; dd ... part 2 ... ) | {extract}",
+        "An incremental chain is restored level by level: the full first, then each later level.",
+    ]
+
+
+@dataclass
+class Part:
+    volume: str
+    file: int                   # tape file number on the volume
+    number: int                 # 1-based within the stream
+    bytes: int
+    sha256: str
+
+
+class StreamWriter:
+    """Writes one stream as parts: on the loaded volume while it lasts; at the early
+    warning the part is closed and the stream goes on, as the next part, on the volume
+    `next_volume()` loads (and returns the drive and barcode of)."""
+
+    def __init__(self, drive: Drive, volume: str, block_size: int, fields: dict[str, str], extract: str,
+                 next_volume: Callable[[], tuple[Drive, str]]):
+        self.drive, self.volume, self.block_size = drive, volume, block_size
+        self.fields, self.extract, self.next_volume = fields, extract, next_volume
+        self.parts: list[Part] = []
+        self.sha256 = hashlib.sha256()
+        self.bytes = 0
+
+    def _begin_part(self) -> None:
+        self.drive.end_of_data()
+        status = self.drive.status()
+        number = len(self.parts) + 1
+        file_number = status.position.file if status.position else 0
+        self.drive.set_block_size(0)
+        self.drive.write(header({"kind": PART, "volume": self.volume, "file": str(file_number),
+                                 "part": str(number), **self.fields, "written": now()},
+                                recipe(file_number, number, "", self.block_size, self.extract)))
+        self._part_hash, self._part_bytes, self._file = hashlib.sha256(), 0, file_number
+
+    def _end_part(self) -> None:
+        self.drive.write_filemark()
+        self.parts.append(Part(self.volume, self._file, len(self.parts) + 1, self._part_bytes,
+                               self._part_hash.hexdigest()))
+
+    def write(self, chunks: Iterable[bytes]) -> list[Part]:
+        self._begin_part()
+        pending = b""
+        for chunk in _records(chunks, self.block_size):
+            pending = chunk
+            while pending:
+                try:
+                    self.drive.write(pending)
+                except EarlyWarning:
+                    # the record was not written: close this part, continue on the next volume
+                    self._end_part()
+                    self.drive, self.volume = self.next_volume()
+                    self._begin_part()
+                    continue
+                self._part_hash.update(pending)
+                self.sha256.update(pending)
+                self._part_bytes += len(pending)
+                self.bytes += len(pending)
+                pending = b""
+        self._end_part()
+        return self.parts
+
+
+def _records(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """Chunks regrouped into records of SIZE bytes (the last one shorter)."""
+    buffer = bytearray()
+    for chunk in chunks:
+        buffer += chunk
+        while len(buffer) >= size:
+            yield bytes(buffer[:size])
+            del buffer[:size]
+    if buffer:
+        yield bytes(buffer)
+
+
+def read_part(drive: Drive, file_number: int, block_size: int) -> tuple[dict[str, str], Iterator[bytes]]:
+    """The header of tape file FILE_NUMBER and an iterator over its stream's records."""
+    drive.rewind()
+    if file_number:
+        drive.forward_files(file_number)
+    drive.set_block_size(0)
+    found = parse_header(drive.read(HEADER_SIZE))
+    if found.get("file") not in (None, str(file_number)):
+        raise FormatError(f"{drive.name}: tape file {file_number} says it is file {found.get('file')}")
+
+    def records() -> Iterator[bytes]:
+        while True:
+            record = drive.read(max(block_size, HEADER_SIZE))
+            if not record:
+                return
+            yield record
+    return found, records()
+
+
+def manifest(drive: Drive, volume: str, content: dict) -> int:
+    """Append a manifest tape file (header, then the JSON in records); its file number."""
+    drive.end_of_data()
+    status = drive.status()
+    file_number = status.position.file if status.position else 0
+    drive.set_block_size(0)
+    drive.write(header({"kind": MANIFEST, "volume": volume, "file": str(file_number), "written": now()},
+                       ["The JSON after this header lists the jobs on this volume: their levels and",
+                        "parent chains, each part's volume and tape file, and the SHA-256 of every file.",
+                        f"  mt -f /dev/nst0 rewind; mt -f /dev/nst0 fsf {file_number}",
+                        f"  dd if=/dev/nst0 bs={HEADER_SIZE // 1024}k skip=1 | less"]))
+    data = json.dumps(content, indent=1, sort_keys=True).encode()
+    for offset in range(0, len(data), HEADER_SIZE):
+        drive.write(data[offset:offset + HEADER_SIZE])
+    drive.write_filemark()
+    return file_number
+
+
+def read_manifests(drive: Drive) -> list[dict]:
+    """Every manifest on the loaded volume, in tape order (a rebuild reads only these)."""
+    read_label(drive)
+    out = []
+    file_number = 1
+    while True:
+        drive.rewind()
+        try:
+            drive.forward_files(file_number)
+        except TapeError:
+            return out
+        record = drive.read(HEADER_SIZE)
+        if not record:
+            return out
+        found = parse_header(record)
+        if found.get("kind") == MANIFEST:
+            data = b""
+            while True:
+                chunk = drive.read(HEADER_SIZE)
+                if not chunk:
+                    break
+                data += chunk
+            out.append(json.loads(data))
+        file_number += 1
