@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from mzops.backup import policy as backup_policy
 from mzops.cli import common
 from mzops.errors import InputError, MzopsError
 from mzops.inventory import loader, register, validate
@@ -86,7 +87,7 @@ def validate_cmd(
     register_file: Optional[Path] = typer.Option(None, "--register", help="Account register (default: accounts.yml beside the inventory)"),
     as_json: bool = common.JsonOption,
 ) -> None:
-    """Check the inventory, the account register and the zone policy; exit 2 listing every problem."""
+    """Check the inventory, the account register, the zone policy and the backup policy; exit 2 listing every problem."""
     problems: list[str] = []
     try:
         estate = loader.load(common.options(ctx).inventory)
@@ -101,9 +102,13 @@ def validate_cmd(
             problems.append(str(exc))
         inv = common.options(ctx).inventory
         if ((inv if inv.is_dir() else inv.parent) / "zone_policy.yml").exists():
-
             try:
                 policy.load(inv, estate)
+            except MzopsError as exc:
+                problems.append(str(exc))
+        if backup_policy.folder_of(inv).is_dir():
+            try:
+                backup_policy.load(backup_policy.folder_of(inv), estate)
             except MzopsError as exc:
                 problems.append(str(exc))
     if common.want_json(ctx, as_json):
