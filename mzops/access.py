@@ -47,6 +47,12 @@ COMMANDS: dict[str, set[str]] = {
     "log verify": READ,
     "log init": {"operator"},
     "lab": {"operator"},
+    # The scheduler runs the nightly backups and nothing else; restores are operators'.
+    "backup run": {"operator", "scheduler"},
+    "backup list": {"operator", "auditor", "scheduler"},
+    "backup verify": {"operator", "auditor", "scheduler"},
+    "backup restore": {"operator"},
+    "backup tapes": {"operator"},
 }
 
 

@@ -151,3 +151,22 @@ def target_of(asset, resolver=None) -> Target:
     if reference:
         target.key = (resolver or Resolver()).resolve(reference)
     return target
+
+
+@contextmanager
+def stream(target: Target, script: bytes, args: list[str], options: tuple[str, ...] = ()
+           ) -> Iterator[subprocess.Popen]:
+    """Run a POSIX sh script on the target (`sh -s -- ARGS`) with its standard output as
+    a pipe to read while it runs (a tar stream); stderr collected. The caller waits."""
+    remote = "/bin/sh -s -- " + " ".join(shlex.quote(a) for a in args)
+    with agent(target.key) as env:
+        proc = subprocess.Popen(target.argv(remote, options=options), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        try:
+            proc.stdin.write(script)
+            proc.stdin.close()
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()

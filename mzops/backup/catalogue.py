@@ -1,0 +1,150 @@
+"""The backup catalogue: volumes, runs (one job on one asset at one level), the parts of
+each run's stream on tape, and every archived file with its SHA-256.
+
+SQLite at $MZOPS_HOME/backup/catalogue.sqlite by default (nothing to install), any
+SQLAlchemy URL for a larger estate (postgresql+psycopg://...). A run is written in one
+transaction when its stream is on tape and its snapshot committed: a job killed
+midway leaves no half run. The tape's manifests hold the same facts, so the catalogue
+can be rebuilt from the volumes alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import (ForeignKey, Integer, LargeBinary, String, create_engine, event, select)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+from mzops import paths
+
+SCHEMA = 1
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Meta(Base):
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+
+
+class Volume(Base):
+    __tablename__ = "volumes"
+    barcode: Mapped[str] = mapped_column(String(32), primary_key=True)
+    pool: Mapped[str] = mapped_column(String(64))
+    library: Mapped[str] = mapped_column(String(64))
+    labelled_at: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="append")      # append | full | recycled
+    location: Mapped[str] = mapped_column(String(128), default="")       # "primary-library slot 3", "dr vault"
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)        # RUNID/asset
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    job: Mapped[str] = mapped_column(String(64), index=True)
+    asset: Mapped[str] = mapped_column(String(128), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    parent: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the run this level is based on
+    started: Mapped[str] = mapped_column(String(32))
+    finished: Mapped[str] = mapped_column(String(32))
+    bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    snapshot: Mapped[bytes] = mapped_column(LargeBinary)                  # GNU tar's snapshot file after the run
+    parts: Mapped[list["Part"]] = relationship(back_populates="run", order_by="Part.number",
+                                               cascade="all, delete-orphan")
+    files: Mapped[list["File"]] = relationship(back_populates="run", cascade="all, delete-orphan")
+
+
+class Part(Base):
+    __tablename__ = "parts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_key: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    volume: Mapped[str] = mapped_column(ForeignKey("volumes.barcode"), index=True)
+    tape_file: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    run: Mapped[Run] = relationship(back_populates="parts")
+
+
+class File(Base):
+    __tablename__ = "files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_key: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    path: Mapped[str] = mapped_column(String(4096))
+    kind: Mapped[str] = mapped_column(String(8))                         # file | dir | link | dumpdir ...
+    size: Mapped[int] = mapped_column(Integer)
+    mtime: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    run: Mapped[Run] = relationship(back_populates="files")
+
+
+def url_of(home: Path | None = None) -> str:
+    folder = (home or paths.mzops_home()) / "backup"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'catalogue.sqlite'}"
+
+
+class Catalogue:
+    def __init__(self, url: str | None = None):
+        self.engine = create_engine(url or url_of())
+        if self.engine.dialect.name == "sqlite":
+            @event.listens_for(self.engine, "connect")
+            def _pragmas(connection, _record):     # noqa: ANN001 - SQLAlchemy's signature
+                cursor = connection.cursor()
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.close()
+        Base.metadata.create_all(self.engine)
+        with Session(self.engine) as session, session.begin():
+            found = session.get(Meta, "schema")
+            if found is None:
+                session.add(Meta(key="schema", value=str(SCHEMA)))
+            elif int(found.value) > SCHEMA:
+                raise RuntimeError(f"the catalogue's schema {found.value} is newer than this mzops ({SCHEMA})")
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # -------------------------------------------------------------- queries
+
+    def chain(self, job: str, asset: str, at: str | None = None) -> list[Run]:
+        """The runs a restore to time AT (default: the latest) needs, full first."""
+        with self.session() as session:
+            query = select(Run).where(Run.job == job, Run.asset == asset).order_by(Run.finished)
+            runs = [r for r in session.scalars(query) if at is None or r.finished <= at]
+            for r in runs:
+                _ = r.parts, r.files      # loaded before the session closes
+        if not runs:
+            return []
+        by_key = {r.id: r for r in runs}
+        out, current = [], runs[-1]
+        while current is not None:
+            out.append(current)
+            current = by_key.get(current.parent) if current.parent else None
+        out.reverse()
+        if out[0].level != 0:
+            raise LookupError(f"{asset}: the chain of {job} to {out[-1].finished} lacks its full "
+                              f"(run {out[0].parent})")
+        return out
+
+    def last(self, job: str, asset: str) -> Run | None:
+        with self.session() as session:
+            return session.scalars(select(Run).where(Run.job == job, Run.asset == asset)
+                                   .order_by(Run.finished.desc()).limit(1)).first()
+
+    def volumes(self, pool: str | None = None) -> list[Volume]:
+        with self.session() as session:
+            query = select(Volume).order_by(Volume.barcode)
+            if pool:
+                query = query.where(Volume.pool == pool)
+            return list(session.scalars(query))
+
+
+def utcnow() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,270 @@
+"""File backups: GNU tar on each asset, over its SSH connection (no agent to install),
+streamed to tape in the open format, each file's SHA-256 taken on the way, and the
+run catalogued only when its stream is on tape and its snapshot committed.
+
+Levels are GNU tar's `--listed-incremental` (tar(1), "Incremental dumps"): level 0
+starts from an empty snapshot file; level N from a copy of level N-1's, so the
+snapshot of a failed run is never committed and the next run redoes that level. On
+the asset the snapshots live in /var/lib/mzops/backup/JOB/level-N.snar; the catalogue
+keeps a copy of each. A full is forced after `full_every_days`; `differential` jobs
+run level 1 (against the full) between fulls, others the next level; a level whose
+base snapshot is gone on the asset ("unknown level") goes one level down.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import queue
+import shlex
+import tarfile
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from mzops.backup import volume
+from mzops.backup.catalogue import Catalogue, File, Part, Run
+from mzops.backup.catalogue import Volume as VolumeRow
+from mzops.backup.library import Mounter
+from mzops.backup.policy import JobSpec, Policy
+from mzops.backup.tape import TapeError
+from mzops.connect import ssh
+from mzops.errors import MzopsError
+from mzops.inventory.model import Estate
+from mzops.run import Outcome
+
+STATE = "/var/lib/mzops/backup"
+UNKNOWN_LEVEL = 3          # the create script's exit when the base snapshot is missing
+
+CREATE = b"""set -eu
+job=$1; level=$2; shift 2
+dir=%(state)s/$job
+umask 077
+mkdir -p "$dir"
+if [ "$level" -eq 0 ]; then
+  rm -f "$dir/new.snar"
+else
+  [ -f "$dir/level-$((level - 1)).snar" ] || { echo "no level-$((level - 1)) snapshot" >&2; exit 3; }
+  cp "$dir/level-$((level - 1)).snar" "$dir/new.snar"
+fi
+exec tar --create --format=posix --listed-incremental="$dir/new.snar" --sparse --one-file-system \\
+  --file=- "$@" </dev/null
+""" % {b"state": STATE.encode()}
+
+COMMIT = b"""set -eu
+dir=%(state)s/$1; level=$2
+mv "$dir/new.snar" "$dir/level-$level.snar"
+n=$((level + 1))
+while [ -e "$dir/level-$n.snar" ]; do rm -f "$dir/level-$n.snar"; n=$((n + 1)); done
+base64 "$dir/level-$level.snar"
+""" % {b"state": STATE.encode()}
+
+EXTRACT = "tar -x --listed-incremental=/dev/null -f - -C /restore"
+
+
+@dataclass
+class AssetRun:
+    asset: str
+    job: str
+    level: int | None = None
+    bytes: int = 0
+    files: int = 0
+    parts: list[volume.Part] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def plan_level(catalogue: Catalogue, name: str, job: JobSpec, asset: str, requested: str | None,
+               today: dt.datetime | None = None) -> tuple[int, Run | None]:
+    """(level, the run it is based on)."""
+    if requested == "full":
+        return 0, None
+    last = catalogue.last(name, asset)
+    if last is None:
+        return 0, None
+    chain = catalogue.chain(name, asset)
+    full = chain[0]
+    now = today or dt.datetime.now(dt.timezone.utc)
+    age = now - dt.datetime.fromisoformat(full.finished)
+    if requested is None and age.days >= job.levels.full_every_days:
+        return 0, None
+    if requested == "differential" or (requested is None and job.levels.differential):
+        return 1, full
+    return last.level + 1, last
+
+
+class _Pipe:
+    """A file-like over a queue of chunks, for tarfile's stream mode."""
+
+    def __init__(self, chunks: "queue.Queue[bytes | None]"):
+        self.chunks, self.buffer, self.done = chunks, bytearray(), False
+
+    def read(self, size: int = -1) -> bytes:
+        while not self.done and (size < 0 or len(self.buffer) < size):
+            chunk = self.chunks.get()
+            if chunk is None:
+                self.done = True
+            else:
+                self.buffer += chunk
+        size = len(self.buffer) if size < 0 else size
+        out = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return out
+
+
+def _index(chunks: "queue.Queue[bytes | None]", out: list[File], errors: list[str]) -> None:
+    """Each member of the tar stream with the SHA-256 of its content."""
+    pipe = _Pipe(chunks)
+    try:
+        with tarfile.open(fileobj=pipe, mode="r|") as archive:
+            for member in archive:
+                digest = ""
+                if member.isfile():
+                    handle = archive.extractfile(member)
+                    h = hashlib.sha256()
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        h.update(block)
+                    digest = h.hexdigest()
+                kind = ("file" if member.isfile() else "dir" if member.isdir() else "link" if member.issym()
+                        else "hard" if member.islnk() else "other")
+                out.append(File(path=member.name, kind=kind, size=member.size, mtime=int(member.mtime), sha256=digest))
+    except tarfile.TarError as exc:
+        errors.append(f"the tar stream could not be indexed: {exc}")
+    finally:
+        while not pipe.done:           # drain, so the producer never blocks
+            pipe.read(1 << 20)
+
+
+def _stream(proc, tee: "queue.Queue[bytes | None]") -> Iterator[bytes]:
+    while True:
+        chunk = proc.stdout.read(1 << 20)
+        if not chunk:
+            tee.put(None)
+            return
+        tee.put(chunk)
+        yield chunk
+
+
+def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Catalogue, run_id: str,
+            resolver=None, requested: str | None = None) -> Outcome:
+    """One job on one asset: its level, the stream to tape, the snapshot committed, the
+    run catalogued. Any failure leaves the catalogue and the asset's snapshots as they were."""
+    job = policy.jobs[name]
+    started = time.monotonic()
+    record = AssetRun(asset, name)
+    try:
+        target = ssh.target_of(estate.assets[asset], resolver)
+    except MzopsError as exc:
+        return Outcome(asset, "failed", str(exc), seconds=time.monotonic() - started)
+    level, parent = plan_level(catalogue, name, job, asset, requested)
+    mounter = Mounter(policy, job.pool, catalogue)
+    block = policy.pools[job.pool].block_size
+    args = [f"--exclude={pattern}" for pattern in job.exclude] + ["--", *job.paths]
+    while True:
+        began = volume.now()
+        files: list[File] = []
+        errors: list[str] = []
+        tee: "queue.Queue[bytes | None]" = queue.Queue(maxsize=64)
+        indexer = threading.Thread(target=_index, args=(tee, files, errors), daemon=True)
+        try:
+            drive, barcode = mounter.writable()
+            with ssh.stream(target, CREATE, [name, str(level), *args]) as proc:
+                stderr: list[bytes] = []
+                drain = threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True)
+                drain.start()
+                indexer.start()
+                writer = volume.StreamWriter(
+                    drive, barcode, block,
+                    {"job": name, "run": run_id, "asset": asset, "level": str(level),
+                     "parent run": parent.id if parent else "none (a full)",
+                     "paths": " ".join(job.paths), "content": "POSIX tar (GNU tar --format=posix "
+                     "--listed-incremental), not compressed, not encrypted"},
+                    EXTRACT, lambda: mounter.full(writer.volume))
+                parts = writer.write(_stream(proc, tee))
+                rc = proc.wait()
+                drain.join()
+                indexer.join()
+                said = b"".join(stderr).decode(errors="replace").strip()
+        except (TapeError, MzopsError) as exc:
+            tee.put(None)
+            return Outcome(asset, "failed", f"{name}: {exc}", seconds=time.monotonic() - started)
+        if rc == UNKNOWN_LEVEL and level > 0:
+            record.warnings.append(f"level {level}: {said}; going one level down")
+            level -= 1
+            parent = _parent_at(catalogue, name, asset, level)
+            continue
+        if rc == ssh.SSH_ERROR:
+            return Outcome(asset, "unreachable", said or "ssh failed", seconds=time.monotonic() - started)
+        if rc not in (0, 1):               # tar: 1 is "some files changed while read"
+            return Outcome(asset, "failed", f"{name}: tar exit {rc}: {said[-300:]}",
+                           seconds=time.monotonic() - started)
+        if rc == 1:
+            record.warnings.append(said[-300:])
+        break
+    if errors:
+        return Outcome(asset, "failed", f"{name}: {errors[0]}", seconds=time.monotonic() - started)
+    committed = ssh.run_script(target, COMMIT, [name, str(level)], timeout=120)
+    if committed.rc != 0:
+        return Outcome(asset, "failed", f"{name}: the snapshot could not be committed: {committed.stderr[-300:]}",
+                       seconds=time.monotonic() - started)
+    snapshot = base64.b64decode(committed.stdout)
+    key = f"{run_id}/{asset}"
+    with catalogue.session() as session, session.begin():
+        session.add(Run(id=key, run_id=run_id, job=name, asset=asset, level=level,
+                        parent=parent.id if parent else None, started=began, finished=volume.now(),
+                        bytes=writer.bytes, sha256=writer.sha256.hexdigest(), snapshot=snapshot,
+                        parts=[Part(number=p.number, volume=p.volume, tape_file=p.file, bytes=p.bytes,
+                                    sha256=p.sha256) for p in parts],
+                        files=files))
+        for p in parts:
+            row = session.get(VolumeRow, p.volume)
+            if row is not None:
+                row.bytes += p.bytes
+    _manifest(mounter, writer.volume, catalogue)
+    record.level, record.bytes, record.files, record.parts = level, writer.bytes, len(files), parts
+    message = f"{name}: level {level}, {len(files)} entries, {writer.bytes} bytes on " + \
+              ", ".join(sorted({p.volume for p in parts}))
+    return Outcome(asset, "changed", message + ("; " + "; ".join(record.warnings) if record.warnings else ""),
+                   seconds=time.monotonic() - started,
+                   record={"job": name, "level": level, "bytes": writer.bytes, "files": len(files),
+                           "parts": [p.__dict__ for p in parts], "warnings": record.warnings})
+
+
+def _parent_at(catalogue: Catalogue, name: str, asset: str, level: int) -> Run | None:
+    if level == 0:
+        return None
+    chain = catalogue.chain(name, asset)
+    below = [r for r in chain if r.level == level - 1]
+    return below[-1] if below else None
+
+
+def manifest_of(catalogue: Catalogue, barcode: str) -> dict:
+    """What the volume holds, as its manifest says it (every run with a part on it)."""
+    from sqlalchemy import select
+    with catalogue.session() as session:
+        keys = sorted({p.run_key for p in session.scalars(select(Part).where(Part.volume == barcode))})
+        runs = [session.get(Run, k) for k in keys]
+        return {"volume": barcode, "written": volume.now(), "runs": [{
+            "id": r.id, "run_id": r.run_id, "job": r.job, "asset": r.asset, "level": r.level, "parent": r.parent,
+            "started": r.started, "finished": r.finished, "bytes": r.bytes, "sha256": r.sha256,
+            "snapshot": base64.b64encode(r.snapshot).decode(),
+            "parts": [{"number": p.number, "volume": p.volume, "file": p.tape_file, "bytes": p.bytes,
+                       "sha256": p.sha256} for p in r.parts],
+            "files": [{"path": f.path, "kind": f.kind, "size": f.size, "mtime": f.mtime, "sha256": f.sha256}
+                      for f in r.files]} for r in runs]}
+
+
+def _manifest(mounter: Mounter, barcode: str, catalogue: Catalogue) -> None:
+    drive = mounter.mount(barcode)
+    volume.manifest(drive, barcode, manifest_of(catalogue, barcode))
+    drive.close()
+
+
+def extract_command(destination: str, paths: list[str]) -> list[str]:
+    return ["tar", "-x", "--listed-incremental=/dev/null", "-f", "-", "-C", destination,
+            *([p.lstrip("/") for p in paths] if paths else [])]
+
+
+def quote(argv: list[str]) -> str:
+    return " ".join(shlex.quote(a) for a in argv)

@@ -1,0 +1,118 @@
+"""A pool's volumes in its library: which cartridge to write next, loading it, checking
+its label, and the next one when it fills (labelling a blank one from the pool's label
+format). The catalogue says which volumes belong to which pool and what state they are
+in; the changer says where they are."""
+
+from __future__ import annotations
+
+from mzops.backup import volume
+from mzops.backup.catalogue import Catalogue, Volume
+from mzops.backup.policy import LibrarySpec, Policy, PoolSpec
+from mzops.backup.tape import ChangerError, Drive, TapeError, changer, st
+from mzops.backup.tape.filelibrary import FileLibrary
+from mzops.errors import OperationFailed
+
+
+def open_library(name: str, spec: LibrarySpec):
+    """(changer, drive(n)) of a library in the policy."""
+    if spec.kind == "file":
+        lib = FileLibrary(spec.path, name)
+        return lib, lib.drive
+    mtx = changer.MtxChanger(spec.changer, name)
+    drives = [st.StDrive(device, f"{name}:{device}") for device in spec.drives]
+    return mtx, lambda n: drives[n]
+
+
+class Mounter:
+    """Loads the pool's volumes into drive DRIVE of the pool's library, one at a time."""
+
+    def __init__(self, policy: Policy, pool_name: str, catalogue: Catalogue, drive: int = 0):
+        self.pool_name, self.pool = pool_name, policy.pools[pool_name]
+        self.library_name = self.pool.library
+        self.changer, self._drive = open_library(self.library_name, policy.libraries[self.library_name])
+        self.catalogue, self.drive_number = catalogue, drive
+
+    @property
+    def drive(self) -> Drive:
+        return self._drive(self.drive_number)
+
+    def mount(self, barcode: str) -> Drive:
+        """The drive with volume BARCODE loaded and its label checked."""
+        status = self.changer.status()
+        loaded = status.drives[self.drive_number]
+        if loaded.barcode != barcode:
+            if loaded.full:
+                self.drive.close()
+                self.changer.unload(loaded.source or self._free_slot(status), self.drive_number)
+                status = self.changer.status()
+            where = status.where(barcode)
+            if where is None:
+                raise OperationFailed(f"volume {barcode} is not in library {self.library_name} "
+                                      f"(catalogue: {self._location(barcode)})")
+            if where.kind == "drive":
+                raise OperationFailed(f"volume {barcode} is in drive {where.number}, not drive {self.drive_number}")
+            self.changer.load(where.number, self.drive_number)
+        found = volume.read_label(self.drive)
+        if found.get("volume") != barcode:
+            raise OperationFailed(f"wrong tape: the cartridge with barcode {barcode} is labelled "
+                                  f"{found.get('volume')!r}")
+        return self.drive
+
+    def _free_slot(self, status) -> int:
+        free = status.free_slots()
+        if not free:
+            raise ChangerError(f"{self.library_name}: no empty slot to unload into")
+        return free[0].number
+
+    def _location(self, barcode: str) -> str:
+        with self.catalogue.session() as session:
+            found = session.get(Volume, barcode)
+            return found.location if found and found.location else "unknown"
+
+    def writable(self) -> tuple[Drive, str]:
+        """A volume of the pool open for appending (or a blank one, labelled now), loaded."""
+        status = self.changer.status()
+        for vol in self.catalogue.volumes(self.pool_name):
+            if vol.state == "append" and status.where(vol.barcode) is not None:
+                return self.mount(vol.barcode), vol.barcode
+        known = {v.barcode for v in self.catalogue.volumes()}
+        for element in status.slots + status.drives:
+            if element.full and element.kind != "ie" and element.barcode and element.barcode not in known:
+                drive = self._try_blank(element.barcode)
+                if drive is not None:
+                    return drive, element.barcode
+        raise OperationFailed(f"pool {self.pool_name}: no volume to write in library {self.library_name} "
+                              "(load blank cartridges)")
+
+    def _try_blank(self, barcode: str) -> Drive | None:
+        status = self.changer.status()
+        where = status.where(barcode)
+        loaded = status.drives[self.drive_number]
+        if where.kind != "drive":
+            if loaded.full:
+                self.drive.close()
+                self.changer.unload(loaded.source or self._free_slot(status), self.drive_number)
+            self.changer.load(where.number, self.drive_number)
+        try:
+            volume.read_label(self.drive)
+            return None                                 # labelled by someone else: not ours to take
+        except TapeError:
+            pass
+        volume.label(self.drive, barcode, self.pool_name, self.pool.block_size)
+        with self.catalogue.session() as session, session.begin():
+            session.add(Volume(barcode=barcode, pool=self.pool_name, library=self.library_name,
+                               labelled_at=volume.now(), state="append",
+                               location=f"{self.library_name} drive {self.drive_number}"))
+        return self.drive
+
+    def full(self, barcode: str) -> tuple[Drive, str]:
+        """BARCODE is full: mark it, and give the next writable volume."""
+        with self.catalogue.session() as session, session.begin():
+            found = session.get(Volume, barcode)
+            if found is not None:
+                found.state = "full"
+        return self.writable()
+
+
+def pool_of(policy: Policy, name: str) -> PoolSpec:
+    return policy.pools[name]

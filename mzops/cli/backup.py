@@ -1,0 +1,205 @@
+"""mzops backup: file backups to tape, as the scheduler and operators run them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from mzops import run as runlayer
+from mzops.backup import engine, policy as backup_policy, restore as restoring, volume
+from mzops.backup.catalogue import Catalogue
+from mzops.backup.library import Mounter, open_library
+from mzops.cli import common
+from mzops.cli.inventory import load_estate
+from mzops.errors import InputError
+
+app = typer.Typer(help="File backups to tape: run, list, restore, verify, tapes.", no_args_is_help=True)
+RECORDS = runlayer.Records("backup")
+LEVELS = ("full", "differential", "incremental")
+
+
+def _policy(ctx: typer.Context, estate=None) -> backup_policy.Policy:
+    return backup_policy.load(backup_policy.folder_of(common.options(ctx).inventory), estate)
+
+
+@app.command("run")
+def run_cmd(
+    ctx: typer.Context,
+    jobs: Optional[List[str]] = typer.Argument(None, help="Jobs to run (default: every job)."),
+    level: Optional[str] = typer.Option(None, "--level", help="full, differential or incremental "
+                                        "(default: as the job's levels say)."),
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Run backup jobs: no prompts, one run at a time (a lock), exit 0 when every asset
+    was backed up, 1 when one failed, 3 when one was unreachable."""
+    if level is not None and level not in LEVELS:
+        raise InputError(f"--level: one of {', '.join(LEVELS)} (got {level!r})")
+    estate = load_estate(ctx)
+    found = _policy(ctx, estate)
+    names = jobs or sorted(found.jobs)
+    for name in names:
+        if name not in found.jobs:
+            raise InputError(f"job {name!r}: not in {found.folder}/jobs.yml (jobs: {', '.join(sorted(found.jobs))})")
+    catalogue = Catalogue()
+    run_id = common.run_id()
+    events = common.events(ctx)
+    outcomes = []
+    with runlayer.exclusive("backup", f"backup run {' '.join(names)}"):
+        for name in names:
+            assets = sorted(estate.expand(found.jobs[name].assets))
+            events.begin(f"backup {name}", assets)
+            # one drive per pool: a job's assets go to tape one after the other
+            done = runlayer.each(assets, lambda asset, name=name: engine.back_up(
+                found, name, estate, asset, catalogue, run_id, common.resolver(ctx), level), 1, events=events,
+                outcome=lambda o: o)
+            events.end()
+            outcomes += done
+    result = runlayer.Result("backup", run_id, outcomes)
+    RECORDS.save(run_id, {**result.summary(), "jobs": names,
+                          "assets": [{**o.to_dict(), **(o.record or {})} for o in outcomes]})
+    if common.want_json(ctx, as_json):
+        common.print_json({**result.summary(), "outcomes": [{**o.to_dict(), **(o.record or {})} for o in outcomes]})
+    else:
+        for o in outcomes:
+            common.stdout.print(f"{o.target:<20} {o.state:<12} {o.message}", markup=False, highlight=False)
+    code = result.exit_code()
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    asset: Optional[str] = typer.Option(None, "--asset"),
+    as_json: bool = common.JsonOption,
+) -> None:
+    """The catalogued runs: job, asset, level, when, size and volumes."""
+    from sqlalchemy import select
+    from mzops.backup.catalogue import Run
+    catalogue = Catalogue()
+    with catalogue.session() as session:
+        query = select(Run).order_by(Run.finished)
+        if asset:
+            query = query.where(Run.asset == asset)
+        runs = [{"id": r.id, "job": r.job, "asset": r.asset, "level": r.level, "finished": r.finished,
+                 "bytes": r.bytes, "files": len(r.files), "volumes": sorted({p.volume for p in r.parts})}
+                for r in session.scalars(query)]
+    if common.want_json(ctx, as_json):
+        common.print_json(runs)
+        return
+    for r in runs:
+        common.stdout.print(f"{r['finished']}  {r['job']:<14} {r['asset']:<16} level {r['level']}  "
+                            f"{r['files']:>7} entries {r['bytes']:>12} bytes  {', '.join(r['volumes'])}",
+                            markup=False, highlight=False)
+
+
+@app.command("restore")
+def restore_cmd(
+    ctx: typer.Context,
+    job: str = typer.Option(..., "--job"),
+    asset: str = typer.Option(..., "--asset"),
+    to: Path = typer.Option(..., "--to", help="Folder to restore into (on this machine)."),
+    path: Optional[List[str]] = typer.Option(None, "--path", help="Only this path (repeatable)."),
+    at: Optional[str] = typer.Option(None, "--at", help="The tree as of the last run finished before this "
+                                     "time (ISO 8601, UTC)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Name the volumes needed and where they are."),
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Restore an asset's files as of a time, level by level, checking every part's checksum."""
+    found = _policy(ctx)
+    catalogue = Catalogue()
+    common.note_targets([asset])
+    if dry_run:
+        steps = restoring.plan(found, catalogue, job, asset, at)
+    else:
+        steps = restoring.restore(found, catalogue, job, asset, to, at, list(path or []))
+    data = {"job": job, "asset": asset, "to": str(to), "dry_run": dry_run,
+            "steps": [{"run": s.run, "level": s.level, "finished": s.finished,
+                       "parts": [{"volume": v, "file": f, "where": w} for v, f, w in s.parts]} for s in steps]}
+    if common.want_json(ctx, as_json):
+        common.print_json(data)
+        return
+    for s in steps:
+        volumes = ", ".join(f"{v} file {f} ({w})" for v, f, w in s.parts)
+        common.stdout.print(f"level {s.level}  {s.finished}  {s.run}: {volumes}", markup=False, highlight=False)
+    if not dry_run:
+        common.progress(ctx, f"restored {asset} into {to}")
+
+
+@app.command("verify")
+def verify_cmd(
+    ctx: typer.Context,
+    job: str = typer.Option(..., "--job"),
+    asset: str = typer.Option(..., "--asset"),
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Read the asset's chain back from tape: every part's and every file's SHA-256."""
+    found = _policy(ctx)
+    problems = restoring.verify(found, Catalogue(), job, asset)
+    if common.want_json(ctx, as_json):
+        common.print_json({"job": job, "asset": asset, "problems": problems})
+    else:
+        for line in problems:
+            common.stderr.print(line, markup=False, highlight=False)
+        if not problems:
+            common.progress(ctx, f"ok: {job} on {asset}: every checksum matches")
+    if problems:
+        raise typer.Exit(1)
+
+
+tapes = typer.Typer(help="The libraries' cartridges: list, label.", no_args_is_help=True)
+app.add_typer(tapes, name="tapes")
+
+
+@tapes.command("list")
+def tapes_list(ctx: typer.Context, library: str = typer.Option(..., "--library"),
+               as_json: bool = common.JsonOption) -> None:
+    """What is in each drive and slot of a library, with the catalogue's pool and state."""
+    found = _policy(ctx)
+    if library not in found.libraries:
+        raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
+    changer, _ = open_library(library, found.libraries[library])
+    status = changer.status()
+    known = {v.barcode: v for v in Catalogue().volumes()}
+    rows = [{"element": f"{e.kind} {e.number}", "barcode": e.barcode,
+             "pool": known[e.barcode].pool if e.barcode in known else None,
+             "state": known[e.barcode].state if e.barcode in known else ("blank or foreign" if e.full else None)}
+            for e in status.drives + status.slots]
+    if common.want_json(ctx, as_json):
+        common.print_json(rows)
+        return
+    for r in rows:
+        common.stdout.print(f"{r['element']:<8} {r['barcode'] or '-':<10} {r['pool'] or '':<10} {r['state'] or ''}",
+                            markup=False, highlight=False)
+
+
+@tapes.command("label")
+def tapes_label(ctx: typer.Context, pool: str = typer.Option(..., "--pool"),
+                barcode: str = typer.Argument(..., help="The cartridge's barcode."),
+                force: bool = typer.Option(False, "--force", help="Relabel a labelled tape (erases it).")) -> None:
+    """Label a cartridge of the pool's library for the pool."""
+    found = _policy(ctx)
+    if pool not in found.pools:
+        raise InputError(f"--pool: no pool {pool!r} in {found.folder}/pools.yml")
+    catalogue = Catalogue()
+    mounter = Mounter(found, pool, catalogue)
+    status = mounter.changer.status()
+    where = status.where(barcode)
+    if where is None:
+        raise InputError(f"{barcode}: not in library {mounter.library_name}")
+    if where.kind != "drive":
+        loaded = status.drives[0]
+        if loaded.full:
+            mounter.drive.close()
+            mounter.changer.unload(loaded.source, 0)
+        mounter.changer.load(where.number, 0)
+    with runlayer.exclusive("backup", f"backup tapes label {barcode}"):
+        volume.label(mounter.drive, barcode, pool, found.pools[pool].block_size, force=force)
+        from mzops.backup.catalogue import Volume
+        with catalogue.session() as session, session.begin():
+            session.merge(Volume(barcode=barcode, pool=pool, library=mounter.library_name,
+                                 labelled_at=volume.now(), state="append", location=f"{mounter.library_name}"))
+    mounter.drive.close()
+    common.progress(ctx, f"labelled {barcode} for pool {pool}")
