@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import List, Optional
 
@@ -108,6 +109,13 @@ def restore_cmd(
     as_json: bool = common.JsonOption,
 ) -> None:
     """Restore an asset's files as of a time, level by level, checking every part's checksum."""
+    if at is not None:
+        try:
+            parsed = dt.datetime.fromisoformat(at)
+        except ValueError:
+            raise InputError(f"--at: not an ISO 8601 time: {at!r} (e.g. 2026-12-01T02:00:00+00:00)") from None
+        at = (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)).astimezone(
+            dt.timezone.utc).isoformat(timespec="seconds")
     found = _policy(ctx)
     catalogue = Catalogue()
     common.note_targets([asset])

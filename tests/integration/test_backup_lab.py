@@ -50,7 +50,7 @@ def backup_estate(lab, lab_session, tmp_path):
     lib = tmp_path / "library"
     from mzops.backup.tape.filelibrary import FileLibrary
     library = FileLibrary.create(lib, drives=1, slots=6, ie=1)
-    library.add_cartridge(1, "LAB001L8", capacity=3_000_000, early_warning=200_000)
+    library.add_cartridge(1, "LAB001L8", capacity=2_000_000, early_warning=200_000)
     library.add_cartridge(2, "LAB002L8", capacity=50_000_000)
     library.add_cartridge(3, "LAB003L8", capacity=50_000_000)
     (tmp_path / "backup").mkdir()
@@ -82,7 +82,7 @@ def test_full_incrementals_restore_each_level_and_verify(backup_estate, tmp_path
     assert proc.returncode == 0, proc.stderr + proc.stdout
     outcome = json.loads(proc.stdout)["outcomes"][0]
     assert outcome["level"] == 0 and outcome["state"] == "changed"
-    # the 2.5 MB file does not fit the first 3 MB cartridge whole with its early warning: two volumes
+    # 2.5 MB does not fit before the first cartridge's early warning (1.8 MB): the stream spans two volumes
     assert {p["volume"] for p in outcome["parts"]} == {"LAB001L8", "LAB002L8"}, outcome
     trees.append(remote_tree(home))
     assert "srv/bk/x.tmp" not in {k for k in trees[0]} or True
@@ -150,7 +150,7 @@ def test_an_unreachable_asset_and_a_second_run_at_once(backup_estate, tmp_path):
         if isinstance(node, dict):
             for key, value in node.items():
                 if key == HOST and isinstance(value, dict):
-                    value["ansible_host"] = "10.77.0.250"       # a lab address nobody answers
+                    value["ansible_host"] = "10.77.2.250"       # an address in the lab nobody answers
                 else:
                     set_host(value)
     set_host(data)
