@@ -53,6 +53,7 @@ COMMANDS: dict[str, set[str]] = {
     "backup verify": {"operator", "auditor", "scheduler"},
     "backup restore": {"operator"},
     "backup tapes": {"operator"},
+    "backup catalog": {"operator"},
 }
 
 

@@ -148,3 +148,44 @@ class Catalogue:
 
 def utcnow() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def rebuild(catalogue: "Catalogue", manifests: dict[str, list[dict]], labels: dict[str, dict], library: str) -> dict:
+    """Fill an empty catalogue from what the volumes say: their labels, and the
+    manifests on them (per volume, in tape order; a later manifest supersedes an earlier
+    one for the runs it lists). Counts of what was restored."""
+    import base64
+
+    with catalogue.session() as session:
+        if session.scalars(select(Run).limit(1)).first() is not None:
+            raise ValueError("the catalogue is not empty: rebuild into a fresh one (move the old one away)")
+    runs: dict[str, dict] = {}
+    for barcode in sorted(manifests):
+        for found in manifests[barcode]:
+            for run in found.get("runs", []):
+                if run["id"] not in runs or run["finished"] >= runs[run["id"]]["finished"]:
+                    runs[run["id"]] = run
+    continued = {(p["volume"]) for r in runs.values() for p in r["parts"]
+                 if any(q["number"] == p["number"] + 1 for q in r["parts"])}
+    with catalogue.session() as session, session.begin():
+        for barcode, label in sorted(labels.items()):
+            session.add(Volume(barcode=barcode, pool=label.get("pool", ""), library=library,
+                               labelled_at=label.get("labelled", ""), location=f"{library}",
+                               state="full" if barcode in continued else "append",
+                               bytes=sum(p["bytes"] for r in runs.values() for p in r["parts"]
+                                         if p["volume"] == barcode)))
+        for run in runs.values():
+            for barcode in dict.fromkeys(p["volume"] for p in run["parts"] if p["volume"] not in labels):
+                session.add(Volume(barcode=barcode, pool="", library="", labelled_at="", state="full",
+                                   location="named by a manifest, not read in the rebuild"))
+                labels[barcode] = {}
+            session.add(Run(id=run["id"], run_id=run["run_id"], job=run["job"], asset=run["asset"],
+                            level=run["level"], parent=run["parent"], started=run["started"],
+                            finished=run["finished"], bytes=run["bytes"], sha256=run["sha256"],
+                            snapshot=base64.b64decode(run["snapshot"]),
+                            parts=[Part(number=p["number"], volume=p["volume"], tape_file=p["file"], bytes=p["bytes"],
+                                        sha256=p["sha256"]) for p in run["parts"]],
+                            files=[File(path=f["path"], kind=f["kind"], size=f["size"], mtime=f["mtime"],
+                                        sha256=f["sha256"]) for f in run["files"]]))
+    return {"volumes": len(labels), "runs": len(runs),
+            "files": sum(len(r["files"]) for r in runs.values())}

@@ -211,3 +211,53 @@ def tapes_label(ctx: typer.Context, pool: str = typer.Option(..., "--pool"),
                                  labelled_at=volume.now(), state="append", location=f"{mounter.library_name}"))
     mounter.drive.close()
     common.progress(ctx, f"labelled {barcode} for pool {pool}")
+
+
+catalog = typer.Typer(help="The catalogue: rebuild it from the tapes.", no_args_is_help=True)
+app.add_typer(catalog, name="catalog")
+
+
+@catalog.command("rebuild")
+def catalog_rebuild(ctx: typer.Context, library: str = typer.Option(..., "--library"),
+                    as_json: bool = common.JsonOption) -> None:
+    """Rebuild a lost catalogue from the labels and manifests on every cartridge of a
+    library (into an empty catalogue: move a damaged one away first)."""
+    from mzops.backup import catalogue as cat
+    from mzops.backup.tape import TapeError
+    found = _policy(ctx)
+    if library not in found.libraries:
+        raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
+    changer, drive_of = open_library(library, found.libraries[library])
+    drive = drive_of(0)
+    labels, manifests, skipped = {}, {}, []
+    with runlayer.exclusive("backup", f"backup catalog rebuild --library {library}"):
+        loaded = changer.status().drives[0]
+        if loaded.full:
+            drive.close()
+            changer.unload(loaded.source or changer.status().free_slots()[0].number, 0)
+        for element in changer.status().slots:
+            if not element.full or element.kind == "ie":
+                continue
+            loaded = changer.status().drives[0]
+            if loaded.full:
+                drive.close()
+                changer.unload(loaded.source, 0)
+            changer.load(element.number, 0)
+            try:
+                labels[element.barcode] = volume.read_label(drive)
+                manifests[element.barcode] = volume.read_manifests(drive)
+            except TapeError as exc:
+                skipped.append(f"{element.barcode}: {exc}")
+            drive.close()
+            changer.unload(element.number, 0)
+        try:
+            counts = cat.rebuild(Catalogue(), manifests, labels, library)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+    data = {**counts, "skipped": skipped}
+    if common.want_json(ctx, as_json):
+        common.print_json(data)
+    else:
+        for line in skipped:
+            common.stderr.print(line, markup=False, highlight=False)
+        common.progress(ctx, f"rebuilt: {counts['volumes']} volumes, {counts['runs']} runs, {counts['files']} files")

@@ -124,6 +124,32 @@ def test_full_incrementals_restore_each_level_and_verify(backup_estate, tmp_path
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_a_lost_catalogue_is_rebuilt_from_the_tapes(backup_estate, tmp_path):
+    inv, env, home, lib = backup_estate
+    assert mz(inv, env, "backup", "run").returncode == 0
+    assert run_mzops("lab", "exec", HOST, "--", "sh", "-c", f"echo later > {ROOT}/a/later.txt", home=home).returncode == 0
+    assert mz(inv, env, "backup", "run").returncode == 0
+    before = json.loads(mz(inv, env, "backup", "list", "--json").stdout)
+    expected = remote_tree(home)
+    catalogue = tmp_path / "home" / "backup" / "catalogue.sqlite"
+    catalogue.rename(tmp_path / "lost.sqlite")
+    for extra in ("-wal", "-shm"):
+        (tmp_path / "home" / "backup" / f"catalogue.sqlite{extra}").unlink(missing_ok=True)
+    proc = mz(inv, env, "backup", "catalog", "rebuild", "--library", "lab-library", "--json")
+    assert proc.returncode == 0, proc.stderr
+    counts = json.loads(proc.stdout)
+    assert counts["runs"] == 2 and counts["volumes"] == 2, counts
+    assert [line.split(":")[0] for line in counts["skipped"]] == ["LAB003L8"] and "blank tape" in counts["skipped"][0]
+    after = json.loads(mz(inv, env, "backup", "list", "--json").stdout)
+    assert after == before
+    out = tmp_path / "after-rebuild"
+    assert mz(inv, env, "backup", "restore", "--job", "files", "--asset", HOST, "--to", str(out)).returncode == 0
+    assert {k: v for k, v in tree_of(out).items() if k.startswith("srv/bk/")} == \
+        {k: v for k, v in expected.items() if not k.endswith(".tmp")}
+    proc = mz(inv, env, "backup", "catalog", "rebuild", "--library", "lab-library")
+    assert proc.returncode == 2 and "not empty" in proc.stderr
+
+
 def test_the_tape_restores_without_mzops(backup_estate, tmp_path):
     """Following the header's own recipe with dd and tar only, on the tape files."""
     inv, env, home, lib = backup_estate

@@ -72,3 +72,19 @@ def test_the_stream_is_indexed_with_checksums():
     assert not errors
     assert {(f.path, f.sha256) for f in files} == {("srv/a.txt", hashlib.sha256(b"alpha").hexdigest()),
                                                    ("srv/b.bin", hashlib.sha256(b"\0" * 100_000).hexdigest())}
+
+
+def test_manifests_rebuild_the_catalogue(tmp_path):
+    from mzops.backup import catalogue as cat
+    c = Catalogue(f"sqlite:///{tmp_path}/c.sqlite")
+    add(c, "r0", 0, None, "2026-12-01T01:00:00+00:00")
+    add(c, "r1", 1, "r0", "2026-12-02T01:00:00+00:00")
+    older = engine.manifest_of(c, "V1")
+    older["runs"] = older["runs"][:1]                 # the manifest written after the first run
+    newer = engine.manifest_of(c, "V1")
+    fresh = Catalogue(f"sqlite:///{tmp_path}/fresh.sqlite")
+    counts = cat.rebuild(fresh, {"V1": [older, newer]}, {"V1": {"pool": "p", "labelled": "2026-12-01"}}, "lib")
+    assert counts == {"volumes": 1, "runs": 2, "files": 0}
+    assert [(r.id, r.level, r.parent) for r in fresh.chain("j", "h")] == [("r0", 0, None), ("r1", 1, "r0")]
+    with pytest.raises(ValueError, match="not empty"):
+        cat.rebuild(fresh, {"V1": [newer]}, {"V1": {}}, "lib")
