@@ -54,6 +54,7 @@ COMMANDS: dict[str, set[str]] = {
     "backup restore": {"operator"},
     "backup tapes": {"operator"},
     "backup catalog": {"operator"},
+    "backup schedule": {"operator"},
 }
 
 

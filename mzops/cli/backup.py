@@ -261,3 +261,45 @@ def catalog_rebuild(ctx: typer.Context, library: str = typer.Option(..., "--libr
         for line in skipped:
             common.stderr.print(line, markup=False, highlight=False)
         common.progress(ctx, f"rebuilt: {counts['volumes']} volumes, {counts['runs']} runs, {counts['files']} files")
+
+
+schedule_app = typer.Typer(help="The nightly run: systemd timer or cron.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
+
+
+@schedule_app.command("install")
+def schedule_install(
+    ctx: typer.Context,
+    jobs: Optional[List[str]] = typer.Argument(None, help="Jobs the nightly run runs (default: every job)."),
+    at: str = typer.Option("01:30", "--at", help="Time of day, HH:MM."),
+    user: str = typer.Option("root", "--user", help="The account the run runs as (the scheduler role)."),
+    cron: bool = typer.Option(False, "--cron", help="A line in /etc/cron.d instead of systemd units."),
+    folder: Optional[Path] = typer.Option(None, "--folder", help="Where to write (default /etc/systemd/system, "
+                                          "or /etc/cron.d with --cron)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be written."),
+) -> None:
+    """Install the nightly backup run: systemd service and timer checked with
+    systemd-analyze verify before they are written, or a cron line."""
+    from mzops import paths
+    from mzops.backup import schedule
+    found = _policy(ctx)
+    for name in jobs or []:
+        if name not in found.jobs:
+            raise InputError(f"job {name!r}: not in {found.folder}/jobs.yml")
+    inventory, home = common.options(ctx).inventory, paths.mzops_home()
+    if cron:
+        files = {"mzops-backup": schedule.cron_line(inventory, home, at, user, list(jobs or []))}
+        target = folder or Path("/etc/cron.d")
+    else:
+        files = schedule.units(inventory, home, at, user, list(jobs or []))
+        schedule.verify(files)
+        target = folder or Path("/etc/systemd/system")
+    if dry_run:
+        for name, text in files.items():
+            common.stdout.print(f"# {target / name}\n{text}", markup=False, highlight=False)
+        return
+    written = schedule.install(target, files)
+    common.note_targets([str(p) for p in written])
+    common.progress(ctx, "written: " + ", ".join(str(p) for p in written)
+                    + ("" if cron else "; enable with: systemctl daemon-reload && systemctl enable --now "
+                       "mzops-backup.timer"))
