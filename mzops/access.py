@@ -55,6 +55,7 @@ COMMANDS: dict[str, set[str]] = {
     "backup tapes": {"operator"},
     "backup catalog": {"operator"},
     "backup schedule": {"operator"},
+    "backup prune": {"operator", "scheduler"},
 }
 
 

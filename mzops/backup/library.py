@@ -75,6 +75,14 @@ class Mounter:
         for vol in self.catalogue.volumes(self.pool_name):
             if vol.state == "append" and status.where(vol.barcode) is not None:
                 return self.mount(vol.barcode), vol.barcode
+        for vol in self.catalogue.volumes(self.pool_name):
+            if vol.state == "recycled" and status.where(vol.barcode) is not None:
+                drive = self.mount(vol.barcode)
+                volume.label(drive, vol.barcode, self.pool_name, self.pool.block_size, force=True)
+                with self.catalogue.session() as session, session.begin():
+                    row = session.get(Volume, vol.barcode)
+                    row.state, row.bytes, row.labelled_at = "append", 0, volume.now()
+                return drive, vol.barcode
         known = {v.barcode for v in self.catalogue.volumes()}
         for element in status.slots + status.drives:
             if element.full and element.kind != "ie" and element.barcode and element.barcode not in known:

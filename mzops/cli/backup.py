@@ -303,3 +303,51 @@ def schedule_install(
     common.progress(ctx, "written: " + ", ".join(str(p) for p in written)
                     + ("" if cron else "; enable with: systemctl daemon-reload && systemctl enable --now "
                        "mzops-backup.timer"))
+
+
+@app.command("prune")
+def prune_cmd(
+    ctx: typer.Context,
+    apply_changes: bool = typer.Option(False, "--apply", help="Forget the expired runs and recycle the volumes "
+                                       "(default: preview only)."),
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Apply each job's retention: the runs no restore point in its window needs, and the
+    volumes that then hold no kept run (recycled: relabelled when next written)."""
+    from sqlalchemy import delete, select
+    from mzops.backup import retention
+    from mzops.backup.catalogue import File, Part, Run, Volume
+    found = _policy(ctx)
+    catalogue = Catalogue()
+    now = dt.datetime.now(dt.timezone.utc)
+    with catalogue.session() as session:
+        rows = list(session.scalars(select(Run)))
+        facts = [retention.RunFacts(r.id, r.asset, r.level, r.parent, dt.datetime.fromisoformat(r.finished),
+                                    frozenset(p.volume for p in r.parts)) for r in rows]
+        jobs_of = {r.id: r.job for r in rows}
+        volumes = {v.barcode: v.state for v in session.scalars(select(Volume))}
+    keep: set[str] = set()
+    unknown = sorted({j for j in jobs_of.values() if j not in found.jobs})
+    for name, job in found.jobs.items():
+        keep |= retention.kept([f for f in facts if jobs_of[f.id] == name], job, now)
+    keep |= {f.id for f in facts if jobs_of[f.id] in unknown}      # a job no longer in the policy: kept
+    expired = sorted(f.id for f in facts if f.id not in keep)
+    recycle = retention.recyclable(volumes, facts, keep)
+    if apply_changes and (expired or recycle):
+        with runlayer.exclusive("backup", "backup prune --apply"):
+            with catalogue.session() as session, session.begin():
+                if expired:
+                    session.execute(delete(File).where(File.run_key.in_(expired)))
+                    session.execute(delete(Part).where(Part.run_key.in_(expired)))
+                    session.execute(delete(Run).where(Run.id.in_(expired)))
+                for barcode in recycle:
+                    session.get(Volume, barcode).state = "recycled"
+    data = {"apply": apply_changes, "expired_runs": expired, "recycled_volumes": recycle,
+            "kept_runs": len(keep), "jobs_not_in_policy": unknown}
+    if common.want_json(ctx, as_json):
+        common.print_json(data)
+        return
+    verb = "forgotten" if apply_changes else "would be forgotten"
+    common.stdout.print(f"{len(expired)} runs {verb}, {len(keep)} kept; volumes "
+                        f"{'recycled' if apply_changes else 'to recycle'}: {', '.join(recycle) or 'none'}",
+                        markup=False, highlight=False)
