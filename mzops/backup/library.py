@@ -26,9 +26,11 @@ def open_library(name: str, spec: LibrarySpec):
 class Mounter:
     """Loads the pool's volumes into drive DRIVE of the pool's library, one at a time."""
 
-    def __init__(self, policy: Policy, pool_name: str, catalogue: Catalogue, drive: int = 0):
+    def __init__(self, policy: Policy, pool_name: str, catalogue: Catalogue, drive: int = 0,
+                 library: str | None = None):
+        """LIBRARY: another library than the pool's (a restore from the DR site's copy)."""
         self.pool_name, self.pool = pool_name, policy.pools[pool_name]
-        self.library_name = self.pool.library
+        self.library_name = library or self.pool.library
         self.changer, self._drive = open_library(self.library_name, policy.libraries[self.library_name])
         self.catalogue, self.drive_number = catalogue, drive
 

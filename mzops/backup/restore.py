@@ -69,10 +69,10 @@ def _records(mounter: Mounter, run: Run, block: int) -> Iterator[bytes]:
 
 
 def restore(policy: Policy, catalogue: Catalogue, job: str, asset: str, destination: Path, at: str | None = None,
-            paths: list[str] | None = None) -> list[Step]:
+            paths: list[str] | None = None, library: str | None = None) -> list[Step]:
     steps = plan(policy, catalogue, job, asset, at)
     destination.mkdir(parents=True, exist_ok=True)
-    mounter = Mounter(policy, policy.jobs[job].pool, catalogue)
+    mounter = Mounter(policy, policy.jobs[job].pool, catalogue, library=library)
     block = policy.pools[policy.jobs[job].pool].block_size
     chain = catalogue.chain(job, asset, at)
     for run in chain:
@@ -95,10 +95,10 @@ def restore(policy: Policy, catalogue: Catalogue, job: str, asset: str, destinat
     return steps
 
 
-def verify(policy: Policy, catalogue: Catalogue, job: str, asset: str) -> list[str]:
+def verify(policy: Policy, catalogue: Catalogue, job: str, asset: str, library: str | None = None) -> list[str]:
     """Problems found reading every run of the chain back (empty: all checksums match)."""
     problems = []
-    mounter = Mounter(policy, policy.jobs[job].pool, catalogue)
+    mounter = Mounter(policy, policy.jobs[job].pool, catalogue, library=library)
     block = policy.pools[policy.jobs[job].pool].block_size
     for run in catalogue.chain(job, asset):
         recorded = {f.path: f.sha256 for f in run.files if f.kind == "file"}

@@ -106,6 +106,8 @@ def restore_cmd(
     at: Optional[str] = typer.Option(None, "--at", help="The tree as of the last run finished before this "
                                      "time (ISO 8601, UTC)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Name the volumes needed and where they are."),
+    library: Optional[str] = typer.Option(None, "--library", help="Read the volumes in this library (the DR "
+                                          "site's, after an off-site move), not the pool's."),
     as_json: bool = common.JsonOption,
 ) -> None:
     """Restore an asset's files as of a time, level by level, checking every part's checksum."""
@@ -122,7 +124,9 @@ def restore_cmd(
     if dry_run:
         steps = restoring.plan(found, catalogue, job, asset, at)
     else:
-        steps = restoring.restore(found, catalogue, job, asset, to, at, list(path or []))
+        if library is not None and library not in found.libraries:
+            raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
+        steps = restoring.restore(found, catalogue, job, asset, to, at, list(path or []), library)
     data = {"job": job, "asset": asset, "to": str(to), "dry_run": dry_run,
             "steps": [{"run": s.run, "level": s.level, "finished": s.finished,
                        "parts": [{"volume": v, "file": f, "where": w} for v, f, w in s.parts]} for s in steps]}
@@ -351,3 +355,85 @@ def prune_cmd(
     common.stdout.print(f"{len(expired)} runs {verb}, {len(keep)} kept; volumes "
                         f"{'recycled' if apply_changes else 'to recycle'}: {', '.join(recycle) or 'none'}",
                         markup=False, highlight=False)
+
+
+def _location(catalogue: Catalogue, barcode: str, where: str) -> None:
+    from mzops.backup.catalogue import Volume
+    with catalogue.session() as session, session.begin():
+        row = session.get(Volume, barcode)
+        if row is None:
+            raise InputError(f"{barcode}: not in the catalogue")
+        row.location = where
+
+
+@tapes.command("export")
+def tapes_export(ctx: typer.Context, library: str = typer.Option(..., "--library"),
+                 barcodes: List[str] = typer.Argument(..., help="Cartridges to send off site."),
+                 vault: str = typer.Option("DR site vault", "--vault", help="Where they are going.")) -> None:
+    """Move cartridges to the library's import/export slots for the off-site copy; the
+    catalogue records them as in transit to VAULT once taken out."""
+    found = _policy(ctx)
+    if library not in found.libraries:
+        raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
+    changer, drive_of = open_library(library, found.libraries[library])
+    catalogue = Catalogue()
+    with runlayer.exclusive("backup", f"backup tapes export {' '.join(barcodes)}"):
+        for barcode in barcodes:
+            status = changer.status()
+            where = status.where(barcode)
+            if where is None:
+                raise InputError(f"{barcode}: not in library {library}")
+            free = [s for s in status.slots if s.kind == "ie" and not s.full]
+            if not free:
+                raise InputError(f"{library}: every import/export slot is full: empty them first")
+            if where.kind == "drive":
+                drive_of(where.number).close()
+                changer.unload(free[0].number, where.number)
+            else:
+                changer.transfer(where.number, free[0].number)
+            _location(catalogue, barcode, f"{library} import/export slot {free[0].number}, for {vault}")
+            if hasattr(changer, "remove"):      # a file library: the operator takes it out at once
+                changer.remove(free[0].number)
+                _location(catalogue, barcode, f"in transit to {vault}")
+            common.note_targets([barcode])
+    common.progress(ctx, f"exported {', '.join(barcodes)} for {vault}")
+
+
+@tapes.command("import")
+def tapes_import(ctx: typer.Context, library: str = typer.Option(..., "--library"),
+                 cartridges: Optional[List[Path]] = typer.Argument(None, help="File library only: cartridge "
+                                                                    "folders an operator brings in.")) -> None:
+    """Take cartridges from the import/export slots into free storage slots, checking
+    each one's label, and record where they now are."""
+    found = _policy(ctx)
+    if library not in found.libraries:
+        raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
+    changer, drive_of = open_library(library, found.libraries[library])
+    catalogue = Catalogue()
+    moved = []
+    with runlayer.exclusive("backup", f"backup tapes import --library {library}"):
+        for cartridge in cartridges or []:
+            free = [s for s in changer.status().slots if s.kind == "ie" and not s.full]
+            if not free or not hasattr(changer, "insert"):
+                raise InputError(f"{library}: no empty import/export slot (or not a file library)")
+            changer.insert(free[0].number, cartridge)
+        for element in [s for s in changer.status().slots if s.kind == "ie" and s.full]:
+            slots = changer.status().free_slots()
+            if not slots:
+                raise InputError(f"{library}: no empty storage slot")
+            changer.transfer(element.number, slots[0].number)
+            loaded = changer.status().drives[0]
+            if loaded.full:
+                drive_of(0).close()
+                changer.unload(loaded.source, 0)
+            changer.load(slots[0].number, 0)
+            label = volume.read_label(drive_of(0))
+            drive_of(0).close()
+            changer.unload(slots[0].number, 0)
+            if label.get("volume") != element.barcode:
+                raise InputError(f"{element.barcode}: labelled {label.get('volume')!r}: not the cartridge its "
+                                 "barcode says")
+            _location(catalogue, element.barcode, f"{library} slot {slots[0].number}")
+            moved.append(element.barcode)
+    common.note_targets(moved)
+    common.progress(ctx, f"imported {', '.join(moved) or 'nothing'} into {library}")

@@ -53,9 +53,11 @@ def backup_estate(lab, lab_session, tmp_path):
     library.add_cartridge(1, "LAB001L8", capacity=2_000_000, early_warning=200_000)
     library.add_cartridge(2, "LAB002L8", capacity=50_000_000)
     library.add_cartridge(3, "LAB003L8", capacity=50_000_000)
+    FileLibrary.create(tmp_path / "drlib", drives=1, slots=6, ie=2)
     (tmp_path / "backup").mkdir()
     (tmp_path / "backup" / "libraries.yml").write_text(
-        f"libraries:\n  lab-library: {{site: primary, kind: file, path: {lib}, drives: 1, slots: 6, ie: 1}}\n")
+        f"libraries:\n  lab-library: {{site: primary, kind: file, path: {lib}, drives: 1, slots: 6, ie: 1}}\n"
+        f"  dr-library: {{site: dr, kind: file, path: {tmp_path / 'drlib'}, drives: 1, slots: 6, ie: 2}}\n")
     (tmp_path / "backup" / "pools.yml").write_text(
         "pools:\n  daily: {library: lab-library, label: 'LAB{n:03d}L8', block_size: 64KiB}\n")
     (tmp_path / "backup" / "jobs.yml").write_text(
@@ -148,6 +150,31 @@ def test_a_lost_catalogue_is_rebuilt_from_the_tapes(backup_estate, tmp_path):
         {k: v for k, v in expected.items() if not k.endswith(".tmp")}
     proc = mz(inv, env, "backup", "catalog", "rebuild", "--library", "lab-library")
     assert proc.returncode == 2 and "not empty" in proc.stderr
+
+
+def test_the_off_site_copy_restores_with_the_primary_library_gone(backup_estate, tmp_path):
+    inv, env, home, lib = backup_estate
+    assert mz(inv, env, "backup", "run").returncode == 0
+    expected = remote_tree(home)
+    for barcode in ("LAB001L8", "LAB002L8"):
+        proc = mz(inv, env, "backup", "tapes", "export", "--library", "lab-library", barcode, "--vault", "dr vault")
+        assert proc.returncode == 0, proc.stderr
+    dry = json.loads(mz(inv, env, "backup", "restore", "--job", "files", "--asset", HOST, "--to", str(tmp_path / "x"),
+                        "--dry-run", "--json").stdout)
+    assert {p["where"] for s in dry["steps"] for p in s["parts"]} == {"in transit to dr vault"}
+    carried = sorted((lib / "outside").iterdir())
+    proc = mz(inv, env, "backup", "tapes", "import", "--library", "dr-library", *map(str, carried))
+    assert proc.returncode == 0, proc.stderr
+    shutil.rmtree(lib)                                           # the primary library is gone
+    out = tmp_path / "from-dr"
+    proc = mz(inv, env, "backup", "restore", "--job", "files", "--asset", HOST, "--to", str(out),
+              "--library", "dr-library")
+    assert proc.returncode == 0, proc.stderr
+    assert {k: v for k, v in tree_of(out).items() if k.startswith("srv/bk/")} == \
+        {k: v for k, v in expected.items() if not k.endswith(".tmp")}
+    where = json.loads(mz(inv, env, "backup", "restore", "--job", "files", "--asset", HOST, "--to", str(out),
+                          "--dry-run", "--json").stdout)
+    assert {p["where"].split(" slot")[0] for s in where["steps"] for p in s["parts"]} == {"dr-library"}
 
 
 def test_the_tape_restores_without_mzops(backup_estate, tmp_path):
