@@ -56,6 +56,7 @@ COMMANDS: dict[str, set[str]] = {
     "backup catalog": {"operator"},
     "backup schedule": {"operator"},
     "backup prune": {"operator", "scheduler"},
+    "backup report": {"operator", "auditor", "scheduler"},
 }
 
 

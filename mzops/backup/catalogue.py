@@ -84,6 +84,15 @@ class File(Base):
     run: Mapped[Run] = relationship(back_populates="files")
 
 
+class Verification(Base):
+    """A read-back of a run: when, and what was found (nothing: every checksum matched)."""
+    __tablename__ = "verifications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_key: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    at: Mapped[str] = mapped_column(String(32))
+    problems: Mapped[str] = mapped_column(String(4096), default="")
+
+
 def url_of(home: Path | None = None) -> str:
     folder = (home or paths.mzops_home()) / "backup"
     folder.mkdir(parents=True, exist_ok=True)

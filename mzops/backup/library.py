@@ -112,7 +112,7 @@ class Mounter:
         with self.catalogue.session() as session, session.begin():
             session.add(Volume(barcode=barcode, pool=self.pool_name, library=self.library_name,
                                labelled_at=volume.now(), state="append",
-                               location=f"{self.library_name} drive {self.drive_number}"))
+                               location=self.library_name))
         return self.drive
 
     def full(self, barcode: str) -> tuple[Drive, str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from mzops.backup import volume
-from mzops.backup.catalogue import Catalogue, Run
+from mzops.backup.catalogue import Catalogue, Run, Verification
 from mzops.backup.catalogue import Volume as VolumeRow
 from mzops.backup.engine import extract_command
 from mzops.backup.library import Mounter
@@ -101,6 +101,7 @@ def verify(policy: Policy, catalogue: Catalogue, job: str, asset: str, library: 
     mounter = Mounter(policy, policy.jobs[job].pool, catalogue, library=library)
     block = policy.pools[policy.jobs[job].pool].block_size
     for run in catalogue.chain(job, asset):
+        before = len(problems)
         recorded = {f.path: f.sha256 for f in run.files if f.kind == "file"}
         reader = _Reader(_records(mounter, run, block))
         try:
@@ -113,6 +114,8 @@ def verify(policy: Policy, catalogue: Catalogue, job: str, asset: str, library: 
             reader.drain()
         except (OperationFailed, tarfile.TarError) as exc:
             problems.append(f"{run.id}: {exc}")
+        with catalogue.session() as session, session.begin():
+            session.add(Verification(run_key=run.id, at=volume.now(), problems="\n".join(problems[before:])))
     mounter.drive.close()
     return problems
 

@@ -320,7 +320,7 @@ def prune_cmd(
     volumes that then hold no kept run (recycled: relabelled when next written)."""
     from sqlalchemy import delete, select
     from mzops.backup import retention
-    from mzops.backup.catalogue import File, Part, Run, Volume
+    from mzops.backup.catalogue import File, Part, Run, Verification, Volume
     found = _policy(ctx)
     catalogue = Catalogue()
     now = dt.datetime.now(dt.timezone.utc)
@@ -341,6 +341,7 @@ def prune_cmd(
         with runlayer.exclusive("backup", "backup prune --apply"):
             with catalogue.session() as session, session.begin():
                 if expired:
+                    session.execute(delete(Verification).where(Verification.run_key.in_(expired)))
                     session.execute(delete(File).where(File.run_key.in_(expired)))
                     session.execute(delete(Part).where(Part.run_key.in_(expired)))
                     session.execute(delete(Run).where(Run.id.in_(expired)))
@@ -437,3 +438,29 @@ def tapes_import(ctx: typer.Context, library: str = typer.Option(..., "--library
             moved.append(element.barcode)
     common.note_targets(moved)
     common.progress(ctx, f"imported {', '.join(moved) or 'nothing'} into {library}")
+
+
+@app.command("report")
+def report_cmd(
+    ctx: typer.Context,
+    fmt: str = typer.Option("table", "-f", "--format", help="table, json or html"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output"),
+    max_age_hours: float = typer.Option(26.0, "--max-age-hours", help="A last backup older than this is stale."),
+) -> None:
+    """For auditors and the morning after: per job and asset the last good backup, its
+    chain, where each volume is and the last read-back; exit 1 when one is not ok."""
+    from mzops.backup import report
+    if fmt not in ("table", "json", "html"):
+        raise InputError(f"--format: table, json or html (got {fmt!r})")
+    estate = load_estate(ctx)
+    found = report.rows(_policy(ctx, estate), estate, Catalogue(), max_age_hours)
+    generated = volume.now()
+    if fmt == "json":
+        import json
+        text = json.dumps({"generated_at": generated, "healthy": report.healthy(found), "assets": found},
+                          ensure_ascii=False, indent=2) + "\n"
+    elif fmt == "html":
+        text = report.html(found, generated)
+    else:
+        text = "".join(f"{r['job']:<14} {r['asset']:<16} {r['last'] or '-':<26} {r['status']}\n" for r in found)
+    common.emit_report(ctx, text, fmt, output, None, 0 if report.healthy(found) else 1)

@@ -114,6 +114,11 @@ def test_full_incrementals_restore_each_level_and_verify(backup_estate, tmp_path
     assert [s["level"] for s in dry["steps"]] == [0, 1, 2] and not (tmp_path / "n").exists()
     proc = mz(inv, env, "backup", "verify", "--job", "files", "--asset", HOST)
     assert proc.returncode == 0, proc.stderr
+    report = json.loads(mz(inv, env, "backup", "report", "-f", "json").stdout)
+    assert report["healthy"] and report["assets"][0]["status"] == "ok" and report["assets"][0]["level"] == 2
+    html = tmp_path / "report.html"
+    assert mz(inv, env, "backup", "report", "-f", "html", "-o", str(html)).returncode == 0
+    assert "LAB001L8: lab-library" in html.read_text() and "8.1.4.9" in html.read_text()
     # a byte flipped on tape is found by verify, and a restore refuses the damaged part
     data = lib / "media" / "LAB002L8" / "file-1.dat"
     raw = bytearray(data.read_bytes())
@@ -121,6 +126,8 @@ def test_full_incrementals_restore_each_level_and_verify(backup_estate, tmp_path
     data.write_bytes(bytes(raw))
     proc = mz(inv, env, "backup", "verify", "--job", "files", "--asset", HOST)
     assert proc.returncode == 1 and "does not match its checksum" in proc.stderr
+    proc = mz(inv, env, "backup", "report", "-f", "json")
+    assert proc.returncode == 1 and json.loads(proc.stdout)["assets"][0]["status"] == "verify failed"
     proc = mz(inv, env, "backup", "restore", "--job", "files", "--asset", HOST, "--to", str(tmp_path / "bad"))
     assert proc.returncode != 0 and "does not match its checksum" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
