@@ -76,7 +76,8 @@ class File(Base):
     __tablename__ = "files"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_key: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
-    path: Mapped[str] = mapped_column(String(4096))
+    path: Mapped[str] = mapped_column(String(4096))                      # for people: undecodable bytes as \xNN
+    raw: Mapped[bytes] = mapped_column(LargeBinary)                      # the name's bytes, as the file system has them
     kind: Mapped[str] = mapped_column(String(8))                         # file | dir | link | dumpdir ...
     size: Mapped[int] = mapped_column(Integer)
     mtime: Mapped[int] = mapped_column(Integer)
@@ -91,6 +92,15 @@ class Verification(Base):
     run_key: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     at: Mapped[str] = mapped_column(String(32))
     problems: Mapped[str] = mapped_column(String(4096), default="")
+
+
+def name_bytes(name: str) -> bytes:
+    """A member name as tarfile gives it (undecodable bytes as surrogates) back to bytes."""
+    return name.encode("utf-8", "surrogateescape")
+
+
+def display(raw: bytes) -> str:
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def url_of(home: Path | None = None) -> str:
@@ -122,11 +132,14 @@ class Catalogue:
 
     # -------------------------------------------------------------- queries
 
-    def chain(self, job: str, asset: str, at: str | None = None) -> list[Run]:
-        """The runs a restore to time AT (default: the latest) needs, full first."""
+    def chain(self, job: str, asset: str, at: str | None = None, run: str | None = None) -> list[Run]:
+        """The runs a restore to time AT (default: the latest), or to run RUN, needs, full first."""
         with self.session() as session:
             query = select(Run).where(Run.job == job, Run.asset == asset).order_by(Run.finished)
             runs = [r for r in session.scalars(query) if at is None or r.finished <= at]
+            if run is not None:
+                ids = [r.id for r in runs]
+                runs = runs[:ids.index(run) + 1] if run in ids else []
             for r in runs:
                 _ = r.parts, r.files      # loaded before the session closes
         if not runs:
@@ -156,7 +169,8 @@ class Catalogue:
 
 
 def utcnow() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    """A run's times: microseconds, so runs of one job on one asset always sort apart."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
 def rebuild(catalogue: "Catalogue", manifests: dict[str, list[dict]], labels: dict[str, dict], library: str) -> dict:
@@ -194,7 +208,7 @@ def rebuild(catalogue: "Catalogue", manifests: dict[str, list[dict]], labels: di
                             snapshot=base64.b64decode(run["snapshot"]),
                             parts=[Part(number=p["number"], volume=p["volume"], tape_file=p["file"], bytes=p["bytes"],
                                         sha256=p["sha256"]) for p in run["parts"]],
-                            files=[File(path=f["path"], kind=f["kind"], size=f["size"], mtime=f["mtime"],
-                                        sha256=f["sha256"]) for f in run["files"]]))
+                            files=[File(path=f["path"], raw=base64.b64decode(f["raw"]), kind=f["kind"],
+                                        size=f["size"], mtime=f["mtime"], sha256=f["sha256"]) for f in run["files"]]))
     return {"volumes": len(labels), "runs": len(runs),
             "files": sum(len(r["files"]) for r in runs.values())}

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from mzops.backup import volume
-from mzops.backup.catalogue import Catalogue, Run, Verification
+from mzops.backup.catalogue import Catalogue, Run, Verification, display, name_bytes
 from mzops.backup.catalogue import Volume as VolumeRow
 from mzops.backup.engine import extract_command
 from mzops.backup.library import Mounter
@@ -35,15 +35,17 @@ class Step:
     parts: list[tuple[str, int, str]]       # (volume, tape file, where the volume is)
 
 
-def plan(policy: Policy, catalogue: Catalogue, job: str, asset: str, at: str | None) -> list[Step]:
+def plan(policy: Policy, catalogue: Catalogue, job: str, asset: str, at: str | None,
+         run: str | None = None) -> list[Step]:
     if job not in policy.jobs:
         raise InputError(f"--job: no job {job!r} in {policy.folder}/jobs.yml")
     try:
-        chain = catalogue.chain(job, asset, at)
+        chain = catalogue.chain(job, asset, at, run)
     except LookupError as exc:
         raise OperationFailed(str(exc)) from None
     if not chain:
-        raise InputError(f"no backup of {asset} by job {job}" + (f" before {at}" if at else ""))
+        raise InputError(f"no backup of {asset} by job {job}" + (f" before {at}" if at else "")
+                         + (f" with run {run}" if run else ""))
     with catalogue.session() as session:
         where = {v.barcode: v.location or v.library for v in session.query(VolumeRow)}
     return [Step(r.id, r.level, r.finished, [(p.volume, p.tape_file, where.get(p.volume, "unknown"))
@@ -69,17 +71,16 @@ def _records(mounter: Mounter, run: Run, block: int) -> Iterator[bytes]:
 
 
 def restore(policy: Policy, catalogue: Catalogue, job: str, asset: str, destination: Path, at: str | None = None,
-            paths: list[str] | None = None, library: str | None = None) -> list[Step]:
-    steps = plan(policy, catalogue, job, asset, at)
+            paths: list[str] | None = None, library: str | None = None, run: str | None = None) -> list[Step]:
+    steps = plan(policy, catalogue, job, asset, at, run)
     destination.mkdir(parents=True, exist_ok=True)
     mounter = Mounter(policy, policy.jobs[job].pool, catalogue, library=library)
     block = policy.pools[policy.jobs[job].pool].block_size
-    chain = catalogue.chain(job, asset, at)
-    for run in chain:
+    for step_run in catalogue.chain(job, asset, at, run):
         proc = subprocess.Popen(extract_command(str(destination), paths or []), stdin=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
         try:
-            for record in _records(mounter, run, block):
+            for record in _records(mounter, step_run, block):
                 proc.stdin.write(record)
             proc.stdin.close()
         except BrokenPipeError:
@@ -90,7 +91,7 @@ def restore(policy: Policy, catalogue: Catalogue, job: str, asset: str, destinat
             raise
         said = proc.stderr.read().decode(errors="replace").strip()
         if proc.wait() != 0:
-            raise OperationFailed(f"tar could not extract level {run.level} ({run.id}): {said[-300:]}")
+            raise OperationFailed(f"tar could not extract level {step_run.level} ({step_run.id}): {said[-300:]}")
     mounter.drive.close()
     return steps
 
@@ -102,15 +103,16 @@ def verify(policy: Policy, catalogue: Catalogue, job: str, asset: str, library: 
     block = policy.pools[policy.jobs[job].pool].block_size
     for run in catalogue.chain(job, asset):
         before = len(problems)
-        recorded = {f.path: f.sha256 for f in run.files if f.kind == "file"}
+        recorded = {f.raw: f.sha256 for f in run.files if f.kind == "file"}
         reader = _Reader(_records(mounter, run, block))
         try:
             with tarfile.open(fileobj=reader, mode="r|") as archive:
                 for member in archive:
                     if member.isfile():
                         digest = hashlib.sha256(archive.extractfile(member).read()).hexdigest()
-                        if recorded.get(member.name) != digest:
-                            problems.append(f"{run.id}: {member.name}: checksum differs from the catalogue")
+                        if recorded.get(name_bytes(member.name)) != digest:
+                            problems.append(f"{run.id}: {display(name_bytes(member.name))}: checksum differs "
+                                            "from the catalogue")
             reader.drain()
         except (OperationFailed, tarfile.TarError) as exc:
             problems.append(f"{run.id}: {exc}")

@@ -108,6 +108,7 @@ def restore_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="Name the volumes needed and where they are."),
     library: Optional[str] = typer.Option(None, "--library", help="Read the volumes in this library (the DR "
                                           "site's, after an off-site move), not the pool's."),
+    run: Optional[str] = typer.Option(None, "--run", help="The tree as of this run (an id from backup list)."),
     as_json: bool = common.JsonOption,
 ) -> None:
     """Restore an asset's files as of a time, level by level, checking every part's checksum."""
@@ -122,11 +123,11 @@ def restore_cmd(
     catalogue = Catalogue()
     common.note_targets([asset])
     if dry_run:
-        steps = restoring.plan(found, catalogue, job, asset, at)
+        steps = restoring.plan(found, catalogue, job, asset, at, run)
     else:
         if library is not None and library not in found.libraries:
             raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
-        steps = restoring.restore(found, catalogue, job, asset, to, at, list(path or []), library)
+        steps = restoring.restore(found, catalogue, job, asset, to, at, list(path or []), library, run)
     data = {"job": job, "asset": asset, "to": str(to), "dry_run": dry_run,
             "steps": [{"run": s.run, "level": s.level, "finished": s.finished,
                        "parts": [{"volume": v, "file": f, "where": w} for v, f, w in s.parts]} for s in steps]}
