@@ -54,7 +54,11 @@ class Mounter:
             if where.kind == "drive":
                 raise OperationFailed(f"volume {barcode} is in drive {where.number}, not drive {self.drive_number}")
             self.changer.load(where.number, self.drive_number)
-        found = volume.read_label(self.drive)
+        try:
+            found = volume.read_label(self.drive)
+        except TapeError as exc:
+            raise OperationFailed(f"wrong tape: the cartridge with barcode {barcode} does not carry its label "
+                                  f"({exc})") from None
         if found.get("volume") != barcode:
             raise OperationFailed(f"wrong tape: the cartridge with barcode {barcode} is labelled "
                                   f"{found.get('volume')!r}")

@@ -1,0 +1,131 @@
+"""What goes wrong with tapes and jobs, each once: a write-protected cartridge, the wrong
+cartridge behind a barcode, a job that dies midway, a chain whose volume is away, a
+write error, two runs at once. The engine runs with its LocalTarget (real GNU tar, the
+file-backed library, the catalogue); nothing half done is ever catalogued."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_mzops
+from mzops.backup import engine, restore
+from mzops.backup.catalogue import Catalogue
+from mzops.backup.policy import JobSpec, LibrarySpec, Policy, PoolSpec
+from mzops.backup.tape.filedrive import Cartridge
+from mzops.backup.tape.filelibrary import FileLibrary
+from mzops.errors import OperationFailed
+
+
+@pytest.fixture
+def setup(tmp_path):
+    tree = tmp_path / "tree"
+    (tree / "etc").mkdir(parents=True)
+    (tree / "etc" / "hosts").write_text("127.0.0.1 localhost\n")
+    lib = FileLibrary.create(tmp_path / "lib", drives=1, slots=3, ie=1)
+    lib.add_cartridge(1, "P001", capacity=50_000_000)
+    lib.add_cartridge(2, "P002", capacity=50_000_000)
+    policy = Policy(tmp_path, {"lib": LibrarySpec(site="primary", kind="file", path=str(tmp_path / "lib"), drives=1,
+                                                  slots=3, ie=1)},
+                    {"p": PoolSpec(library="lib", label="P{n:03d}", block_size=32 * 1024)},
+                    {"j": JobSpec(assets=["h"], paths=[str(tree)], pool="p", retention={"restorable_days": 35})}, {})
+    catalogue = Catalogue(f"sqlite:///{tmp_path}/c.sqlite")
+    target = engine.LocalTarget("h", str(tmp_path / "state"))
+    return tmp_path, tree, lib, policy, catalogue, target
+
+
+def run(setup, run_id="r0"):
+    tmp_path, tree, lib, policy, catalogue, target = setup
+    return engine.back_up(policy, "j", None, "h", catalogue, run_id, target=target)
+
+
+def runs(catalogue):
+    from sqlalchemy import select
+    from mzops.backup.catalogue import Run
+    with catalogue.session() as session:
+        return list(session.scalars(select(Run)))
+
+
+def test_a_write_protected_cartridge_fails_the_job_and_catalogues_nothing(setup):
+    tmp_path, tree, lib, policy, catalogue, target = setup
+    assert run(setup).state == "changed"                   # P001 labelled and written
+    cart = tmp_path / "lib" / "media" / "P001"
+    meta = Cartridge.read(cart)
+    meta.write_protected = True
+    meta.save(cart)
+    FileLibrary(tmp_path / "lib").unload(1, 0)             # as an operator would reload it
+    outcome = engine.back_up(policy, "j", None, "h", Catalogue(f"sqlite:///{tmp_path}/c.sqlite"), "r1", target=target)
+    assert outcome.state == "failed" and "write-protected" in outcome.message
+    assert [r.id for r in runs(catalogue)] == ["r0/h"]
+
+
+def test_the_wrong_cartridge_behind_a_barcode_is_refused(setup):
+    tmp_path, tree, lib, policy, catalogue, target = setup
+    assert run(setup).state == "changed"
+    FileLibrary(tmp_path / "lib").unload(1, 0)
+    media = tmp_path / "lib" / "media"
+    media.joinpath("P001").rename(media / "swap")          # the cartridges' contents swapped
+    media.joinpath("P002").rename(media / "P001")
+    media.joinpath("swap").rename(media / "P002")
+    with pytest.raises(OperationFailed, match="wrong tape: the cartridge with barcode P001 does not carry its label"):
+        restore.restore(policy, catalogue, "j", "h", tmp_path / "out")
+    outcome = run(setup, "r1")
+    assert outcome.state == "failed" and "wrong tape" in outcome.message
+
+
+def test_a_job_that_dies_midway_leaves_nothing_and_the_next_run_is_right(setup):
+    tmp_path, tree, lib, policy, catalogue, target = setup
+    policy.jobs["j"].paths.append(str(tmp_path / "does-not-exist"))     # tar ends with status 2
+    outcome = run(setup)
+    assert outcome.state == "failed" and "tar exit 2" in outcome.message
+    assert runs(catalogue) == [] and not (tmp_path / "state" / "j" / "level-0.snar").exists()
+    policy.jobs["j"].paths.pop()
+    assert run(setup, "r1").record["level"] == 0                        # the full is redone
+    assert run(setup, "r2").record["level"] == 1
+
+
+def test_a_chain_with_a_volume_away_names_it_and_where_it_is(setup):
+    tmp_path, tree, lib, policy, catalogue, target = setup
+    assert run(setup).state == "changed"
+    lib = FileLibrary(tmp_path / "lib")
+    lib.unload(1, 0)
+    lib.transfer(1, 4)
+    lib.remove(4)
+    from mzops.backup.catalogue import Volume
+    with catalogue.session() as session, session.begin():
+        session.get(Volume, "P001").location = "in transit to DR site vault"
+    with pytest.raises(OperationFailed, match="volume P001 is not in library lib .*in transit to DR site vault"):
+        restore.restore(policy, catalogue, "j", "h", tmp_path / "out")
+
+
+def test_a_write_error_fails_the_job_cleanly(setup):
+    tmp_path, tree, lib, policy, catalogue, target = setup
+    cart = tmp_path / "lib" / "media" / "P001"
+    meta = Cartridge.read(cart)
+    meta.fail_write_after = 2                              # the label and the header, then an error
+    meta.save(cart)
+    outcome = run(setup)
+    assert outcome.state == "failed" and "write error" in outcome.message
+    assert runs(catalogue) == []
+
+
+def test_two_runs_at_once_the_second_is_refused(tmp_path, sample_inventory):
+    """Held by another run, the lock makes `backup run` refuse before it contacts anyone."""
+    from mzops import run as runlayer
+    import os
+
+    shutil.copytree(REPO / "backup", tmp_path / "backup")
+    home = tmp_path / "home"
+    os.environ["MZOPS_HOME"] = str(home)
+    try:
+        with runlayer.exclusive("backup", "backup run (the nightly one)"):
+            proc = run_mzops("-i", str(sample_inventory), "backup", "run", "--json", home=home)
+    finally:
+        del os.environ["MZOPS_HOME"]
+    assert proc.returncode == 2 and "another mzops backup run" in proc.stderr and ".lock (pid" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not json.loads(run_mzops("-i", str(sample_inventory), "backup", "list", "--json", home=home).stdout)
+    assert Path(home / "backup").is_dir()
