@@ -136,7 +136,8 @@ class Catalogue:
         """The runs a restore to time AT (default: the latest), or to run RUN, needs, full first."""
         with self.session() as session:
             query = select(Run).where(Run.job == job, Run.asset == asset).order_by(Run.finished)
-            runs = [r for r in session.scalars(query) if at is None or r.finished <= at]
+            until = dt.datetime.fromisoformat(at) if at is not None else None
+            runs = [r for r in session.scalars(query) if until is None or dt.datetime.fromisoformat(r.finished) <= until]
             if run is not None:
                 ids = [r.id for r in runs]
                 runs = runs[:ids.index(run) + 1] if run in ids else []

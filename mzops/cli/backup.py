@@ -118,7 +118,7 @@ def restore_cmd(
         except ValueError:
             raise InputError(f"--at: not an ISO 8601 time: {at!r} (e.g. 2026-12-01T02:00:00+00:00)") from None
         at = (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)).astimezone(
-            dt.timezone.utc).isoformat(timespec="seconds")
+            dt.timezone.utc).isoformat(timespec="microseconds")
     found = _policy(ctx)
     catalogue = Catalogue()
     common.note_targets([asset])
