@@ -55,6 +55,7 @@ class Run(Base):
     bytes: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     snapshot: Mapped[bytes] = mapped_column(LargeBinary)                  # GNU tar's snapshot file after the run
+    encryption: Mapped[str] = mapped_column(String(256), default="")     # the key's reference ("": plain)
     parts: Mapped[list["Part"]] = relationship(back_populates="run", order_by="Part.number",
                                                cascade="all, delete-orphan")
     files: Mapped[list["File"]] = relationship(back_populates="run", cascade="all, delete-orphan")
@@ -206,7 +207,7 @@ def rebuild(catalogue: "Catalogue", manifests: dict[str, list[dict]], labels: di
             session.add(Run(id=run["id"], run_id=run["run_id"], job=run["job"], asset=run["asset"],
                             level=run["level"], parent=run["parent"], started=run["started"],
                             finished=run["finished"], bytes=run["bytes"], sha256=run["sha256"],
-                            snapshot=base64.b64decode(run["snapshot"]),
+                            snapshot=base64.b64decode(run["snapshot"]), encryption=run.get("encryption", ""),
                             parts=[Part(number=p["number"], volume=p["volume"], tape_file=p["file"], bytes=p["bytes"],
                                         sha256=p["sha256"]) for p in run["parts"]],
                             files=[File(path=f["path"], raw=base64.b64decode(f["raw"]), kind=f["kind"],

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from mzops.backup import volume
+from mzops.backup import crypt, volume
 from mzops.backup.catalogue import Catalogue, File, Part, Run, display, name_bytes, utcnow
 from mzops.backup.catalogue import Volume as VolumeRow
 from mzops.backup.library import Mounter
@@ -35,6 +35,7 @@ from mzops.connect import ssh
 from mzops.errors import MzopsError
 from mzops.inventory.model import Estate
 from mzops.run import Outcome
+from mzops.secrets import Resolver
 
 STATE = "/var/lib/mzops/backup"
 UNKNOWN_LEVEL = 3          # the create script's exit when the base snapshot is missing
@@ -233,6 +234,15 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
     except MzopsError as exc:
         return Outcome(asset, "failed", str(exc), seconds=time.monotonic() - started)
     state = getattr(target, "state", STATE)
+    to = None
+    if job.encryption is not None:
+        try:
+            to = crypt.recipient((resolver or Resolver()).resolve(job.encryption.key).reveal())
+        except MzopsError as exc:
+            return Outcome(asset, "failed", f"{name}: {exc}", seconds=time.monotonic() - started)
+    content = ("POSIX tar (GNU tar --format=posix --listed-incremental), "
+               + (f"encrypted with age to {to}" if to else "not compressed, not encrypted"))
+    extract = (f"age -d -i KEYFILE | {EXTRACT}" if to else EXTRACT)
     level, parent = plan_level(catalogue, name, job, asset, requested)
     mounter = Mounter(policy, job.pool, catalogue)
     block = policy.pools[job.pool].block_size
@@ -254,10 +264,11 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
                     drive, barcode, block,
                     {"job": name, "run": run_id, "asset": asset, "level": str(level),
                      "parent run": parent.id if parent else "none (a full)",
-                     "paths": " ".join(job.paths), "content": "POSIX tar (GNU tar --format=posix "
-                     "--listed-incremental), not compressed, not encrypted"},
-                    EXTRACT, lambda: mounter.full(writer.volume))
-                parts = writer.write(_stream(proc, tee))
+                     "paths": " ".join(job.paths), "content": content,
+                     **({"key": f"KEYFILE holds the age identity kept at {job.encryption.key}"} if to else {})},
+                    extract, lambda: mounter.full(writer.volume))
+                plain = _stream(proc, tee)
+                parts = writer.write(crypt.encrypt(plain, to) if to else plain)
                 rc = proc.wait()
                 drain.join()
                 indexer.join()
@@ -308,6 +319,7 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
         session.add(Run(id=key, run_id=run_id, job=name, asset=asset, level=level,
                         parent=parent.id if parent else None, started=began, finished=utcnow(),
                         bytes=writer.bytes, sha256=writer.sha256.hexdigest(), snapshot=snapshot,
+                        encryption=job.encryption.key if to else "",
                         parts=[Part(number=p.number, volume=p.volume, tape_file=p.file, bytes=p.bytes,
                                     sha256=p.sha256) for p in parts],
                         files=files))
@@ -342,7 +354,7 @@ def manifest_of(catalogue: Catalogue, barcode: str) -> dict:
         return {"volume": barcode, "written": volume.now(), "runs": [{
             "id": r.id, "run_id": r.run_id, "job": r.job, "asset": r.asset, "level": r.level, "parent": r.parent,
             "started": r.started, "finished": r.finished, "bytes": r.bytes, "sha256": r.sha256,
-            "snapshot": base64.b64encode(r.snapshot).decode(),
+            "snapshot": base64.b64encode(r.snapshot).decode(), "encryption": r.encryption,
             "parts": [{"number": p.number, "volume": p.volume, "file": p.tape_file, "bytes": p.bytes,
                        "sha256": p.sha256} for p in r.parts],
             "files": [{"path": f.path, "raw": base64.b64encode(f.raw).decode(), "kind": f.kind, "size": f.size,

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from mzops.backup import volume
+from mzops.backup import crypt, volume
 from mzops.backup.catalogue import Catalogue, Run, Verification, display, name_bytes
 from mzops.backup.catalogue import Volume as VolumeRow
 from mzops.backup.engine import extract_command
 from mzops.backup.library import Mounter
 from mzops.backup.policy import Policy
-from mzops.errors import InputError, OperationFailed
+from mzops.errors import InputError, MzopsError, OperationFailed
+from mzops.secrets import Resolver
 
 
 @dataclass
@@ -70,8 +71,17 @@ def _records(mounter: Mounter, run: Run, block: int) -> Iterator[bytes]:
                                   f"does not match its checksum ({size} bytes read, {part.bytes} written)")
 
 
+def _plain(records: Iterator[bytes], run: Run, resolver) -> Iterator[bytes]:
+    """The run's tar stream: its records, decrypted when the job encrypts."""
+    if not run.encryption:
+        return records
+    identity = (resolver or Resolver()).resolve(run.encryption).reveal()
+    return crypt.decrypt(records, identity)
+
+
 def restore(policy: Policy, catalogue: Catalogue, job: str, asset: str, destination: Path, at: str | None = None,
-            paths: list[str] | None = None, library: str | None = None, run: str | None = None) -> list[Step]:
+            paths: list[str] | None = None, library: str | None = None, run: str | None = None,
+            resolver=None) -> list[Step]:
     steps = plan(policy, catalogue, job, asset, at, run)
     destination.mkdir(parents=True, exist_ok=True)
     mounter = Mounter(policy, policy.jobs[job].pool, catalogue, library=library)
@@ -80,7 +90,7 @@ def restore(policy: Policy, catalogue: Catalogue, job: str, asset: str, destinat
         proc = subprocess.Popen(extract_command(str(destination), paths or []), stdin=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
         try:
-            for record in _records(mounter, step_run, block):
+            for record in _plain(_records(mounter, step_run, block), step_run, resolver):
                 proc.stdin.write(record)
             proc.stdin.close()
         except BrokenPipeError:
@@ -96,7 +106,8 @@ def restore(policy: Policy, catalogue: Catalogue, job: str, asset: str, destinat
     return steps
 
 
-def verify(policy: Policy, catalogue: Catalogue, job: str, asset: str, library: str | None = None) -> list[str]:
+def verify(policy: Policy, catalogue: Catalogue, job: str, asset: str, library: str | None = None,
+           resolver=None) -> list[str]:
     """Problems found reading every run of the chain back (empty: all checksums match)."""
     problems = []
     mounter = Mounter(policy, policy.jobs[job].pool, catalogue, library=library)
@@ -104,7 +115,7 @@ def verify(policy: Policy, catalogue: Catalogue, job: str, asset: str, library: 
     for run in catalogue.chain(job, asset):
         before = len(problems)
         recorded = {f.raw: f.sha256 for f in run.files if f.kind == "file"}
-        reader = _Reader(_records(mounter, run, block))
+        reader = _Reader(_plain(_records(mounter, run, block), run, resolver))
         try:
             with tarfile.open(fileobj=reader, mode="r|") as archive:
                 for member in archive:
@@ -114,7 +125,7 @@ def verify(policy: Policy, catalogue: Catalogue, job: str, asset: str, library: 
                             problems.append(f"{run.id}: {display(name_bytes(member.name))}: checksum differs "
                                             "from the catalogue")
             reader.drain()
-        except (OperationFailed, tarfile.TarError) as exc:
+        except (MzopsError, tarfile.TarError) as exc:
             problems.append(f"{run.id}: {exc}")
         with catalogue.session() as session, session.begin():
             session.add(Verification(run_key=run.id, at=volume.now(), problems="\n".join(problems[before:])))

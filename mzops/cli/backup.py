@@ -127,7 +127,8 @@ def restore_cmd(
     else:
         if library is not None and library not in found.libraries:
             raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
-        steps = restoring.restore(found, catalogue, job, asset, to, at, list(path or []), library, run)
+        steps = restoring.restore(found, catalogue, job, asset, to, at, list(path or []), library, run,
+                                  common.resolver(ctx))
     data = {"job": job, "asset": asset, "to": str(to), "dry_run": dry_run,
             "steps": [{"run": s.run, "level": s.level, "finished": s.finished,
                        "parts": [{"volume": v, "file": f, "where": w} for v, f, w in s.parts]} for s in steps]}
@@ -150,7 +151,7 @@ def verify_cmd(
 ) -> None:
     """Read the asset's chain back from tape: every part's and every file's SHA-256."""
     found = _policy(ctx)
-    problems = restoring.verify(found, Catalogue(), job, asset)
+    problems = restoring.verify(found, Catalogue(), job, asset, resolver=common.resolver(ctx))
     if common.want_json(ctx, as_json):
         common.print_json({"job": job, "asset": asset, "problems": problems})
     else:
