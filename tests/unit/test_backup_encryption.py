@@ -9,10 +9,8 @@ import subprocess
 
 import pytest
 
+from localjob import local_job
 from mzops.backup import engine, restore
-from mzops.backup.catalogue import Catalogue
-from mzops.backup.policy import JobSpec, LibrarySpec, Policy, PoolSpec
-from mzops.backup.tape.filelibrary import FileLibrary
 from mzops.secrets import Resolver
 
 MARK = b"PERSONAL-DATA-ID-110101199003070000"
@@ -30,21 +28,15 @@ def test_encrypted_job_round_trip(tmp_path, identity):
     tree = tmp_path / "tree"
     tree.mkdir()
     (tree / "people.csv").write_bytes(MARK * 100)
-    FileLibrary.create(tmp_path / "lib", drives=1, slots=2).add_cartridge(1, "E001", capacity=50_000_000)
-    job = JobSpec(assets=["h"], paths=[str(tree)], pool="p", retention={"restorable_days": 35},
-                  encryption={"key": "env:MZOPS_TEST_AGE_KEY"})
-    policy = Policy(tmp_path, {"lib": LibrarySpec(site="primary", kind="file", path=str(tmp_path / "lib"), drives=1,
-                                                  slots=2)},
-                    {"p": PoolSpec(library="lib", label="E{n:03d}", block_size=32 * 1024)}, {"j": job}, {})
-    catalogue = Catalogue(f"sqlite:///{tmp_path}/c.sqlite")
-    outcome = engine.back_up(policy, "j", None, "h", catalogue, "r0", Resolver(),
-                             target=engine.LocalTarget("h", str(tmp_path / "state")))
+    policy, catalogue, target = local_job(tmp_path, [str(tree)], {"E001": {}},
+                                          encryption={"key": "env:MZOPS_TEST_AGE_KEY"})
+    outcome = engine.back_up(policy, "j", None, "h", catalogue, "r0", Resolver(), target=target)
     assert outcome.state == "changed", outcome.message
     tape = (tmp_path / "lib" / "media" / "E001" / "file-1.dat").read_bytes()
     header = tape[:32768].rstrip(b"\0").decode()
     assert "encrypted with age to age1" in header and "age -d -i KEYFILE" in header
     everything = b"".join(p.read_bytes() for p in (tmp_path / "lib").rglob("*") if p.is_file())
-    everything += (tmp_path / "c.sqlite").read_bytes()
+    everything += (tmp_path / "catalogue.sqlite").read_bytes()
     assert MARK not in everything and identity.encode() not in everything
     out = tmp_path / "out"
     restore.restore(policy, catalogue, "j", "h", out, resolver=Resolver())
@@ -65,13 +57,8 @@ def test_encrypted_job_round_trip(tmp_path, identity):
 
 def test_a_key_that_is_not_an_age_identity_fails_the_job_before_any_tape_is_written(tmp_path, monkeypatch):
     monkeypatch.setenv("MZOPS_TEST_AGE_KEY", "hunter2")
-    FileLibrary.create(tmp_path / "lib", drives=1, slots=2).add_cartridge(1, "E001")
-    job = JobSpec(assets=["h"], paths=[str(tmp_path)], pool="p", retention={"restorable_days": 35},
-                  encryption={"key": "env:MZOPS_TEST_AGE_KEY"})
-    policy = Policy(tmp_path, {"lib": LibrarySpec(site="primary", kind="file", path=str(tmp_path / "lib"), drives=1,
-                                                  slots=2)},
-                    {"p": PoolSpec(library="lib", label="E{n:03d}", block_size=32 * 1024)}, {"j": job}, {})
-    outcome = engine.back_up(policy, "j", None, "h", Catalogue(f"sqlite:///{tmp_path}/c.sqlite"), "r0", Resolver(),
-                             target=engine.LocalTarget("h", str(tmp_path / "state")))
+    policy, catalogue, target = local_job(tmp_path, [str(tmp_path / "state")], {"E001": {}},
+                                          encryption={"key": "env:MZOPS_TEST_AGE_KEY"})
+    outcome = engine.back_up(policy, "j", None, "h", catalogue, "r0", Resolver(), target=target)
     assert outcome.state == "failed" and "not an age identity" in outcome.message and "hunter2" not in outcome.message
     assert not (tmp_path / "lib" / "media" / "E001" / "file-0.idx").exists()

@@ -18,10 +18,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from localjob import local_job
 from mzops.backup import engine, restore
-from mzops.backup.catalogue import Catalogue
-from mzops.backup.policy import JobSpec, LibrarySpec, Policy, PoolSpec
-from mzops.backup.tape.filelibrary import FileLibrary
 
 NAMES = st.sampled_from([b"a", b"b", b"c", b"d\xff\xfe", "\u65e5\u5fd7".encode(), b"sp ace", b"x.y"])
 DIRS = st.sampled_from([b"", b"d1", b"d2", b"d1/sub"])
@@ -84,12 +82,6 @@ def snapshot(root: bytes) -> dict[bytes, tuple]:
     return out
 
 
-def policy_for(library: Path) -> Policy:
-    return Policy(library, {"lib": LibrarySpec(site="primary", kind="file", path=str(library), drives=1, slots=4)},
-                  {"p": PoolSpec(library="lib", label="P{n:03d}", block_size=32 * 1024)},
-                  {"j": JobSpec(assets=["h"], paths=["/"], pool="p", retention={"restorable_days": 35})}, {})
-
-
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(OPS, min_size=1, max_size=6), min_size=2, max_size=4))
 def test_each_level_restores_exactly_its_tree(levels):
@@ -97,12 +89,7 @@ def test_each_level_restores_exactly_its_tree(levels):
         work = Path(work)
         tree = work / "tree"
         tree.mkdir()
-        lib = FileLibrary.create(work / "lib", drives=1, slots=4)
-        lib.add_cartridge(1, "P001", capacity=500_000_000)
-        policy = policy_for(work / "lib")
-        policy.jobs["j"].paths[:] = [str(tree)]
-        catalogue = Catalogue(f"sqlite:///{work}/catalogue.sqlite")
-        target = engine.LocalTarget("h", str(work / "state"))
+        policy, catalogue, target = local_job(work, [str(tree)])
         expected, previous = [], None
         for number, ops in enumerate(levels):
             for op in ops:
@@ -133,12 +120,7 @@ def test_gnu_tar_missing_a_recreated_directory_takes_a_full(tmp_path):
     (tree / "d2").mkdir()
     (tree / "d2" / "a").write_bytes(b"")
     (tree / "d1" / "sub" / "a").write_bytes(b"old")
-    lib = FileLibrary.create(tmp_path / "lib", drives=1, slots=2)
-    lib.add_cartridge(1, "P001", capacity=100_000_000)
-    policy = policy_for(tmp_path / "lib")
-    policy.jobs["j"].paths[:] = [str(tree)]
-    catalogue = Catalogue(f"sqlite:///{tmp_path}/c.sqlite")
-    target = engine.LocalTarget("h", str(tmp_path / "state"))
+    policy, catalogue, target = local_job(tmp_path, [str(tree)])
     assert engine.back_up(policy, "j", None, "h", catalogue, "r0", target=target).record["level"] == 0
     apply(os.fsencode(tree), ("swapdirs",))
     apply(os.fsencode(tree), ("write", b"d1/sub", b"a", b"new"))
@@ -157,12 +139,7 @@ def test_directories_swapped_back_take_a_full(tmp_path):
     (tree / "d2").mkdir()
     (tree / "d1" / "a").write_bytes(b"X")
     (tree / "d2" / "a").write_bytes(b"")
-    lib = FileLibrary.create(tmp_path / "lib", drives=1, slots=2)
-    lib.add_cartridge(1, "P001", capacity=100_000_000)
-    policy = policy_for(tmp_path / "lib")
-    policy.jobs["j"].paths[:] = [str(tree)]
-    catalogue = Catalogue(f"sqlite:///{tmp_path}/c.sqlite")
-    target = engine.LocalTarget("h", str(tmp_path / "state"))
+    policy, catalogue, target = local_job(tmp_path, [str(tree)])
     levels = []
     for number in range(3):
         if number:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_mzops
+from localjob import local_job
 from mzops.backup import engine, restore
 from mzops.backup.catalogue import Catalogue
-from mzops.backup.policy import JobSpec, LibrarySpec, Policy, PoolSpec
 from mzops.backup.tape.filedrive import Cartridge
 from mzops.backup.tape.filelibrary import FileLibrary
 from mzops.errors import OperationFailed
@@ -25,16 +25,9 @@ def setup(tmp_path):
     tree = tmp_path / "tree"
     (tree / "etc").mkdir(parents=True)
     (tree / "etc" / "hosts").write_text("127.0.0.1 localhost\n")
-    lib = FileLibrary.create(tmp_path / "lib", drives=1, slots=3, ie=1)
-    lib.add_cartridge(1, "P001", capacity=50_000_000)
-    lib.add_cartridge(2, "P002", capacity=50_000_000)
-    policy = Policy(tmp_path, {"lib": LibrarySpec(site="primary", kind="file", path=str(tmp_path / "lib"), drives=1,
-                                                  slots=3, ie=1)},
-                    {"p": PoolSpec(library="lib", label="P{n:03d}", block_size=32 * 1024)},
-                    {"j": JobSpec(assets=["h"], paths=[str(tree)], pool="p", retention={"restorable_days": 35})}, {})
-    catalogue = Catalogue(f"sqlite:///{tmp_path}/c.sqlite")
-    target = engine.LocalTarget("h", str(tmp_path / "state"))
-    return tmp_path, tree, lib, policy, catalogue, target
+    policy, catalogue, target = local_job(tmp_path, [str(tree)], {"P001": {"capacity": 50_000_000},
+                                                                 "P002": {"capacity": 50_000_000}}, slots=3, ie=1)
+    return tmp_path, tree, FileLibrary(tmp_path / "lib"), policy, catalogue, target
 
 
 def run(setup, run_id="r0"):
@@ -57,7 +50,8 @@ def test_a_write_protected_cartridge_fails_the_job_and_catalogues_nothing(setup)
     meta.write_protected = True
     meta.save(cart)
     FileLibrary(tmp_path / "lib").unload(1, 0)             # as an operator would reload it
-    outcome = engine.back_up(policy, "j", None, "h", Catalogue(f"sqlite:///{tmp_path}/c.sqlite"), "r1", target=target)
+    outcome = engine.back_up(policy, "j", None, "h", Catalogue(f"sqlite:///{tmp_path}/catalogue.sqlite"), "r1",
+                             target=target)
     assert outcome.state == "failed" and "write-protected" in outcome.message
     assert [r.id for r in runs(catalogue)] == ["r0/h"]
 
