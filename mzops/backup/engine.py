@@ -22,7 +22,6 @@ import shlex
 import tarfile
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Iterator
 
 from mzops.backup import crypt, volume
@@ -125,17 +124,6 @@ def missed_directories(snar: bytes, found: bytes, excludes: list[str]) -> list[s
     return sorted(out)
 
 
-@dataclass
-class AssetRun:
-    asset: str
-    job: str
-    level: int | None = None
-    bytes: int = 0
-    files: int = 0
-    parts: list[volume.Part] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
 def plan_level(catalogue: Catalogue, name: str, job: JobSpec, asset: str, requested: str | None,
                today: dt.datetime | None = None) -> tuple[int, Run | None]:
     """(level, the run it is based on)."""
@@ -228,7 +216,7 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
     run catalogued. Any failure leaves the catalogue and the asset's snapshots as they were."""
     job = policy.jobs[name]
     started = time.monotonic()
-    record = AssetRun(asset, name)
+    warnings: list[str] = []
     try:
         target = target or ssh.target_of(estate.assets[asset], resolver)
     except MzopsError as exc:
@@ -277,7 +265,7 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
             tee.put(None)
             return Outcome(asset, "failed", f"{name}: {exc}", seconds=time.monotonic() - started)
         if rc == UNKNOWN_LEVEL and level > 0:
-            record.warnings.append(f"level {level}: {said}; going one level down")
+            warnings.append(f"level {level}: {said}; going one level down")
             level -= 1
             parent = _parent_at(catalogue, name, asset, level)
             continue
@@ -287,7 +275,7 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
             return Outcome(asset, "failed", f"{name}: tar exit {rc}: {said[-300:]}",
                            seconds=time.monotonic() - started)
         if rc == 1:
-            record.warnings.append(said[-300:])
+            warnings.append(said[-300:])
         if not errors and level > 0:
             checked = ssh.run_script(target, CHECK, [state, name, *job.paths], timeout=600)
             if checked.rc != 0:
@@ -302,7 +290,7 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
                 # the level just written may not restore right: it is never catalogued; a full replaces it
                 why = (f"would miss {len(missed)} directories ({missed[0]}...)" if missed else
                        f"follows {len(renamed)} directory renames ({renamed[0]}...)")
-                record.warnings.append(f"level {level} {why}, which GNU tar's incrementals do not restore "
+                warnings.append(f"level {level} {why}, which GNU tar's incrementals do not restore "
                                        "reliably (a GNU tar incremental defect): a full instead")
                 level, parent = 0, None
                 continue
@@ -328,13 +316,12 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
             if row is not None:
                 row.bytes += p.bytes
     _manifest(mounter, writer.volume, catalogue)
-    record.level, record.bytes, record.files, record.parts = level, writer.bytes, len(files), parts
     message = f"{name}: level {level}, {len(files)} entries, {writer.bytes} bytes on " + \
               ", ".join(sorted({p.volume for p in parts}))
-    return Outcome(asset, "changed", message + ("; " + "; ".join(record.warnings) if record.warnings else ""),
+    return Outcome(asset, "changed", message + ("; " + "; ".join(warnings) if warnings else ""),
                    seconds=time.monotonic() - started,
                    record={"job": name, "level": level, "bytes": writer.bytes, "files": len(files),
-                           "parts": [p.__dict__ for p in parts], "warnings": record.warnings})
+                           "parts": [p.__dict__ for p in parts], "warnings": warnings})
 
 
 def _parent_at(catalogue: Catalogue, name: str, asset: str, level: int) -> Run | None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from mzops.backup import volume
 from mzops.backup.catalogue import Catalogue, Volume
-from mzops.backup.policy import LibrarySpec, Policy, PoolSpec
+from mzops.backup.policy import LibrarySpec, Policy
 from mzops.backup.tape import ChangerError, Drive, TapeError, changer, st
 from mzops.backup.tape.filelibrary import FileLibrary
-from mzops.errors import OperationFailed
+from mzops.errors import InputError, OperationFailed
 
 
 def open_library(name: str, spec: LibrarySpec):
@@ -119,6 +119,24 @@ class Mounter:
                                location=self.library_name))
         return self.drive
 
+    def label(self, barcode: str, force: bool = False) -> None:
+        """Load cartridge BARCODE and label it for the pool (a labelled one only with FORCE)."""
+        status = self.changer.status()
+        where = status.where(barcode)
+        if where is None:
+            raise InputError(f"{barcode}: not in library {self.library_name}")
+        if where.kind != "drive":
+            loaded = status.drives[self.drive_number]
+            if loaded.full:
+                self.drive.close()
+                self.changer.unload(loaded.source or self._free_slot(status), self.drive_number)
+            self.changer.load(where.number, self.drive_number)
+        volume.label(self.drive, barcode, self.pool_name, self.pool.block_size, force=force)
+        with self.catalogue.session() as session, session.begin():
+            session.merge(Volume(barcode=barcode, pool=self.pool_name, library=self.library_name,
+                                 labelled_at=volume.now(), state="append", location=self.library_name))
+        self.drive.close()
+
     def full(self, barcode: str) -> tuple[Drive, str]:
         """BARCODE is full: mark it, and give the next writable volume."""
         with self.catalogue.session() as session, session.begin():
@@ -126,7 +144,3 @@ class Mounter:
             if found is not None:
                 found.state = "full"
         return self.writable()
-
-
-def pool_of(policy: Policy, name: str) -> PoolSpec:
-    return policy.pools[name]

@@ -58,3 +58,38 @@ def recyclable(volumes: dict[str, str], runs: list[RunFacts], keep: set[str]) ->
     """Volumes (barcode -> state) that hold no part of a kept run and are not already recycled."""
     needed = {v for r in runs if r.id in keep for v in r.volumes}
     return sorted(b for b, state in volumes.items() if b not in needed and state != "recycled")
+
+
+def plan(policy, catalogue, now: dt.datetime) -> dict:
+    """What each job's retention forgets and recycles now (nothing is changed here)."""
+    from sqlalchemy import select
+    from mzops.backup.catalogue import Run, Volume
+    with catalogue.session() as session:
+        rows = list(session.scalars(select(Run)))
+        facts = [RunFacts(r.id, r.asset, r.level, r.parent, dt.datetime.fromisoformat(r.finished),
+                          frozenset(p.volume for p in r.parts)) for r in rows]
+        jobs_of = {r.id: r.job for r in rows}
+        volumes = {v.barcode: v.state for v in session.scalars(select(Volume))}
+    keep: set[str] = set()
+    unknown = sorted({j for j in jobs_of.values() if j not in policy.jobs})
+    for name, job in policy.jobs.items():
+        keep |= kept([f for f in facts if jobs_of[f.id] == name], job, now)
+    keep |= {f.id for f in facts if jobs_of[f.id] in unknown}      # a job no longer in the policy: kept
+    return {"expired_runs": sorted(f.id for f in facts if f.id not in keep),
+            "recycled_volumes": recyclable(volumes, facts, keep), "kept_runs": len(keep),
+            "jobs_not_in_policy": unknown}
+
+
+def apply(catalogue, planned: dict) -> None:
+    """Forget the expired runs and mark the volumes recycled, in one transaction."""
+    from sqlalchemy import delete
+    from mzops.backup.catalogue import File, Part, Run, Verification, Volume
+    expired = planned["expired_runs"]
+    with catalogue.session() as session, session.begin():
+        if expired:
+            session.execute(delete(Verification).where(Verification.run_key.in_(expired)))
+            session.execute(delete(File).where(File.run_key.in_(expired)))
+            session.execute(delete(Part).where(Part.run_key.in_(expired)))
+            session.execute(delete(Run).where(Run.id.in_(expired)))
+        for barcode in planned["recycled_volumes"]:
+            session.get(Volume, barcode).state = "recycled"

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from mzops import run as runlayer
-from mzops.backup import engine, policy as backup_policy, restore as restoring, volume
+from mzops.backup import engine, offsite, policy as backup_policy, restore as restoring, volume
 from mzops.backup.catalogue import Catalogue
 from mzops.backup.library import Mounter, open_library
 from mzops.cli import common
@@ -197,25 +197,10 @@ def tapes_label(ctx: typer.Context, pool: str = typer.Option(..., "--pool"),
     found = _policy(ctx)
     if pool not in found.pools:
         raise InputError(f"--pool: no pool {pool!r} in {found.folder}/pools.yml")
-    catalogue = Catalogue()
-    mounter = Mounter(found, pool, catalogue)
-    status = mounter.changer.status()
-    where = status.where(barcode)
-    if where is None:
-        raise InputError(f"{barcode}: not in library {mounter.library_name}")
-    if where.kind != "drive":
-        loaded = status.drives[0]
-        if loaded.full:
-            mounter.drive.close()
-            mounter.changer.unload(loaded.source, 0)
-        mounter.changer.load(where.number, 0)
+    mounter = Mounter(found, pool, Catalogue())
     with runlayer.exclusive("backup", f"backup tapes label {barcode}"):
-        volume.label(mounter.drive, barcode, pool, found.pools[pool].block_size, force=force)
-        from mzops.backup.catalogue import Volume
-        with catalogue.session() as session, session.begin():
-            session.merge(Volume(barcode=barcode, pool=pool, library=mounter.library_name,
-                                 labelled_at=volume.now(), state="append", location=f"{mounter.library_name}"))
-    mounter.drive.close()
+        mounter.label(barcode, force)
+    common.note_targets([barcode])
     common.progress(ctx, f"labelled {barcode} for pool {pool}")
 
 
@@ -229,33 +214,12 @@ def catalog_rebuild(ctx: typer.Context, library: str = typer.Option(..., "--libr
     """Rebuild a lost catalogue from the labels and manifests on every cartridge of a
     library (into an empty catalogue: move a damaged one away first)."""
     from mzops.backup import catalogue as cat
-    from mzops.backup.tape import TapeError
     found = _policy(ctx)
     if library not in found.libraries:
         raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
     changer, drive_of = open_library(library, found.libraries[library])
-    drive = drive_of(0)
-    labels, manifests, skipped = {}, {}, []
     with runlayer.exclusive("backup", f"backup catalog rebuild --library {library}"):
-        loaded = changer.status().drives[0]
-        if loaded.full:
-            drive.close()
-            changer.unload(loaded.source or changer.status().free_slots()[0].number, 0)
-        for element in changer.status().slots:
-            if not element.full or element.kind == "ie":
-                continue
-            loaded = changer.status().drives[0]
-            if loaded.full:
-                drive.close()
-                changer.unload(loaded.source, 0)
-            changer.load(element.number, 0)
-            try:
-                labels[element.barcode] = volume.read_label(drive)
-                manifests[element.barcode] = volume.read_manifests(drive)
-            except TapeError as exc:
-                skipped.append(f"{element.barcode}: {exc}")
-            drive.close()
-            changer.unload(element.number, 0)
+        labels, manifests, skipped = offsite.read_library(changer, drive_of)
         try:
             counts = cat.rebuild(Catalogue(), manifests, labels, library)
         except ValueError as exc:
@@ -320,53 +284,22 @@ def prune_cmd(
 ) -> None:
     """Apply each job's retention: the runs no restore point in its window needs, and the
     volumes that then hold no kept run (recycled: relabelled when next written)."""
-    from sqlalchemy import delete, select
     from mzops.backup import retention
-    from mzops.backup.catalogue import File, Part, Run, Verification, Volume
     found = _policy(ctx)
     catalogue = Catalogue()
-    now = dt.datetime.now(dt.timezone.utc)
-    with catalogue.session() as session:
-        rows = list(session.scalars(select(Run)))
-        facts = [retention.RunFacts(r.id, r.asset, r.level, r.parent, dt.datetime.fromisoformat(r.finished),
-                                    frozenset(p.volume for p in r.parts)) for r in rows]
-        jobs_of = {r.id: r.job for r in rows}
-        volumes = {v.barcode: v.state for v in session.scalars(select(Volume))}
-    keep: set[str] = set()
-    unknown = sorted({j for j in jobs_of.values() if j not in found.jobs})
-    for name, job in found.jobs.items():
-        keep |= retention.kept([f for f in facts if jobs_of[f.id] == name], job, now)
-    keep |= {f.id for f in facts if jobs_of[f.id] in unknown}      # a job no longer in the policy: kept
-    expired = sorted(f.id for f in facts if f.id not in keep)
-    recycle = retention.recyclable(volumes, facts, keep)
-    if apply_changes and (expired or recycle):
+    plan = retention.plan(found, catalogue, dt.datetime.now(dt.timezone.utc))
+    if apply_changes and (plan["expired_runs"] or plan["recycled_volumes"]):
         with runlayer.exclusive("backup", "backup prune --apply"):
-            with catalogue.session() as session, session.begin():
-                if expired:
-                    session.execute(delete(Verification).where(Verification.run_key.in_(expired)))
-                    session.execute(delete(File).where(File.run_key.in_(expired)))
-                    session.execute(delete(Part).where(Part.run_key.in_(expired)))
-                    session.execute(delete(Run).where(Run.id.in_(expired)))
-                for barcode in recycle:
-                    session.get(Volume, barcode).state = "recycled"
-    data = {"apply": apply_changes, "expired_runs": expired, "recycled_volumes": recycle,
-            "kept_runs": len(keep), "jobs_not_in_policy": unknown}
+            retention.apply(catalogue, plan)
+    data = {"apply": apply_changes, **plan}
+    expired, recycle = plan["expired_runs"], plan["recycled_volumes"]
     if common.want_json(ctx, as_json):
         common.print_json(data)
         return
     verb = "forgotten" if apply_changes else "would be forgotten"
-    common.stdout.print(f"{len(expired)} runs {verb}, {len(keep)} kept; volumes "
+    common.stdout.print(f"{len(expired)} runs {verb}, {plan['kept_runs']} kept; volumes "
                         f"{'recycled' if apply_changes else 'to recycle'}: {', '.join(recycle) or 'none'}",
                         markup=False, highlight=False)
-
-
-def _location(catalogue: Catalogue, barcode: str, where: str) -> None:
-    from mzops.backup.catalogue import Volume
-    with catalogue.session() as session, session.begin():
-        row = session.get(Volume, barcode)
-        if row is None:
-            raise InputError(f"{barcode}: not in the catalogue")
-        row.location = where
 
 
 @tapes.command("export")
@@ -379,26 +312,9 @@ def tapes_export(ctx: typer.Context, library: str = typer.Option(..., "--library
     if library not in found.libraries:
         raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
     changer, drive_of = open_library(library, found.libraries[library])
-    catalogue = Catalogue()
     with runlayer.exclusive("backup", f"backup tapes export {' '.join(barcodes)}"):
-        for barcode in barcodes:
-            status = changer.status()
-            where = status.where(barcode)
-            if where is None:
-                raise InputError(f"{barcode}: not in library {library}")
-            free = [s for s in status.slots if s.kind == "ie" and not s.full]
-            if not free:
-                raise InputError(f"{library}: every import/export slot is full: empty them first")
-            if where.kind == "drive":
-                drive_of(where.number).close()
-                changer.unload(free[0].number, where.number)
-            else:
-                changer.transfer(where.number, free[0].number)
-            _location(catalogue, barcode, f"{library} import/export slot {free[0].number}, for {vault}")
-            if hasattr(changer, "remove"):      # a file library: the operator takes it out at once
-                changer.remove(free[0].number)
-                _location(catalogue, barcode, f"in transit to {vault}")
-            common.note_targets([barcode])
+        offsite.export(changer, drive_of, library, barcodes, vault, Catalogue())
+    common.note_targets(barcodes)
     common.progress(ctx, f"exported {', '.join(barcodes)} for {vault}")
 
 
@@ -412,32 +328,8 @@ def tapes_import(ctx: typer.Context, library: str = typer.Option(..., "--library
     if library not in found.libraries:
         raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
     changer, drive_of = open_library(library, found.libraries[library])
-    catalogue = Catalogue()
-    moved = []
     with runlayer.exclusive("backup", f"backup tapes import --library {library}"):
-        for cartridge in cartridges or []:
-            free = [s for s in changer.status().slots if s.kind == "ie" and not s.full]
-            if not free or not hasattr(changer, "insert"):
-                raise InputError(f"{library}: no empty import/export slot (or not a file library)")
-            changer.insert(free[0].number, cartridge)
-        for element in [s for s in changer.status().slots if s.kind == "ie" and s.full]:
-            slots = changer.status().free_slots()
-            if not slots:
-                raise InputError(f"{library}: no empty storage slot")
-            changer.transfer(element.number, slots[0].number)
-            loaded = changer.status().drives[0]
-            if loaded.full:
-                drive_of(0).close()
-                changer.unload(loaded.source, 0)
-            changer.load(slots[0].number, 0)
-            label = volume.read_label(drive_of(0))
-            drive_of(0).close()
-            changer.unload(slots[0].number, 0)
-            if label.get("volume") != element.barcode:
-                raise InputError(f"{element.barcode}: labelled {label.get('volume')!r}: not the cartridge its "
-                                 "barcode says")
-            _location(catalogue, element.barcode, f"{library} slot {slots[0].number}")
-            moved.append(element.barcode)
+        moved = offsite.import_(changer, drive_of, library, Catalogue(), list(cartridges or []))
     common.note_targets(moved)
     common.progress(ctx, f"imported {', '.join(moved) or 'nothing'} into {library}")
 

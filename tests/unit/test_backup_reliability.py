@@ -123,3 +123,18 @@ def test_two_runs_at_once_the_second_is_refused(tmp_path, sample_inventory):
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not json.loads(run_mzops("-i", str(sample_inventory), "backup", "list", "--json", home=home).stdout)
     assert Path(home / "backup").is_dir()
+
+
+def test_labelling_a_cartridge_and_refusing_to_erase_a_labelled_one(setup):
+    from mzops.backup import volume
+    from mzops.backup.library import Mounter
+    tmp_path, tree, lib, policy, catalogue, target = setup
+    mounter = Mounter(policy, "p", catalogue)
+    mounter.label("P002")
+    assert volume.read_label(mounter.drive)["volume"] == "P002"
+    assert {v.barcode: v.state for v in catalogue.volumes()} == {"P002": "append"}
+    with pytest.raises(volume.FormatError, match="already labelled P002"):
+        mounter.label("P002")
+    mounter.label("P002", force=True)
+    with pytest.raises(Exception, match="P009: not in library lib"):
+        mounter.label("P009")
