@@ -162,6 +162,16 @@ class Catalogue:
             return session.scalars(select(Run).where(Run.job == job, Run.asset == asset)
                                    .order_by(Run.finished.desc()).limit(1)).first()
 
+    def listing(self, asset: str | None = None) -> list[dict]:
+        """Every catalogued run (of ASSET), oldest first, as `backup list` shows it."""
+        with self.session() as session:
+            query = select(Run).order_by(Run.finished)
+            if asset:
+                query = query.where(Run.asset == asset)
+            return [{"id": r.id, "job": r.job, "asset": r.asset, "level": r.level, "finished": r.finished,
+                     "bytes": r.bytes, "files": len(r.files), "volumes": sorted({p.volume for p in r.parts})}
+                    for r in session.scalars(query)]
+
     def volumes(self, pool: str | None = None) -> list[Volume]:
         with self.session() as session:
             query = select(Volume).order_by(Volume.barcode)

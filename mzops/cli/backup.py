@@ -77,16 +77,7 @@ def list_cmd(
     as_json: bool = common.JsonOption,
 ) -> None:
     """The catalogued runs: job, asset, level, when, size and volumes."""
-    from sqlalchemy import select
-    from mzops.backup.catalogue import Run
-    catalogue = Catalogue()
-    with catalogue.session() as session:
-        query = select(Run).order_by(Run.finished)
-        if asset:
-            query = query.where(Run.asset == asset)
-        runs = [{"id": r.id, "job": r.job, "asset": r.asset, "level": r.level, "finished": r.finished,
-                 "bytes": r.bytes, "files": len(r.files), "volumes": sorted({p.volume for p in r.parts})}
-                for r in session.scalars(query)]
+    runs = Catalogue().listing(asset)
     if common.want_json(ctx, as_json):
         common.print_json(runs)
         return
