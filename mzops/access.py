@@ -49,6 +49,7 @@ COMMANDS: dict[str, set[str]] = {
     "lab": {"operator"},
     # The scheduler runs the nightly backups and nothing else; restores are operators'.
     "backup run": {"operator", "scheduler"},
+    "backup copy": {"operator", "scheduler"},       # the DR site copy, when a night left it undone
     "backup list": {"operator", "auditor", "scheduler"},
     "backup verify": {"operator", "auditor", "scheduler"},
     "backup restore": {"operator"},

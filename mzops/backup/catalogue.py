@@ -11,21 +11,22 @@ can be rebuilt from the volumes alone.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
-from sqlalchemy import (ForeignKey, Integer, LargeBinary, String, create_engine, event, select)
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, create_engine, event, func, inspect, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from mzops import paths
-
-SCHEMA = 1
-
+from mzops.errors import OperationFailed
 
 class Base(DeclarativeBase):
     pass
 
 
 class Meta(Base):
+    """Facts about the catalogue itself (schema 1 kept its version here; Alembic's
+    alembic_version table does since)."""
     __tablename__ = "meta"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(256))
@@ -37,19 +38,20 @@ class Volume(Base):
     pool: Mapped[str] = mapped_column(String(64))
     library: Mapped[str] = mapped_column(String(64))
     labelled_at: Mapped[str] = mapped_column(String(32))
-    state: Mapped[str] = mapped_column(String(16), default="append")      # append | full | recycled
+    state: Mapped[str] = mapped_column(String(16), default="append")      # append | full | recycled | error
     location: Mapped[str] = mapped_column(String(128), default="")       # "primary-library slot 3", "dr vault"
     bytes: Mapped[int] = mapped_column(Integer, default=0)
+    problem: Mapped[str] = mapped_column(String(256), default="", server_default="")  # why state is error
 
 
 class Run(Base):
     __tablename__ = "runs"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)        # RUNID/asset
+    id: Mapped[str] = mapped_column(String(256), primary_key=True)       # RUNID/JOB/ASSET
     run_id: Mapped[str] = mapped_column(String(32), index=True)
     job: Mapped[str] = mapped_column(String(64), index=True)
     asset: Mapped[str] = mapped_column(String(128), index=True)
     level: Mapped[int] = mapped_column(Integer)
-    parent: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the run this level is based on
+    parent: Mapped[str | None] = mapped_column(String(256), nullable=True)  # the run this level is based on
     started: Mapped[str] = mapped_column(String(32))
     finished: Mapped[str] = mapped_column(String(32))
     bytes: Mapped[int] = mapped_column(Integer)
@@ -59,12 +61,14 @@ class Run(Base):
     parts: Mapped[list["Part"]] = relationship(back_populates="run", order_by="Part.number",
                                                cascade="all, delete-orphan")
     files: Mapped[list["File"]] = relationship(back_populates="run", cascade="all, delete-orphan")
+    copies: Mapped[list["CopyPart"]] = relationship(back_populates="run", order_by="CopyPart.number",
+                                                    cascade="all, delete-orphan")
 
 
 class Part(Base):
     __tablename__ = "parts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_key: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    run_key: Mapped[str] = mapped_column(String(256), ForeignKey("runs.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     volume: Mapped[str] = mapped_column(ForeignKey("volumes.barcode"), index=True)
     tape_file: Mapped[int] = mapped_column(Integer)
@@ -73,10 +77,25 @@ class Part(Base):
     run: Mapped[Run] = relationship(back_populates="parts")
 
 
+class CopyPart(Base):
+    """A part of a run's stream as the copy job wrote it on a second library's volume."""
+    __tablename__ = "copies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_key: Mapped[str] = mapped_column(String(256), ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    library: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)
+    volume: Mapped[str] = mapped_column(ForeignKey("volumes.barcode"), index=True)
+    tape_file: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    copied: Mapped[str] = mapped_column(String(32))
+    run: Mapped[Run] = relationship(back_populates="copies")
+
+
 class File(Base):
     __tablename__ = "files"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_key: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    run_key: Mapped[str] = mapped_column(String(256), ForeignKey("runs.id"), index=True)
     path: Mapped[str] = mapped_column(String(4096))                      # for people: undecodable bytes as \xNN
     raw: Mapped[bytes] = mapped_column(LargeBinary)                      # the name's bytes, as the file system has them
     kind: Mapped[str] = mapped_column(String(8))                         # file | dir | link | dumpdir ...
@@ -90,7 +109,7 @@ class Verification(Base):
     """A read-back of a run: when, and what was found (nothing: every checksum matched)."""
     __tablename__ = "verifications"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_key: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    run_key: Mapped[str] = mapped_column(String(256), ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     at: Mapped[str] = mapped_column(String(32))
     problems: Mapped[str] = mapped_column(String(4096), default="")
 
@@ -110,8 +129,29 @@ def url_of(home: Path | None = None) -> str:
     return f"sqlite:///{folder / 'catalogue.sqlite'}"
 
 
+class OutdatedSchema(OperationFailed):
+    """The catalogue was made by an older mzops: `mzops backup catalog upgrade` first."""
+
+
+def _alembic(connection):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _revision(connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
 class Catalogue:
-    def __init__(self, url: str | None = None):
+    def __init__(self, url: str | None = None, upgrading: bool = False):
+        """Open (or create) the catalogue at URL. One made by an older mzops is refused
+        until `upgrade()` (UPGRADING: opened for it); one made by a newer mzops is refused."""
         self.engine = create_engine(url or url_of())
         if self.engine.dialect.name == "sqlite":
             @event.listens_for(self.engine, "connect")
@@ -119,14 +159,77 @@ class Catalogue:
                 cursor = connection.cursor()
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA busy_timeout=30000")     # drives in parallel write runs at once
                 cursor.close()
-        Base.metadata.create_all(self.engine)
-        with Session(self.engine) as session, session.begin():
-            found = session.get(Meta, "schema")
-            if found is None:
-                session.add(Meta(key="schema", value=str(SCHEMA)))
-            elif int(found.value) > SCHEMA:
-                raise RuntimeError(f"the catalogue's schema {found.value} is newer than this mzops ({SCHEMA})")
+        current, head = self.revisions()
+        if current is None:
+            self._create()
+        elif current != head and not upgrading:
+            raise OutdatedSchema(f"{self.where()}: the catalogue's schema is revision {current}, this mzops "
+                                 f"needs {head}: run `mzops backup catalog upgrade` (it keeps a copy first)")
+
+    def where(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def revisions(self) -> tuple[str | None, str]:
+        """(the catalogue's schema revision, or None when it is empty; this mzops's).
+        A catalogue of before the migrations (a `meta` table, no alembic_version) is 0001."""
+        from alembic.script import ScriptDirectory
+
+        with self.engine.connect() as connection:
+            script = ScriptDirectory.from_config(_alembic(connection))
+            head = script.get_current_head()
+            current = _revision(connection)
+            tables = inspect(connection).get_table_names()
+        if current is None and "runs" in tables:
+            current = "0001"
+        if current is not None and current not in {r.revision for r in script.walk_revisions()}:
+            raise OperationFailed(f"{self.where()}: the catalogue's schema revision {current} is newer than "
+                                  f"this mzops knows (its newest is {head}): use the mzops that wrote it")
+        return current, head
+
+    def _create(self) -> None:
+        from alembic import command
+
+        with self.engine.begin() as connection:
+            Base.metadata.create_all(connection)
+            command.stamp(_alembic(connection), "head")
+
+    def upgrade(self) -> tuple[str, str, str | None]:
+        """Migrate the schema to this mzops's: (from, to, the copy kept first, for SQLite)."""
+        from alembic import command
+
+        current, head = self.revisions()
+        if current is None:
+            self._create()
+            return head, head, None
+        if current == head:
+            return current, head, None
+        kept = None
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            kept = f"{self.engine.url.database}.before-{head}"
+            source = sqlite3.connect(self.engine.url.database)
+            with sqlite3.connect(kept) as copy:
+                source.backup(copy)
+            source.close()
+        with self.engine.connect() as connection:
+            if self.engine.dialect.name == "sqlite":
+                # a table copied by a batch migration is dropped: no cascade, no check, meanwhile
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            with connection.begin():
+                if _revision(connection) is None:
+                    command.stamp(_alembic(connection), "0001")
+                command.upgrade(_alembic(connection), "head")
+                if self.engine.dialect.name == "sqlite":
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise OperationFailed(f"{self.where()}: the upgraded catalogue has {len(broken)} rows "
+                                              f"whose references are broken (first: {broken[0]}): not upgraded")
+            if self.engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+        return current, head, kept
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -143,7 +246,7 @@ class Catalogue:
                 ids = [r.id for r in runs]
                 runs = runs[:ids.index(run) + 1] if run in ids else []
             for r in runs:
-                _ = r.parts, r.files      # loaded before the session closes
+                _ = r.parts, r.copies      # loaded before the session closes (files: `files_of`)
         if not runs:
             return []
         by_key = {r.id: r for r in runs}
@@ -168,9 +271,15 @@ class Catalogue:
             query = select(Run).order_by(Run.finished)
             if asset:
                 query = query.where(Run.asset == asset)
+            counts = dict(session.execute(select(File.run_key, func.count()).group_by(File.run_key)).all())
             return [{"id": r.id, "job": r.job, "asset": r.asset, "level": r.level, "finished": r.finished,
-                     "bytes": r.bytes, "files": len(r.files), "volumes": sorted({p.volume for p in r.parts})}
+                     "bytes": r.bytes, "files": counts.get(r.id, 0), "volumes": sorted({p.volume for p in r.parts})}
                     for r in session.scalars(query)]
+
+    def files_of(self, run_key: str) -> list[File]:
+        """The archived files of one run (a full has millions: never loaded with the chain)."""
+        with self.session() as session:
+            return list(session.scalars(select(File).where(File.run_key == run_key)))
 
     def volumes(self, pool: str | None = None) -> list[Volume]:
         with self.session() as session:
@@ -187,19 +296,22 @@ def utcnow() -> str:
 
 def rebuild(catalogue: "Catalogue", manifests: dict[str, list[dict]], labels: dict[str, dict], library: str) -> dict:
     """Fill an empty catalogue from what the volumes say: their labels, and the
-    manifests on them (per volume, in tape order; a later manifest supersedes an earlier
-    one for the runs it lists). Counts of what was restored."""
+    manifests on them. A run is the same in every manifest that lists it, except for its
+    copies (a manifest written before the copy job lacks them): those are gathered from
+    all. Counts of what was restored."""
     import base64
 
     with catalogue.session() as session:
         if session.scalars(select(Run).limit(1)).first() is not None:
             raise ValueError("the catalogue is not empty: rebuild into a fresh one (move the old one away)")
     runs: dict[str, dict] = {}
+    copies: dict[str, dict] = {}                # run -> (volume, file) -> copied part
     for barcode in sorted(manifests):
         for found in manifests[barcode]:
             for run in found.get("runs", []):
-                if run["id"] not in runs or run["finished"] >= runs[run["id"]]["finished"]:
-                    runs[run["id"]] = run
+                runs.setdefault(run["id"], run)
+                for c in run.get("copies", []):     # a manifest written before the copy lacks it
+                    copies.setdefault(run["id"], {})[(c["volume"], c["file"])] = c
     continued = {(p["volume"]) for r in runs.values() for p in r["parts"]
                  if any(q["number"] == p["number"] + 1 for q in r["parts"])}
     with catalogue.session() as session, session.begin():
@@ -210,7 +322,8 @@ def rebuild(catalogue: "Catalogue", manifests: dict[str, list[dict]], labels: di
                                bytes=sum(p["bytes"] for r in runs.values() for p in r["parts"]
                                          if p["volume"] == barcode)))
         for run in runs.values():
-            for barcode in dict.fromkeys(p["volume"] for p in run["parts"] if p["volume"] not in labels):
+            copied = sorted(copies.get(run["id"], {}).values(), key=lambda c: c["number"])
+            for barcode in dict.fromkeys(p["volume"] for p in run["parts"] + copied if p["volume"] not in labels):
                 session.add(Volume(barcode=barcode, pool="", library="", labelled_at="", state="full",
                                    location="named by a manifest, not read in the rebuild"))
                 labels[barcode] = {}
@@ -221,6 +334,9 @@ def rebuild(catalogue: "Catalogue", manifests: dict[str, list[dict]], labels: di
                             parts=[Part(number=p["number"], volume=p["volume"], tape_file=p["file"], bytes=p["bytes"],
                                         sha256=p["sha256"]) for p in run["parts"]],
                             files=[File(path=f["path"], raw=base64.b64decode(f["raw"]), kind=f["kind"],
-                                        size=f["size"], mtime=f["mtime"], sha256=f["sha256"]) for f in run["files"]]))
+                                        size=f["size"], mtime=f["mtime"], sha256=f["sha256"]) for f in run["files"]],
+                            copies=[CopyPart(library=c["library"], number=c["number"], volume=c["volume"],
+                                             tape_file=c["file"], bytes=c["bytes"], sha256=c["sha256"],
+                                             copied=c["copied"]) for c in copied]))
     return {"volumes": len(labels), "runs": len(runs),
             "files": sum(len(r["files"]) for r in runs.values())}

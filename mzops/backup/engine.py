@@ -22,16 +22,20 @@ import shlex
 import tarfile
 import threading
 import time
+from pathlib import Path
 from typing import Iterator
 
+from sqlalchemy import insert
+
 from mzops.backup import crypt, volume
+from mzops.backup import spool as spool_
 from mzops.backup.catalogue import Catalogue, File, Part, Run, display, name_bytes, utcnow
 from mzops.backup.catalogue import Volume as VolumeRow
-from mzops.backup.library import Mounter
+from mzops.backup.library import Drives, Mounter
 from mzops.backup.policy import JobSpec, Policy
-from mzops.backup.tape import TapeError
+from mzops.backup.tape import MediaError, TapeError
 from mzops.connect import ssh
-from mzops.errors import MzopsError
+from mzops.errors import MzopsError, OperationFailed
 from mzops.inventory.model import Estate
 from mzops.run import Outcome
 from mzops.secrets import Resolver
@@ -162,8 +166,8 @@ class _Pipe:
         return out
 
 
-def _index(chunks: "queue.Queue[bytes | None]", out: list[File], errors: list[str]) -> None:
-    """Each member of the tar stream with the SHA-256 of its content."""
+def _index(chunks: "queue.Queue[bytes | None]", out: list[dict], errors: list[str]) -> None:
+    """Each member of the tar stream with the SHA-256 of its content (as rows of File)."""
     pipe = _Pipe(chunks)
     try:
         with tarfile.open(fileobj=pipe, mode="r|") as archive:
@@ -178,8 +182,8 @@ def _index(chunks: "queue.Queue[bytes | None]", out: list[File], errors: list[st
                 kind = ("file" if member.isfile() else "dir" if member.isdir() else "link" if member.issym()
                         else "hard" if member.islnk() else "other")
                 raw = name_bytes(member.name)
-                out.append(File(path=display(raw), raw=raw, kind=kind, size=member.size, mtime=int(member.mtime),
-                                sha256=digest))
+                out.append({"path": display(raw), "raw": raw, "kind": kind, "size": member.size,
+                            "mtime": int(member.mtime), "sha256": digest})
     except tarfile.TarError as exc:
         errors.append(f"the tar stream could not be indexed: {exc}")
     finally:
@@ -211,9 +215,12 @@ class LocalTarget:
 
 
 def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalogue: Catalogue, run_id: str,
-            resolver=None, requested: str | None = None, target=None) -> Outcome:
+            resolver=None, requested: str | None = None, target=None, drives: Drives | None = None,
+            manifests: dict[str, set[str]] | None = None) -> Outcome:
     """One job on one asset: its level, the stream to tape, the snapshot committed, the
-    run catalogued. Any failure leaves the catalogue and the asset's snapshots as they were."""
+    run catalogued. Any failure leaves the catalogue and the asset's snapshots as they were.
+    DRIVES: the run's drives, shared by the jobs running at once; MANIFESTS: the volumes
+    written, for `write_manifests` after every job (without it, written at once)."""
     job = policy.jobs[name]
     started = time.monotonic()
     warnings: list[str] = []
@@ -232,31 +239,31 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
                + (f"encrypted with age to {to}" if to else "not compressed, not encrypted"))
     extract = (f"age -d -i KEYFILE | {EXTRACT}" if to else EXTRACT)
     level, parent = plan_level(catalogue, name, job, asset, requested)
-    mounter = Mounter(policy, job.pool, catalogue)
+    drives = drives or Drives(policy)
     block = policy.pools[job.pool].block_size
     args = [f"--exclude={pattern}" for pattern in job.exclude] + ["--", *job.paths]
     while True:
         began = utcnow()
-        files: list[File] = []
+        files: list[dict] = []
         errors: list[str] = []
         tee: "queue.Queue[bytes | None]" = queue.Queue(maxsize=64)
         indexer = threading.Thread(target=_index, args=(tee, files, errors), daemon=True)
+        writer = volume.StreamWriter(
+            None, "", block,
+            {"job": name, "run": run_id, "asset": asset, "level": str(level),
+             "parent run": parent.id if parent else "none (a full)",
+             "paths": " ".join(job.paths), "content": content,
+             **({"key": f"KEYFILE holds the age identity kept at {job.encryption.key}"} if to else {})},
+            extract, lambda: None)
         try:
-            drive, barcode = mounter.writable()
             with ssh.stream(target, CREATE, [state, name, str(level), *args]) as proc:
                 stderr: list[bytes] = []
                 drain = threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True)
                 drain.start()
                 indexer.start()
-                writer = volume.StreamWriter(
-                    drive, barcode, block,
-                    {"job": name, "run": run_id, "asset": asset, "level": str(level),
-                     "parent run": parent.id if parent else "none (a full)",
-                     "paths": " ".join(job.paths), "content": content,
-                     **({"key": f"KEYFILE holds the age identity kept at {job.encryption.key}"} if to else {})},
-                    extract, lambda: mounter.full(writer.volume))
                 plain = _stream(proc, tee)
-                parts = writer.write(crypt.encrypt(plain, to) if to else plain)
+                source = crypt.encrypt(plain, to) if to else plain
+                _to_tape(policy, job.pool, catalogue, drives, writer, source, proc, f"{run_id}-{asset}-{name}")
                 rc = proc.wait()
                 drain.join()
                 indexer.join()
@@ -264,6 +271,8 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
         except (TapeError, MzopsError) as exc:
             tee.put(None)
             return Outcome(asset, "failed", f"{name}: {exc}", seconds=time.monotonic() - started)
+        parts = writer.parts
+        warnings += writer.rewritten
         if rc == UNKNOWN_LEVEL and level > 0:
             warnings.append(f"level {level}: {said}; going one level down")
             level -= 1
@@ -302,20 +311,27 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
         return Outcome(asset, "failed", f"{name}: the snapshot could not be committed: {committed.stderr[-300:]}",
                        seconds=time.monotonic() - started)
     snapshot = base64.b64decode(committed.stdout)
-    key = f"{run_id}/{asset}"
+    key = f"{run_id}/{name}/{asset}"          # a run of one job on one asset
     with catalogue.session() as session, session.begin():
         session.add(Run(id=key, run_id=run_id, job=name, asset=asset, level=level,
                         parent=parent.id if parent else None, started=began, finished=utcnow(),
                         bytes=writer.bytes, sha256=writer.sha256.hexdigest(), snapshot=snapshot,
                         encryption=job.encryption.key if to else "",
                         parts=[Part(number=p.number, volume=p.volume, tape_file=p.file, bytes=p.bytes,
-                                    sha256=p.sha256) for p in parts],
-                        files=files))
+                                    sha256=p.sha256) for p in parts]))
+        session.flush()
+        if files:       # one multi-row INSERT per batch, not an object per file: a full has millions
+            session.execute(insert(File), [{**f, "run_key": key} for f in files])
         for p in parts:
             row = session.get(VolumeRow, p.volume)
             if row is not None:
                 row.bytes += p.bytes
-    _manifest(mounter, writer.volume, catalogue)
+    touched = {p.volume: {key} for p in parts}
+    if manifests is not None:
+        for barcode in touched:
+            manifests.setdefault(barcode, set()).add(key)
+    else:
+        write_manifests(policy, catalogue, touched, drives)
     message = f"{name}: level {level}, {len(files)} entries, {writer.bytes} bytes on " + \
               ", ".join(sorted({p.volume for p in parts}))
     return Outcome(asset, "changed", message + ("; " + "; ".join(warnings) if warnings else ""),
@@ -332,26 +348,89 @@ def _parent_at(catalogue: Catalogue, name: str, asset: str, level: int) -> Run |
     return below[-1] if below else None
 
 
-def manifest_of(catalogue: Catalogue, barcode: str) -> dict:
-    """What the volume holds, as its manifest says it (every run with a part on it)."""
+def manifest_of(catalogue: Catalogue, barcode: str, runs: set[str] | None = None) -> dict:
+    """What the volume holds, as its manifest says it: every run with a part (or a copied
+    part) on it, or only RUNS (the night's: earlier manifests on the volume list the others)."""
     from sqlalchemy import select
+    from mzops.backup.catalogue import CopyPart
     with catalogue.session() as session:
-        keys = sorted({p.run_key for p in session.scalars(select(Part).where(Part.volume == barcode))})
-        runs = [session.get(Run, k) for k in keys]
+        keys = {p.run_key for p in session.scalars(select(Part).where(Part.volume == barcode))}
+        keys |= {c.run_key for c in session.scalars(select(CopyPart).where(CopyPart.volume == barcode))}
+        runs = [session.get(Run, k) for k in sorted(keys) if runs is None or k in runs]
         return {"volume": barcode, "written": volume.now(), "runs": [{
             "id": r.id, "run_id": r.run_id, "job": r.job, "asset": r.asset, "level": r.level, "parent": r.parent,
             "started": r.started, "finished": r.finished, "bytes": r.bytes, "sha256": r.sha256,
             "snapshot": base64.b64encode(r.snapshot).decode(), "encryption": r.encryption,
             "parts": [{"number": p.number, "volume": p.volume, "file": p.tape_file, "bytes": p.bytes,
                        "sha256": p.sha256} for p in r.parts],
+            "copies": [{"library": c.library, "number": c.number, "volume": c.volume, "file": c.tape_file,
+                        "bytes": c.bytes, "sha256": c.sha256, "copied": c.copied} for c in r.copies],
             "files": [{"path": f.path, "raw": base64.b64encode(f.raw).decode(), "kind": f.kind, "size": f.size,
                        "mtime": f.mtime, "sha256": f.sha256} for f in r.files]} for r in runs]}
 
 
-def _manifest(mounter: Mounter, barcode: str, catalogue: Catalogue) -> None:
-    drive = mounter.mount(barcode)
-    volume.manifest(drive, barcode, manifest_of(catalogue, barcode))
-    drive.close()
+def write_manifests(policy: Policy, catalogue: Catalogue, barcodes: dict[str, set[str]],
+                    drives: Drives | None = None) -> list[str]:
+    """Append to each volume (barcode -> the runs written on it) the manifest of those
+    runs, after the night's jobs, when no drive is writing. Problems, one per volume that
+    could not take its manifest."""
+    drives = drives or Drives(policy)
+    rows = {v.barcode: v for v in catalogue.volumes()}
+    problems = []
+    # a full volume is past its early warning, one in error is written no more; the runs
+    # they hold are in the manifest of the volume each run continued on
+    for barcode in sorted(b for b in barcodes if rows[b].state not in ("full", "error")):
+        pool = rows[barcode].pool
+        library = policy.pools[pool].library
+        with drives.lend(library) as number:
+            try:
+                mounter = Mounter(policy, pool, catalogue, number)
+                drive = mounter.mount(barcode)
+                volume.manifest(drive, barcode, manifest_of(catalogue, barcode, barcodes[barcode]))
+                drive.close()
+            except (TapeError, MzopsError) as exc:
+                problems.append(f"{barcode}: its manifest could not be written ({exc}); "
+                                "`catalog rebuild` would not find the runs only it names")
+    return problems
+
+
+def _to_tape(policy: Policy, pool: str, catalogue: Catalogue, drives: Drives, writer: volume.StreamWriter,
+             source, proc, stem: str) -> None:
+    """SOURCE through WRITER onto the pool's volumes: straight to a drive held for the
+    whole stream, or through the library's spool, one segment at a time, a drive lent for
+    each (so several jobs share the drives, and a part is written again after a write error)."""
+    library = policy.pools[pool].library
+    spool = policy.libraries[library].spool
+
+    def attach(number: int) -> Mounter:
+        mounter = Mounter(policy, pool, catalogue, number)
+        writer.next_volume = lambda: mounter.full(writer.volume)
+        writer.failed_volume = mounter.failed
+        writer.drive, writer.volume = mounter.writable()
+        return mounter
+
+    if spool is None:
+        with drives.lend(library) as number:
+            mounter = attach(number)
+            try:
+                writer.write(source)
+            except MediaError as exc:
+                mounter.mark(writer.volume, "error", str(exc))
+                raise MediaError(f"{exc}; without a spool the part cannot be written again: the run is not "
+                                 "catalogued and the next run redoes its level") from None
+        return
+    filler = spool_.Filler(source, Path(spool.directory), stem, spool.segment_size)
+    try:
+        for segment in filler:
+            with open(segment, "rb") as handle, drives.lend(library) as number:
+                attach(number)
+                writer.write_spooled(handle)
+    except BaseException:
+        proc.kill()
+        filler.discard()
+        raise
+    if not writer.parts:
+        raise OperationFailed("the stream was empty: nothing reached the spool")
 
 
 def extract_command(destination: str, paths: list[str]) -> list[str]:

@@ -1,7 +1,7 @@
 """Backup policy as data: the `backup/` folder beside the inventory.
 
-    backup/libraries.yml  libraries: {NAME: {site, kind: mtx|file, changer, drives, ...}}
-    backup/pools.yml      pools: {NAME: {library, media, label, block_size, scratch}}
+    backup/libraries.yml  libraries: {NAME: {site, kind: mtx|file, changer, drives, spool, ...}}
+    backup/pools.yml      pools: {NAME: {library, media, label, block_size, scratch, copy_to}}
     backup/jobs.yml       jobs: {NAME: {assets, paths, exclude, pool, levels, retention, encryption}}
 
 Retention is said the way operators say it: `restorable_days: 35` keeps every volume a
@@ -43,6 +43,28 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class SpoolSpec(_Strict):
+    """A folder on the backup server streams are spooled through on their way to tape."""
+    directory: str
+    segment_size: int = 8 * 1024 ** 3       # written to tape, as one part, when full
+    clients: int = Field(4, ge=1, le=64)    # how many clients spool at once
+
+    @field_validator("segment_size", mode="before")
+    @classmethod
+    def _segment(cls, value: Any) -> int:
+        found = size(value)
+        if found < 1024 ** 2:
+            raise ValueError(f"{value!r}: a spool segment is at least 1MiB")
+        return found
+
+    @field_validator("directory")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"{value!r}: an absolute path on the backup server")
+        return value
+
+
 class LibrarySpec(_Strict):
     site: str
     kind: Literal["mtx", "file"]
@@ -51,6 +73,11 @@ class LibrarySpec(_Strict):
     path: str | None = None                 # file: the library's folder
     slots: int | None = Field(None, ge=1)   # file: storage slots
     ie: int = Field(0, ge=0)                # file: import/export slots
+    spool: SpoolSpec | None = None          # none: streams go straight to the drive
+
+    @property
+    def drive_count(self) -> int:
+        return len(self.drives) if isinstance(self.drives, list) else self.drives
 
     @field_validator("drives")
     @classmethod
@@ -71,6 +98,7 @@ class PoolSpec(_Strict):
     label: str = Field(pattern=r"^[A-Z0-9]*\{n(:0?\d+d)?\}[A-Z0-9]*$")    # "DAY{n:03d}L8"
     block_size: int = 1024 ** 2
     scratch: str | None = None              # the pool new volumes are taken from
+    copy_to: str | None = None              # a pool of another library every run is copied to
 
     @field_validator("block_size", mode="before")
     @classmethod
@@ -174,6 +202,12 @@ def load(folder: Path, estate: Estate | None = None) -> Policy:
             raise pdoc.error(("pools", name, "library"), f"no library {pool.library!r} in libraries.yml")
         if pool.scratch is not None and pool.scratch not in pools:
             raise pdoc.error(("pools", name, "scratch"), f"no pool {pool.scratch!r}")
+        if pool.copy_to is not None:
+            if pool.copy_to not in pools:
+                raise pdoc.error(("pools", name, "copy_to"), f"no pool {pool.copy_to!r}")
+            if pools[pool.copy_to].library == pool.library:
+                raise pdoc.error(("pools", name, "copy_to"), f"{pool.copy_to!r} is in {pool.library} too: the "
+                                 "copy goes to another library (the DR site's)")
     for name, job in jobs.items():
         if job.pool not in pools:
             raise jdoc.error(("jobs", name, "pool"), f"no pool {job.pool!r} in pools.yml")

@@ -27,7 +27,7 @@ def rows(policy: Policy, estate: Estate, catalogue: Catalogue, max_age_hours: fl
     for name, job in sorted(policy.jobs.items()):
         for asset in sorted(estate.expand(job.assets)):
             row = {"job": name, "asset": asset, "last": None, "age_hours": None, "level": None, "chain": [],
-                   "volumes": {}, "verified": None, "verify_problems": "", "status": "no backup"}
+                   "volumes": {}, "copies": {}, "verified": None, "verify_problems": "", "status": "no backup"}
             try:
                 chain = catalogue.chain(name, asset)
             except LookupError as exc:
@@ -41,8 +41,10 @@ def rows(policy: Policy, estate: Estate, catalogue: Catalogue, max_age_hours: fl
             age = (now - dt.datetime.fromisoformat(last.finished)).total_seconds() / 3600
             volumes = {p.volume: where.get(p.volume, "unknown") for r in chain for p in r.parts}
             verified = [checks[r.id] for r in chain if r.id in checks]
+            copies = {c.volume: where.get(c.volume, "unknown") for r in chain for c in r.copies}
+            uncopied = [r for r in chain if not r.copies] if policy.pools[job.pool].copy_to else []
             row.update(last=last.finished, age_hours=round(age, 1), level=last.level,
-                       chain=[f"{r.level}:{r.finished}" for r in chain], volumes=volumes)
+                       chain=[f"{r.level}:{r.finished}" for r in chain], volumes=volumes, copies=copies)
             if len(verified) == len(chain):
                 row["verified"] = min(v.at for v in verified)
                 row["verify_problems"] = "\n".join(v.problems for v in verified if v.problems)
@@ -52,6 +54,9 @@ def rows(policy: Policy, estate: Estate, catalogue: Catalogue, max_age_hours: fl
                 row["status"] = f"stale (older than {max_age_hours:g} h)"
             elif any(w == "unknown" for w in volumes.values()):
                 row["status"] = "a volume's whereabouts unknown"
+            elif uncopied:
+                row["status"] = (f"no copy in {policy.pools[policy.pools[job.pool].copy_to].library} of level "
+                                 f"{uncopied[0].level} ({uncopied[0].finished}): run `mzops backup copy`")
             else:
                 row["status"] = "ok" if row["verified"] else "ok (chain not verified yet)"
             out.append(row)
@@ -72,15 +77,18 @@ def html(found: list[dict], generated: str) -> str:
            "<h1>数据备份与恢复检查报告<br>Backup and recovery report</h1>",
            f"<p>GB/T 22239-2019 8.1.4.9 a) b) · 生成时间 Generated: {e(generated)}</p>",
            "<table><tr><th>作业 Job</th><th>对象 Asset</th><th>最近备份 Last backup</th><th>时长 Age (h)</th>"
-           "<th>恢复链 Chain (level:time)</th><th>介质及位置 Volumes and where</th><th>校验 Verified</th>"
+           "<th>恢复链 Chain (level:time)</th><th>介质及位置 Volumes and where</th>"
+           "<th>异地副本 Off-site copies</th><th>校验 Verified</th>"
            "<th>结论 Status</th></tr>"]
     for r in found:
         css = "ok" if r["status"].startswith("ok") else "bad"
         volumes = "<br>".join(f"{e(b)}: {e(w)}" for b, w in r["volumes"].items())
+        copies = "<br>".join(f"{e(b)}: {e(w)}" for b, w in r["copies"].items())
         verified = e(r["verified"] or "—") + (f"<br>{e(r['verify_problems'])}" if r["verify_problems"] else "")
         out.append(f'<tr class="{css}"><td>{e(r["job"])}</td><td>{e(r["asset"])}</td><td>{e(r["last"] or "—")}</td>'
                    f'<td>{r["age_hours"] if r["age_hours"] is not None else "—"}</td>'
                    f'<td>{"<br>".join(e(c) for c in r["chain"]) or "—"}</td><td>{volumes or "—"}</td>'
+                   f'<td>{copies or "—"}</td>'
                    f'<td>{verified}</td><td><b>{e(r["status"])}</b></td></tr>')
     out.append("</table></body></html>")
     return "\n".join(out) + "\n"

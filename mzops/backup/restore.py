@@ -36,8 +36,15 @@ class Step:
     parts: list[tuple[str, int, str]]       # (volume, tape file, where the volume is)
 
 
+def parts_of(run: Run, library: str | None):
+    """The parts a restore reads: the copy's when the run has one in LIBRARY, else the
+    original's (read wherever its cartridges are now)."""
+    copied = [c for c in run.copies if library is not None and c.library == library]
+    return copied or run.parts
+
+
 def plan(policy: Policy, catalogue: Catalogue, job: str, asset: str, at: str | None,
-         run: str | None = None) -> list[Step]:
+         run: str | None = None, library: str | None = None) -> list[Step]:
     if job not in policy.jobs:
         raise InputError(f"--job: no job {job!r} in {policy.folder}/jobs.yml")
     try:
@@ -50,19 +57,22 @@ def plan(policy: Policy, catalogue: Catalogue, job: str, asset: str, at: str | N
     with catalogue.session() as session:
         where = {v.barcode: v.location or v.library for v in session.query(VolumeRow)}
     return [Step(r.id, r.level, r.finished, [(p.volume, p.tape_file, where.get(p.volume, "unknown"))
-                                              for p in r.parts]) for r in chain]
+                                              for p in parts_of(r, library)]) for r in chain]
 
 
-def _records(mounter: Mounter, run: Run, block: int) -> Iterator[bytes]:
-    """The run's stream, part after part, each part's SHA-256 checked at its end."""
-    for part in run.parts:
+def records(mounter: Mounter, run: Run, block: int, parts=None) -> Iterator[bytes]:
+    """The run's stream, part after part (PARTS: the copy's), each part's SHA-256 checked
+    at its end."""
+    for part in parts or run.parts:
         drive = mounter.mount(part.volume)
-        found, records = volume.read_part(drive, part.tape_file, block)
+        # the volume's label says its block size (a copy's pool may write another than the job's)
+        found, stream = volume.read_part(drive, part.tape_file,
+                                         int(mounter.mounted_label.get("block size", block)))
         if found.get("run") != run.run_id or found.get("asset") != run.asset or found.get("part") != str(part.number):
             raise OperationFailed(f"volume {part.volume} file {part.tape_file} holds run {found.get('run')} of "
                                   f"{found.get('asset')} part {found.get('part')}, not {run.id} part {part.number}")
         digest, size = hashlib.sha256(), 0
-        for record in records:
+        for record in stream:
             digest.update(record)
             size += len(record)
             yield record
@@ -82,7 +92,7 @@ def _plain(records: Iterator[bytes], run: Run, resolver) -> Iterator[bytes]:
 def restore(policy: Policy, catalogue: Catalogue, job: str, asset: str, destination: Path, at: str | None = None,
             paths: list[str] | None = None, library: str | None = None, run: str | None = None,
             resolver=None) -> list[Step]:
-    steps = plan(policy, catalogue, job, asset, at, run)
+    steps = plan(policy, catalogue, job, asset, at, run, library)
     destination.mkdir(parents=True, exist_ok=True)
     mounter = Mounter(policy, policy.jobs[job].pool, catalogue, library=library)
     block = policy.pools[policy.jobs[job].pool].block_size
@@ -90,7 +100,7 @@ def restore(policy: Policy, catalogue: Catalogue, job: str, asset: str, destinat
         proc = subprocess.Popen(extract_command(str(destination), paths or []), stdin=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
         try:
-            for record in _plain(_records(mounter, step_run, block), step_run, resolver):
+            for record in _plain(records(mounter, step_run, block, parts_of(step_run, library)), step_run, resolver):
                 proc.stdin.write(record)
             proc.stdin.close()
         except BrokenPipeError:
@@ -114,8 +124,8 @@ def verify(policy: Policy, catalogue: Catalogue, job: str, asset: str, library: 
     block = policy.pools[policy.jobs[job].pool].block_size
     for run in catalogue.chain(job, asset):
         before = len(problems)
-        recorded = {f.raw: f.sha256 for f in run.files if f.kind == "file"}
-        reader = _Reader(_plain(_records(mounter, run, block), run, resolver))
+        recorded = {f.raw: f.sha256 for f in catalogue.files_of(run.id) if f.kind == "file"}
+        reader = _Reader(_plain(records(mounter, run, block, parts_of(run, library)), run, resolver))
         try:
             with tarfile.open(fileobj=reader, mode="r|") as archive:
                 for member in archive:

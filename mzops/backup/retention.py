@@ -55,9 +55,10 @@ def kept(runs: list[RunFacts], job: JobSpec, now: dt.datetime) -> set[str]:
 
 
 def recyclable(volumes: dict[str, str], runs: list[RunFacts], keep: set[str]) -> list[str]:
-    """Volumes (barcode -> state) that hold no part of a kept run and are not already recycled."""
+    """Volumes (barcode -> state) that hold no part of a kept run and are not already
+    recycled; a volume in error is never recycled (its media failed: it leaves the pool)."""
     needed = {v for r in runs if r.id in keep for v in r.volumes}
-    return sorted(b for b, state in volumes.items() if b not in needed and state != "recycled")
+    return sorted(b for b, state in volumes.items() if b not in needed and state not in ("recycled", "error"))
 
 
 def plan(policy, catalogue, now: dt.datetime) -> dict:

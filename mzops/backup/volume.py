@@ -22,9 +22,9 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
-from mzops.backup.tape import Drive, EarlyWarning, TapeError
+from mzops.backup.tape import Drive, EarlyWarning, MediaError, TapeError
 
 HEADER_SIZE = 32 * 1024
 MAGIC = "MZOPS TAPE FILE"
@@ -119,15 +119,20 @@ class Part:
 class StreamWriter:
     """Writes one stream as parts: on the loaded volume while it lasts; at the early
     warning the part is closed and the stream goes on, as the next part, on the volume
-    `next_volume()` loads (and returns the drive and barcode of)."""
+    `next_volume()` loads (and returns the drive and barcode of). From a spool segment
+    (`write_spooled`), a part that meets a write error is written again, whole, on the
+    volume `failed_volume(barcode, why)` gives instead."""
 
-    def __init__(self, drive: Drive, volume: str, block_size: int, fields: dict[str, str], extract: str,
-                 next_volume: Callable[[], tuple[Drive, str]]):
+    def __init__(self, drive: Drive | None, volume: str, block_size: int, fields: dict[str, str], extract: str,
+                 next_volume: Callable[[], tuple[Drive, str]],
+                 failed_volume: Callable[[str, str], tuple[Drive, str]] | None = None):
         self.drive, self.volume, self.block_size = drive, volume, block_size
         self.fields, self.extract, self.next_volume = fields, extract, next_volume
+        self.failed_volume = failed_volume
         self.parts: list[Part] = []
         self.sha256 = hashlib.sha256()
         self.bytes = 0
+        self.rewritten: list[str] = []      # "part 2 on V1 (write error ...): written again on V2"
 
     def _begin_part(self) -> None:
         self.drive.end_of_data()
@@ -159,13 +164,48 @@ class StreamWriter:
                     self.drive, self.volume = self.next_volume()
                     self._begin_part()
                     continue
-                self._part_hash.update(pending)
-                self.sha256.update(pending)
-                self._part_bytes += len(pending)
-                self.bytes += len(pending)
+                self._count(pending)
                 pending = b""
         self._end_part()
         return self.parts
+
+
+    def write_spooled(self, handle: BinaryIO) -> None:
+        """The spool segment HANDLE (from its start) as the stream's next part(s) on the
+        loaded volume. On a write error the volume is given up and the part begun on it
+        is written again from the segment, so the stream on tape never has a hole."""
+        handle.seek(0)
+        while True:
+            start, saved = handle.tell(), (self.sha256.copy(), self.bytes)
+            try:
+                self._begin_part()
+                for record in iter(lambda: handle.read(self.block_size), b""):
+                    try:
+                        self.drive.write(record)
+                    except EarlyWarning:
+                        self._end_part()
+                        self.drive, self.volume = self.next_volume()
+                        start, saved = handle.tell() - len(record), (self.sha256.copy(), self.bytes)
+                        self._begin_part()
+                        self.drive.write(record)
+                    self._count(record)
+                self._end_part()
+                return
+            except MediaError as exc:
+                if self.failed_volume is None:
+                    raise
+                failed = self.volume
+                self.drive, self.volume = self.failed_volume(failed, str(exc))
+                self.rewritten.append(f"part {len(self.parts) + 1} on {failed} ({exc}): written again on "
+                                      f"{self.volume}")
+                handle.seek(start)
+                self.sha256, self.bytes = saved
+
+    def _count(self, record: bytes) -> None:
+        self._part_hash.update(record)
+        self.sha256.update(record)
+        self._part_bytes += len(record)
+        self.bytes += len(record)
 
 
 def _records(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
@@ -205,14 +245,20 @@ def manifest(drive: Drive, volume: str, content: dict) -> int:
     status = drive.status()
     file_number = status.position.file if status.position else 0
     drive.set_block_size(0)
-    drive.write(header({"kind": MANIFEST, "volume": volume, "file": str(file_number), "written": now()},
-                       ["The JSON after this header lists the jobs on this volume: their levels and",
-                        "parent chains, each part's volume and tape file, and the SHA-256 of every file.",
-                        f"  mt -f /dev/nst0 rewind; mt -f /dev/nst0 fsf {file_number}",
-                        f"  dd if=/dev/nst0 bs={HEADER_SIZE // 1024}k skip=1 | less"]))
     data = json.dumps(content, indent=1, sort_keys=True).encode()
-    for offset in range(0, len(data), HEADER_SIZE):
-        drive.write(data[offset:offset + HEADER_SIZE])
+    records = [header({"kind": MANIFEST, "volume": volume, "file": str(file_number), "written": now()},
+                      ["The JSON after this header lists the jobs on this volume: their levels and",
+                       "parent chains, each part's volume and tape file, and the SHA-256 of every file.",
+                       f"  mt -f /dev/nst0 rewind; mt -f /dev/nst0 fsf {file_number}",
+                       f"  dd if=/dev/nst0 bs={HEADER_SIZE // 1024}k skip=1 | less"])]
+    records += [data[offset:offset + HEADER_SIZE] for offset in range(0, len(data), HEADER_SIZE)]
+    for record in records:
+        try:
+            drive.write(record)
+        except EarlyWarning:
+            # st(4): the write that meets the early warning is refused once, later ones are
+            # written until the physical end; a manifest is small enough to fit there
+            drive.write(record)
     drive.write_filemark()
     return file_number
 

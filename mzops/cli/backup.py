@@ -11,7 +11,7 @@ import typer
 from mzops import run as runlayer
 from mzops.backup import engine, offsite, policy as backup_policy, restore as restoring, volume
 from mzops.backup.catalogue import Catalogue
-from mzops.backup.library import Mounter, open_library
+from mzops.backup.library import Drives, Mounter, open_library
 from mzops.cli import common
 from mzops.cli.inventory import load_estate
 from mzops.errors import InputError
@@ -31,10 +31,13 @@ def run_cmd(
     jobs: Optional[List[str]] = typer.Argument(None, help="Jobs to run (default: every job)."),
     level: Optional[str] = typer.Option(None, "--level", help="full, differential or incremental "
                                         "(default: as the job's levels say)."),
+    no_copy: bool = typer.Option(False, "--no-copy", help="Leave the copies to the DR site's library "
+                                 "(pools with copy_to) to a later `backup copy`."),
     as_json: bool = common.JsonOption,
 ) -> None:
-    """Run backup jobs: no prompts, one run at a time (a lock), exit 0 when every asset
-    was backed up, 1 when one failed, 3 when one was unreachable."""
+    """Run backup jobs: no prompts, one run at a time (a lock), the libraries' drives
+    used at once, then the copies for the DR site and the volumes' manifests; exit 0
+    when every asset was backed up and copied, 1 when one failed, 3 when one was unreachable."""
     if level is not None and level not in LEVELS:
         raise InputError(f"--level: one of {', '.join(LEVELS)} (got {level!r})")
     estate = load_estate(ctx)
@@ -46,26 +49,77 @@ def run_cmd(
     catalogue = Catalogue()
     run_id = common.run_id()
     events = common.events(ctx)
-    outcomes = []
+    units = [(name, asset) for name in names for asset in sorted(estate.expand(found.jobs[name].assets))]
+    drives, manifests = Drives(found), {}
     with runlayer.exclusive("backup", f"backup run {' '.join(names)}"):
-        for name in names:
-            assets = sorted(estate.expand(found.jobs[name].assets))
-            events.begin(f"backup {name}", assets)
-            # one drive per pool: a job's assets go to tape one after the other
-            done = runlayer.each(assets, lambda asset, name=name: engine.back_up(
-                found, name, estate, asset, catalogue, run_id, common.resolver(ctx), level), 1, events=events,
-                outcome=lambda o: o)
-            events.end()
-            outcomes += done
+        events.begin("backup", [f"{name}:{asset}" for name, asset in units])
+        outcomes = runlayer.each(units, lambda unit: engine.back_up(
+            found, unit[0], estate, unit[1], catalogue, run_id, common.resolver(ctx), level,
+            drives=drives, manifests=manifests), _parallel(found, names), events=events, outcome=lambda o: o)
+        events.end()
+        if not no_copy:
+            made = [f"{run_id}/{o.record['job']}/{o.target}" for o in outcomes if o.state == "changed"]
+            outcomes += _copies(found, catalogue, drives, manifests, events, made)
+        problems = engine.write_manifests(found, catalogue, manifests, drives)
+    for line in problems:
+        common.stderr.print(line, markup=False, highlight=False)
     result = runlayer.Result("backup", run_id, outcomes)
-    RECORDS.save(run_id, {**result.summary(), "jobs": names,
+    RECORDS.save(run_id, {**result.summary(), "jobs": names, "manifest_problems": problems,
                           "assets": [{**o.to_dict(), **(o.record or {})} for o in outcomes]})
     if common.want_json(ctx, as_json):
-        common.print_json({**result.summary(), "outcomes": [{**o.to_dict(), **(o.record or {})} for o in outcomes]})
+        common.print_json({**result.summary(), "manifest_problems": problems,
+                           "outcomes": [{**o.to_dict(), **(o.record or {})} for o in outcomes]})
     else:
         for o in outcomes:
             common.stdout.print(f"{o.target:<20} {o.state:<12} {o.message}", markup=False, highlight=False)
-    code = result.exit_code()
+    code = result.exit_code() or (1 if problems else 0)
+    if code:
+        raise typer.Exit(code)
+
+
+def _parallel(found: backup_policy.Policy, names: list[str]) -> int:
+    """How many job runs at once: one per drive of the libraries the jobs write to, and
+    with a spool as many clients as it takes (they fill their segments while others go to tape)."""
+    libraries = {found.pools[found.jobs[name].pool].library for name in names}
+    return sum(found.libraries[lib].spool.clients if found.libraries[lib].spool else found.libraries[lib].drive_count
+               for lib in libraries)
+
+
+def _copies(found, catalogue, drives, manifests, events, runs: list[str] | None):
+    from mzops.backup import copy
+    todo = copy.pending(found, catalogue, runs)
+    if not todo:
+        return []
+    events.begin("backup copy", [run.id for _, run in todo])
+    done = runlayer.each(todo, lambda item: copy.copy_run(found, catalogue, item[0], item[1], drives, manifests),
+                         max(1, min(found.libraries[found.pools[found.pools[pool].copy_to].library].drive_count
+                                    for pool, _ in todo)), events=events, outcome=lambda o: o)
+    events.end()
+    return done
+
+
+@app.command("copy")
+def copy_cmd(ctx: typer.Context, as_json: bool = common.JsonOption) -> None:
+    """Copy every run not yet copied from its pool to the pool its `copy_to` names (the
+    DR site's library), each part's checksum checked as it is read; exit 1 when one failed."""
+    found = _policy(ctx)
+    catalogue = Catalogue()
+    drives, manifests = Drives(found), {}
+    with runlayer.exclusive("backup", "backup copy"):
+        outcomes = _copies(found, catalogue, drives, manifests, common.events(ctx), None)
+        problems = engine.write_manifests(found, catalogue, manifests, drives)
+    result = runlayer.Result("backup copy", common.run_id(), outcomes)
+    if common.want_json(ctx, as_json):
+        common.print_json({**result.summary(), "manifest_problems": problems,
+                           "outcomes": [{**o.to_dict(), **(o.record or {})} for o in outcomes]})
+    else:
+        for line in problems:
+            common.stderr.print(line, markup=False, highlight=False)
+        for o in outcomes:
+            common.stdout.print(f"{o.target:<20} {o.state:<12} {o.message}", markup=False, highlight=False)
+        if not outcomes:
+            common.progress(ctx, "nothing to copy")
+    code = result.exit_code() or (1 if problems else 0)
     if code:
         raise typer.Exit(code)
 
@@ -113,11 +167,11 @@ def restore_cmd(
     found = _policy(ctx)
     catalogue = Catalogue()
     common.note_targets([asset])
+    if library is not None and library not in found.libraries:
+        raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
     if dry_run:
-        steps = restoring.plan(found, catalogue, job, asset, at, run)
+        steps = restoring.plan(found, catalogue, job, asset, at, run, library)
     else:
-        if library is not None and library not in found.libraries:
-            raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
         steps = restoring.restore(found, catalogue, job, asset, to, at, list(path or []), library, run,
                                   common.resolver(ctx))
     data = {"job": job, "asset": asset, "to": str(to), "dry_run": dry_run,
@@ -154,7 +208,8 @@ def verify_cmd(
         raise typer.Exit(1)
 
 
-tapes = typer.Typer(help="The libraries' cartridges: list, label.", no_args_is_help=True)
+tapes = typer.Typer(help="The libraries' cartridges: list, load, unload, label, export, import.",
+                    no_args_is_help=True)
 app.add_typer(tapes, name="tapes")
 
 
@@ -180,6 +235,55 @@ def tapes_list(ctx: typer.Context, library: str = typer.Option(..., "--library")
                             markup=False, highlight=False)
 
 
+def _library(found: backup_policy.Policy, library: str):
+    if library not in found.libraries:
+        raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
+    return open_library(library, found.libraries[library])
+
+
+@tapes.command("load")
+def tapes_load(ctx: typer.Context, library: str = typer.Option(..., "--library"),
+               barcode: str = typer.Argument(..., help="The cartridge's barcode."),
+               drive: int = typer.Option(0, "--drive", help="Drive number (0 is the first).")) -> None:
+    """Load a cartridge into a drive (the drive must be empty)."""
+    changer, _ = _library(_policy(ctx), library)
+    with runlayer.exclusive("backup", f"backup tapes load {barcode}"):
+        status = changer.status()
+        where = status.where(barcode)
+        if where is None or where.kind == "drive":
+            raise InputError(f"{barcode}: not in a slot of {library}" + (f" (it is in drive {where.number})"
+                                                                        if where else ""))
+        if not 0 <= drive < len(status.drives):
+            raise InputError(f"--drive: {library} has drives 0 to {len(status.drives) - 1}")
+        if status.drives[drive].full:
+            raise InputError(f"drive {drive} of {library} holds {status.drives[drive].barcode}: unload it first")
+        changer.load(where.number, drive)
+    common.note_targets([barcode])
+    common.progress(ctx, f"loaded {barcode} into drive {drive} of {library}")
+
+
+@tapes.command("unload")
+def tapes_unload(ctx: typer.Context, library: str = typer.Option(..., "--library"),
+                 drive: int = typer.Option(0, "--drive", help="Drive number (0 is the first).")) -> None:
+    """Unload a drive's cartridge back to the slot it came from (or the first free one)."""
+    changer, drive_of = _library(_policy(ctx), library)
+    with runlayer.exclusive("backup", f"backup tapes unload --drive {drive}"):
+        status = changer.status()
+        if not 0 <= drive < len(status.drives):
+            raise InputError(f"--drive: {library} has drives 0 to {len(status.drives) - 1}")
+        loaded = status.drives[drive]
+        if not loaded.full:
+            raise InputError(f"drive {drive} of {library} is empty")
+        free = status.free_slots()
+        slot = loaded.source or (free[0].number if free else None)
+        if slot is None:
+            raise InputError(f"{library}: no empty slot to unload into")
+        drive_of(drive).close()
+        changer.unload(slot, drive)
+    common.note_targets([loaded.barcode or f"drive {drive}"])
+    common.progress(ctx, f"unloaded {loaded.barcode or 'the cartridge'} from drive {drive} into slot {slot}")
+
+
 @tapes.command("label")
 def tapes_label(ctx: typer.Context, pool: str = typer.Option(..., "--pool"),
                 barcode: str = typer.Argument(..., help="The cartridge's barcode."),
@@ -195,8 +299,21 @@ def tapes_label(ctx: typer.Context, pool: str = typer.Option(..., "--pool"),
     common.progress(ctx, f"labelled {barcode} for pool {pool}")
 
 
-catalog = typer.Typer(help="The catalogue: rebuild it from the tapes.", no_args_is_help=True)
+catalog = typer.Typer(help="The catalogue: upgrade its schema, rebuild it from the tapes.", no_args_is_help=True)
 app.add_typer(catalog, name="catalog")
+
+
+@catalog.command("upgrade")
+def catalog_upgrade(ctx: typer.Context) -> None:
+    """Migrate the catalogue's schema to this mzops's (a SQLite catalogue is copied first)."""
+    from mzops.backup import catalogue as cat
+    with runlayer.exclusive("backup", "backup catalog upgrade"):
+        before, after, kept = cat.Catalogue(upgrading=True).upgrade()
+    if before == after:
+        common.progress(ctx, f"the catalogue is at schema revision {after}: nothing to do")
+    else:
+        common.progress(ctx, f"upgraded the catalogue from schema revision {before} to {after}"
+                        + (f"; the old one is kept as {kept}" if kept else ""))
 
 
 @catalog.command("rebuild")

@@ -190,6 +190,44 @@ def test_the_off_site_copy_restores_with_the_primary_library_gone(backup_estate,
     assert {p["where"].split(" slot")[0] for s in where["steps"] for p in s["parts"]} == {"dr-library"}
 
 
+def test_the_nightly_run_spools_uses_both_drives_and_copies_to_the_dr_library(backup_estate, tmp_path):
+    """Two jobs on one host at once through the spool onto two drives, then the copy job
+    to the DR library; a restore from the copy with the primary library deleted."""
+    inv, env, home, lib = backup_estate
+    from mzops.backup.tape.filelibrary import FileLibrary
+    shutil.rmtree(lib)
+    library = FileLibrary.create(lib, drives=2, slots=6, ie=1)
+    for slot in (1, 2):
+        library.add_cartridge(slot, f"LAB00{slot}L8", capacity=50_000_000)
+    FileLibrary(tmp_path / "drlib").add_cartridge(1, "OFF001L8", capacity=50_000_000)
+    (tmp_path / "backup" / "libraries.yml").write_text(
+        f"libraries:\n  lab-library: {{site: primary, kind: file, path: {lib}, drives: 2, slots: 6, ie: 1,\n"
+        f"    spool: {{directory: {tmp_path / 'spool'}, segment_size: 1MiB, clients: 2}}}}\n"
+        f"  dr-library: {{site: dr, kind: file, path: {tmp_path / 'drlib'}, drives: 1, slots: 6, ie: 2}}\n")
+    (tmp_path / "backup" / "pools.yml").write_text(
+        "pools:\n  daily: {library: lab-library, label: 'LAB{n:03d}L8', block_size: 64KiB, copy_to: offsite}\n"
+        "  offsite: {library: dr-library, label: 'OFF{n:03d}L8', block_size: 256KiB}\n")
+    (tmp_path / "backup" / "jobs.yml").write_text(
+        f"jobs:\n  files:\n    assets: [{HOST}]\n    paths: [{ROOT}]\n    exclude: ['*.tmp']\n"
+        "    pool: daily\n    retention: {restorable_days: 35}\n"
+        f"  part:\n    assets: [{HOST}]\n    paths: [{ROOT}/a]\n    pool: daily\n    retention: {{restorable_days: 35}}\n")
+    proc = mz(inv, env, "backup", "run", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    outcomes = json.loads(proc.stdout)["outcomes"]
+    assert [o["state"] for o in outcomes] == ["changed"] * 4, outcomes       # two jobs, two copies
+    files = next(o for o in outcomes if o.get("job") == "files" and "parts" in o and "copy_of" not in o)
+    assert len(files["parts"]) >= 3                                          # 2.5 MB in 1 MiB segments
+    assert list((tmp_path / "spool").iterdir()) == []
+    expected = remote_tree(home)
+    shutil.rmtree(lib)                                                       # the primary library is gone
+    out = tmp_path / "from-copy"
+    proc = mz(inv, env, "backup", "restore", "--job", "files", "--asset", HOST, "--to", str(out),
+              "--library", "dr-library")
+    assert proc.returncode == 0, proc.stderr
+    assert {k: v for k, v in tree_of(out).items() if k.startswith("srv/bk/")} == \
+        {k: v for k, v in expected.items() if not k.endswith(".tmp")}
+
+
 def test_the_tape_restores_without_mzops(backup_estate, tmp_path):
     """Following the header's own recipe with dd and tar only, on the tape files."""
     inv, env, home, lib = backup_estate

@@ -26,3 +26,49 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, sample_inventory, args, mess
     proc = run_mzops("-i", str(sample_inventory), *args, home=tmp_path / "home")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def file_policy(tmp_path):
+    """The sample's pools and jobs, its libraries replaced by file-backed ones."""
+    from mzops.backup.tape.filelibrary import FileLibrary
+    shutil.copytree(REPO / "backup", tmp_path / "backup")
+    for name in ("primary", "dr"):
+        lib = FileLibrary.create(tmp_path / name, drives=2, slots=4, ie=1)
+        lib.add_cartridge(1, f"{name[:3].upper()}001L8")
+    (tmp_path / "backup" / "libraries.yml").write_text(
+        "libraries:\n"
+        f"  primary-library: {{site: primary, kind: file, path: {tmp_path / 'primary'}, drives: 2, slots: 4, ie: 1}}\n"
+        f"  dr-library: {{site: dr, kind: file, path: {tmp_path / 'dr'}, drives: 2, slots: 4, ie: 1}}\n")
+
+
+def test_tapes_load_and_unload(tmp_path, sample_inventory):
+    import json
+    file_policy(tmp_path)
+    home = tmp_path / "home"
+
+    def mz(*args):
+        return run_mzops("-i", str(sample_inventory), "backup", "tapes", *args, home=home)
+
+    def drives():
+        rows = json.loads(mz("list", "--library", "primary-library", "--json").stdout)
+        return [r["barcode"] for r in rows if r["element"].startswith("drive")]
+
+    assert mz("load", "--library", "primary-library", "--drive", "1", "PRI001L8").returncode == 0
+    assert drives() == [None, "PRI001L8"]
+    for args, message in [(["load", "--library", "primary-library", "PRI001L8"], "PRI001L8: not in a slot of "
+                            "primary-library (it is in drive 1)"),
+                          (["unload", "--library", "primary-library", "--drive", "0"], "drive 0 of primary-library "
+                           "is empty"),
+                          (["unload", "--library", "primary-library", "--drive", "7"], "--drive: primary-library "
+                           "has drives 0 to 1")]:
+        proc = mz(*args)
+        assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    proc = mz("unload", "--library", "primary-library", "--drive", "1")
+    assert proc.returncode == 0 and "into slot 1" in proc.stderr + proc.stdout
+    assert drives() == [None, None]
+
+
+def test_backup_copy_with_nothing_to_copy(tmp_path, sample_inventory):
+    file_policy(tmp_path)
+    proc = run_mzops("-i", str(sample_inventory), "backup", "copy", home=tmp_path / "home")
+    assert proc.returncode == 0 and "nothing to copy" in proc.stderr + proc.stdout

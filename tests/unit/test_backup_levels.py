@@ -70,7 +70,7 @@ def test_the_stream_is_indexed_with_checksums():
     files, errors = [], []
     engine._index(chunks, files, errors)
     assert not errors
-    assert {(f.path, f.sha256) for f in files} == {("srv/a.txt", hashlib.sha256(b"alpha").hexdigest()),
+    assert {(f["path"], f["sha256"]) for f in files} == {("srv/a.txt", hashlib.sha256(b"alpha").hexdigest()),
                                                    ("srv/b.bin", hashlib.sha256(b"\0" * 100_000).hexdigest())}
 
 

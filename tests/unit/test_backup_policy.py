@@ -24,6 +24,7 @@ def test_the_sample_policy_loads(estate_and_policy):
     found = policy.load(folder, estate)
     assert found.pools["daily"].block_size == 1024 ** 2 and found.jobs["core-data"].levels.differential
     assert found.jobs["smc-system"].retention.restorable_days == 35
+    assert found.pools["daily"].copy_to == "offsite" and found.libraries["primary-library"].spool.segment_size == 8 << 30
 
 
 @pytest.mark.parametrize("file,old,new,message", [
@@ -42,6 +43,13 @@ def test_the_sample_policy_loads(estate_and_policy):
      "    pool: daily\n    levles: {full_every_days: 7}", r"jobs.core-data.levles: Extra inputs are not permitted"),
     ("jobs.yml", "paths: [/etc, /srv]", "paths: [etc]", r"jobs.core-data.paths: 'etc': an absolute path"),
     ("libraries.yml", "site: dr", "site: mars", r"libraries.dr-library.site: unknown site 'mars'"),
+    ("pools.yml", "copy_to: offsite", "copy_to: daily",
+     r"pools.yml:\d+: pools.daily.copy_to: 'daily' is in primary-library too: the copy goes to another library"),
+    ("pools.yml", "copy_to: offsite", "copy_to: vault", r"pools.daily.copy_to: no pool 'vault'"),
+    ("libraries.yml", "directory: /var/spool/mzops/backup", "directory: spool",
+     r"libraries.yml:\d+: libraries.primary-library.spool.directory: 'spool': an absolute path"),
+    ("libraries.yml", "segment_size: 8GiB", "segment_size: 64KiB",
+     r"libraries.primary-library.spool.segment_size: '64KiB': a spool segment is at least 1MiB"),
     ("jobs.yml", "retention: {restorable_days: 35, monthly_fulls_years: 3}\n    encryption",
      "retention: {monthly_fulls_years: 3}\n    encryption", r"jobs.core-data.retention.restorable_days: Field required"),
 ])

@@ -105,7 +105,7 @@ def test_each_level_restores_exactly_its_tree(levels):
             expected.append(snapshot(os.fsencode(tree)))
         for number in range(len(levels)):
             out = work / f"out{number}"
-            restore.restore(policy, catalogue, "j", "h", out, run=f"run{number}/h")
+            restore.restore(policy, catalogue, "j", "h", out, run=f"run{number}/j/h")
             restored = os.fsencode(out / str(tree).lstrip("/"))
             assert snapshot(restored) == expected[number], number
         shutil.rmtree(work / "lib")
@@ -126,7 +126,7 @@ def test_gnu_tar_missing_a_recreated_directory_takes_a_full(tmp_path):
     apply(os.fsencode(tree), ("write", b"d1/sub", b"a", b"new"))
     second = engine.back_up(policy, "j", None, "h", catalogue, "r1", target=target)
     assert second.record["level"] == 0 and "GNU tar incremental defect" in second.record["warnings"][0]
-    restore.restore(policy, catalogue, "j", "h", tmp_path / "out", run="r1/h")
+    restore.restore(policy, catalogue, "j", "h", tmp_path / "out", run="r1/j/h")
     assert (tmp_path / "out" / str(tree).lstrip("/") / "d1" / "sub" / "a").read_bytes() == b"new"
 
 
@@ -146,5 +146,5 @@ def test_directories_swapped_back_take_a_full(tmp_path):
             apply(os.fsencode(tree), ("swapdirs",))
         levels.append(engine.back_up(policy, "j", None, "h", catalogue, f"r{number}", target=target).record["level"])
     assert levels == [0, 0, 0]
-    restore.restore(policy, catalogue, "j", "h", tmp_path / "out", run="r2/h")
+    restore.restore(policy, catalogue, "j", "h", tmp_path / "out", run="r2/j/h")
     assert (tmp_path / "out" / str(tree).lstrip("/") / "d1" / "a").read_bytes() == b"X"

@@ -53,7 +53,7 @@ def test_a_write_protected_cartridge_fails_the_job_and_catalogues_nothing(setup)
     outcome = engine.back_up(policy, "j", None, "h", Catalogue(f"sqlite:///{tmp_path}/catalogue.sqlite"), "r1",
                              target=target)
     assert outcome.state == "failed" and "write-protected" in outcome.message
-    assert [r.id for r in runs(catalogue)] == ["r0/h"]
+    assert [r.id for r in runs(catalogue)] == ["r0/j/h"]
 
 
 def test_the_wrong_cartridge_behind_a_barcode_is_refused(setup):

@@ -1,0 +1,1 @@
+"""The catalogue's schema migrations (Alembic), applied by `mzops backup catalog upgrade`."""
