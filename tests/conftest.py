@@ -70,7 +70,8 @@ class LabSession:
             if os.geteuid() != 0:
                 pytest.skip("the lab needs root")
             self.run("lab", "down")  # a lab left by an earlier run or session
-            args = ["-q", "lab", "up", "--hosts", str(hosts), "--firewall", "--json"] + (["--db"] if db else [])
+            args = ["-q", "lab", "up", "--hosts", str(hosts), "--firewall", "--backup", "--json"] + (
+                ["--db"] if db else [])
             proc = self.run(*args)
             assert proc.returncode == 0, proc.stderr
             self.status = json.loads(proc.stdout)

@@ -22,10 +22,12 @@ def up(
     db: bool = typer.Option(False, "--db", help="Add labdb1 (primary) and labdb2 (DR) running PostgreSQL 15 and MariaDB."),
     systemd: bool = typer.Option(False, "--systemd", help="Boot systemd as PID 1 in each host (systemd-nspawn)."),
     firewall: bool = typer.Option(False, "--firewall", help="Add labfw1, an nftables firewall between the primary user and core zones."),
+    backup: bool = typer.Option(False, "--backup", help="Add the backup servers labbk1 (primary) and labbk2 (DR) "
+                                "with their file-backed tape libraries and a backup policy (see `lab server`)."),
     as_json: bool = common.JsonOption,
 ) -> None:
     """Start the lab and write its inventory (use it with `mzops -i`)."""
-    result = runtime.up(hosts=hosts, databases=db, systemd=systemd, firewall=firewall,
+    result = runtime.up(hosts=hosts, databases=db, systemd=systemd, firewall=firewall, backup=backup,
                         log=lambda m: common.progress(ctx, m))
     common.note_targets(h.name for h in result.hosts)
     common.progress(ctx, f"lab up: {len(result.hosts)} hosts in {result.seconds:.1f} s")
@@ -64,10 +66,25 @@ def _render_status(ctx: typer.Context, as_json: bool) -> None:
         return
     table = Table("name", "address", "site", "zone", "role", "state")
     for h in data["hosts"]:
-        role = "firewall (nftables)" if h.get("firewall") else "databases" if h["databases"] else ""
+        role = ("firewall (nftables)" if h.get("firewall") else "databases" if h["databases"] else
+                "backup server" if h.get("backup") else "")
         table.add_row(h["name"], h["address"], h["site"], h["zone"], role, h["state"])
     common.stdout.print(table)
     common.stdout.print(f"inventory: {data['inventory']}", highlight=False, markup=False)
+
+
+@app.command("server", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def server(
+    ctx: typer.Context,
+    site: str = typer.Option("primary", "--site", help="Whose backup server: primary (labbk1) or dr (labbk2)."),
+    args: List[str] = typer.Argument(None, help="mzops arguments, after --"),
+) -> None:
+    """Run mzops as a lab backup server (`lab up --backup`): inside its network namespace,
+    reaching the lab's hosts over the lab network, with its own catalogue; e.g.
+    `mzops lab server -- backup run`. Its exit code is passed through."""
+    if not args:
+        raise InputError("no mzops arguments given (mzops lab server -- backup run)")
+    raise typer.Exit(runtime.run_as_server(site, list(args)))
 
 
 @app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -118,8 +118,11 @@ while True:
 """
 
 
-def ssh_config(hosts: list[LabHost], lab_dir: Path) -> str:
-    """Client config that reaches hosts only through the lab control namespace."""
+def ssh_config(hosts: list[LabHost], lab_dir: Path, from_server: bool = False) -> str:
+    """Client config that reaches hosts only through the lab control namespace; or, for
+    mzops run as a lab backup server (inside its namespace, on the lab network), directly,
+    with control sockets of its own (a master of the control node's would carry its
+    traffic through the relay instead)."""
     key = lab_dir / "ssh" / "id_ed25519"
     lines = []
     for host in hosts:
@@ -133,10 +136,11 @@ def ssh_config(hosts: list[LabHost], lab_dir: Path) -> str:
         f'  UserKnownHostsFile "{lab_dir / "ssh" / "known_hosts"}"',
         "  StrictHostKeyChecking yes",
         "  GlobalKnownHostsFile /dev/null",
-        # The only way in: a relay started inside the lab control namespace.
-        f"  ProxyCommand /usr/bin/nsenter --net=/run/netns/{topology.CONTROL_NETNS} /usr/bin/socat STDIO TCP:%h:%p",
+        # The only way in from outside: a relay started inside the lab control namespace.
+        *([] if from_server else [f"  ProxyCommand /usr/bin/nsenter --net=/run/netns/{topology.CONTROL_NETNS} "
+                                  "/usr/bin/socat STDIO TCP:%h:%p"]),
         "  ControlMaster auto",
-        f'  ControlPath "{lab_dir / "cm"}/%C"',
+        f'  ControlPath "{lab_dir / ("cms" if from_server else "cm")}/%C"',
         "  ControlPersist 300",
         "  BatchMode yes",
         "  ConnectTimeout 10",
@@ -166,6 +170,8 @@ def inventory(hosts: list[LabHost], lab_dir: Path) -> dict[str, str]:
     zones: dict[str, dict] = {}
     sites: dict[str, dict] = {}
     for host in hosts:
+        if host.backup:
+            continue                # the lab's backup servers: infrastructure, run as `mzops lab server`
         if host.firewall:
             kinds["firewalls"][host.name] = {"ansible_host": host.address, "mzops_platform": "debian-12",
                                              "mzops_fw_vendor": "nftables", "mzops_device_type": "linux"}

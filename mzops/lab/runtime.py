@@ -18,6 +18,7 @@ from pathlib import Path
 
 from mzops import run as runlayer
 from mzops.errors import InputError, OperationFailed
+from mzops.lab import backup as lab_backup
 from mzops.lab import files, rootfs, topology
 from mzops.lab.topology import LabHost
 from mzops.paths import mzops_home
@@ -71,13 +72,13 @@ class UpResult:
 
 
 def up(hosts: int = 3, databases: bool = False, systemd: bool = False, firewall: bool = False,
-       log=print) -> UpResult:
+       backup: bool = False, log=print) -> UpResult:
     require_root()
     missing = [tool for tool in REQUIRED_TOOLS if not shutil.which(tool)]
     if missing:
         raise InputError(f"missing tools for the lab: {', '.join(missing)} (see README, set-up)")
     try:
-        planned = topology.plan(hosts, databases, systemd, firewall)
+        planned = topology.plan(hosts, databases, systemd, firewall, backup)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     if is_up():
@@ -100,6 +101,8 @@ def up(hosts: int = 3, databases: bool = False, systemd: bool = False, firewall:
             state["hosts"].append({**host.to_dict(), "pid": procs[host.name].pid})
         inv = _write_inventory(planned)
         state["inventory"] = str(inv)
+        if backup:
+            state["backup"] = str(lab_backup.prepare(planned, lab_dir(), inv))
         state_file().write_text(json.dumps(state, indent=2))
         _wait_ready(planned, procs)
     except BaseException as exc:
@@ -267,8 +270,8 @@ def down(log=print) -> list[str]:
     """Remove everything a lab (or a failed `up`) created. Safe to call any time."""
     require_root()
     removed: list[str] = []
-    cm = lab_dir() / "cm"
-    for sock in sorted(cm.glob("*")) if cm.is_dir() else []:
+    sockets = [s for sub in ("cm", "cms") if (lab_dir() / sub).is_dir() for s in sorted((lab_dir() / sub).glob("*"))]
+    for sock in sockets:
         subprocess.run(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "lab"],
                        capture_output=True, stdin=subprocess.DEVNULL, timeout=10)
         removed.append(f"control socket {sock.name}")
@@ -285,7 +288,7 @@ def down(log=print) -> list[str]:
     for mount in leftover_mounts():
         _sh("umount", "-l", mount, check=False)
         removed.append(f"mount {mount}")
-    for sub in ("hosts", "cm", "ssh", "inventory"):
+    for sub in ("hosts", "cm", "cms", "ssh", "inventory", "server-inventory", "backup"):
         path = lab_dir() / sub
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
@@ -429,10 +432,25 @@ def status() -> dict:
         hosts.append({
             "name": entry["name"], "address": entry["address"], "zone": entry["zone"],
             "site": entry["site"], "databases": entry["databases"], "systemd": entry.get("systemd", False),
-            "firewall": entry.get("firewall", False), "state": "running" if alive else "stopped",
+            "firewall": entry.get("firewall", False), "backup": entry.get("backup", False),
+            "state": "running" if alive else "stopped",
         })
     return {"up": True, "inventory": state["inventory"], "subnet": state["subnet"],
-            "ssh_config": str(lab_dir() / "ssh" / "config"), "hosts": hosts}
+            "ssh_config": str(lab_dir() / "ssh" / "config"), "backup": state.get("backup"), "hosts": hosts}
+
+
+def run_as_server(site: str, args: list[str]) -> int:
+    """mzops ARGS run as the lab's backup server of SITE (inside its network namespace,
+    with its own MZOPS_HOME); its exit code."""
+    require_root()
+    if not state_file().exists():
+        raise InputError("the lab is not up (run `mzops lab up --backup`)")
+    if not json.loads(state_file().read_text()).get("backup"):
+        raise InputError("the lab has no backup servers (run `mzops lab up --backup`)")
+    if site not in lab_backup.SERVERS:
+        raise InputError(f"--site: one of {', '.join(lab_backup.SERVERS)} (got {site!r})")
+    argv, env = lab_backup.server_command(lab_dir(), site, args)
+    return subprocess.run(argv, env=env).returncode
 
 
 def _init_pid(unshare_pid: int) -> int | None:

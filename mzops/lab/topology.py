@@ -37,6 +37,12 @@ FIREWALL_LEGS = (("user", "eth1"), ("core", "eth2"))
 FIREWALL_OCTET = 254
 
 
+# lab up --backup: a backup server at each site's security management centre, driving
+# that site's file-backed library; not in the lab's inventory (it is the estate's
+# infrastructure, not an audit target): `mzops lab server` runs mzops as it.
+BACKUP_SERVERS = (("labbk1", "primary", "smc"), ("labbk2", "dr", "smc"))
+
+
 @dataclass(frozen=True)
 class Segment:
     site: str
@@ -68,6 +74,7 @@ class LabHost:
     databases: bool = False
     systemd: bool = False
     firewall: bool = False
+    backup: bool = False
 
     @property
     def segment(self) -> Segment:
@@ -92,9 +99,11 @@ class LabHost:
         return asdict(self)
 
 
-def plan(hosts: int, databases: bool = False, systemd: bool = False, firewall: bool = False) -> list[LabHost]:
-    """Hosts lab01..labNN over SLOTS, plus labdb1/labdb2 (primary/DR core) with --db and
-    labfw1 (between the primary user and core zones) with --firewall."""
+def plan(hosts: int, databases: bool = False, systemd: bool = False, firewall: bool = False,
+         backup: bool = False) -> list[LabHost]:
+    """Hosts lab01..labNN over SLOTS, plus labdb1/labdb2 (primary/DR core) with --db,
+    labfw1 (between the primary user and core zones) with --firewall and the backup
+    servers labbk1/labbk2 (primary/DR management zone) with --backup."""
     if not 1 <= hosts <= MAX_HOSTS:
         raise ValueError(f"--hosts must be between 1 and {MAX_HOSTS}")
     slots = [(f"lab{i + 1:02d}", *SLOTS[i % len(SLOTS)], False) for i in range(hosts)]
@@ -102,6 +111,9 @@ def plan(hosts: int, databases: bool = False, systemd: bool = False, firewall: b
         slots += [(f"labdb{i + 1}", site, zone, True) for i, (site, zone) in enumerate(DB_SLOTS)]
     if firewall:
         slots.append((FIREWALL_NAME, *FIREWALL_SLOT, False))
+    if backup:
+        slots += [(name, site, zone, False) for name, site, zone in BACKUP_SERVERS]
+    servers = {name for name, _, _ in BACKUP_SERVERS} if backup else set()
     used: dict[Segment, int] = {}
     out = []
     for name, site, zone, is_db in slots:
@@ -109,7 +121,8 @@ def plan(hosts: int, databases: bool = False, systemd: bool = False, firewall: b
         offset = FIRST_HOST_OCTET + used.get(segment, 0)
         used[segment] = used.get(segment, 0) + 1
         address = str(segment.network.network_address + offset)
-        out.append(LabHost(name, site, zone, address, is_db, systemd, firewall=name == FIREWALL_NAME))
+        out.append(LabHost(name, site, zone, address, is_db, systemd, firewall=name == FIREWALL_NAME,
+                           backup=name in servers))
     return out
 
 

@@ -41,3 +41,17 @@ def test_interface_names_fit_the_kernel_limit():
 def test_host_count_is_bounded(count):
     with pytest.raises(ValueError):
         topology.plan(count)
+
+
+def test_backup_servers_one_per_site_in_the_management_zone_and_not_in_the_inventory(tmp_path):
+    from mzops.lab import files
+    hosts = topology.plan(3, backup=True)
+    servers = [(h.name, h.site, h.zone) for h in hosts if h.backup]
+    assert servers == [("labbk1", "primary", "smc"), ("labbk2", "dr", "smc")]
+    assert len({h.address for h in hosts}) == len(hosts)
+    inventory = files.inventory(hosts, tmp_path)["hosts.yml"]
+    assert "labbk" not in inventory and "lab01" in inventory
+    # as a server sees the lab: no relay through the control namespace, control sockets of its own
+    seen = files.ssh_config(hosts, tmp_path, from_server=True)
+    assert "ProxyCommand" not in seen and f'ControlPath "{tmp_path / "cms"}/%C"' in seen
+    assert "ProxyCommand" in files.ssh_config(hosts, tmp_path)
