@@ -35,12 +35,12 @@ def exclusive(capability: str, what: str = "") -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip()
-            raise Busy(f"another mzops {what or capability} holds {path}"
-                       + (f" ({holder})" if holder else "")) from None
+            pid, _, holder = handle.read().strip().partition(": ")      # "pid N: what it runs"
+            raise Busy(f"another mzops {holder or capability} holds {path}" + (f" ({pid})" if pid else "")
+                       + (f"; this one ({what}) did not start" if what else "")) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()}\n")
+        handle.write(f"pid {os.getpid()}: {what or capability}\n")
         handle.flush()
         try:
             yield
