@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 
 # chromium + CJK fonts: the HTML report test renders the report as an evaluator sees it.
 # nftables: the nftables vendor module's round trips and the lab firewall use the real nft.
-# tar, age, systemd: backups (GNU tar streams, age encryption, systemd-analyze for the timer).
+# tar, age, systemd, libarchive13: backups (GNU tar streams, age encryption, systemd-analyze for
+# the timer, libarchive reading the streams for the catalogue).
 SYSTEM_PACKAGES=(debootstrap socat iproute2 openssh-client util-linux zstd bc ca-certificates openssl
-                 chromium fonts-noto-cjk nftables tar age systemd)
+                 chromium fonts-noto-cjk nftables tar age systemd libarchive13)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import zlib
 from pathlib import Path
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, create_engine, event, func, inspect, select
+from sqlalchemy import (BigInteger, ForeignKey, Integer, LargeBinary, String, TypeDecorator, create_engine, event, func,
+                        inspect, or_, select)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from mzops import paths
@@ -22,6 +24,30 @@ from mzops.errors import OperationFailed
 
 class Base(DeclarativeBase):
     pass
+
+
+class Digest(TypeDecorator):
+    """A SHA-256 kept as its 32 bytes, given as hex (a full has millions of them)."""
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return bytes.fromhex(value) if value else b""
+
+    def process_result_value(self, value, dialect):
+        return bytes(value).hex() if value else ""
+
+
+class Compressed(TypeDecorator):
+    """Bytes kept deflated (zlib): GNU tar's snapshot files repeat every name."""
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return zlib.compress(value, 1) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        return zlib.decompress(value) if value is not None else None
 
 
 class Meta(Base):
@@ -40,7 +66,7 @@ class Volume(Base):
     labelled_at: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16), default="append")      # append | full | recycled | error
     location: Mapped[str] = mapped_column(String(128), default="")       # "primary-library slot 3", "dr vault"
-    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     problem: Mapped[str] = mapped_column(String(256), default="", server_default="")  # why state is error
 
 
@@ -54,9 +80,9 @@ class Run(Base):
     parent: Mapped[str | None] = mapped_column(String(256), nullable=True)  # the run this level is based on
     started: Mapped[str] = mapped_column(String(32))
     finished: Mapped[str] = mapped_column(String(32))
-    bytes: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
-    snapshot: Mapped[bytes] = mapped_column(LargeBinary)                  # GNU tar's snapshot file after the run
+    snapshot: Mapped[bytes] = mapped_column(Compressed)                   # GNU tar's snapshot file after the run
     encryption: Mapped[str] = mapped_column(String(256), default="")     # the key's reference ("": plain)
     parts: Mapped[list["Part"]] = relationship(back_populates="run", order_by="Part.number",
                                                cascade="all, delete-orphan")
@@ -72,7 +98,7 @@ class Part(Base):
     number: Mapped[int] = mapped_column(Integer)
     volume: Mapped[str] = mapped_column(ForeignKey("volumes.barcode"), index=True)
     tape_file: Mapped[int] = mapped_column(Integer)
-    bytes: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     run: Mapped[Run] = relationship(back_populates="parts")
 
@@ -86,7 +112,7 @@ class CopyPart(Base):
     number: Mapped[int] = mapped_column(Integer)
     volume: Mapped[str] = mapped_column(ForeignKey("volumes.barcode"), index=True)
     tape_file: Mapped[int] = mapped_column(Integer)
-    bytes: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     copied: Mapped[str] = mapped_column(String(32))
     run: Mapped[Run] = relationship(back_populates="copies")
@@ -97,12 +123,24 @@ class File(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_key: Mapped[str] = mapped_column(String(256), ForeignKey("runs.id"), index=True)
     path: Mapped[str] = mapped_column(String(4096))                      # for people: undecodable bytes as \xNN
-    raw: Mapped[bytes] = mapped_column(LargeBinary)                      # the name's bytes, as the file system has them
-    kind: Mapped[str] = mapped_column(String(8))                         # file | dir | link | dumpdir ...
-    size: Mapped[int] = mapped_column(Integer)
-    mtime: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64), default="")
+    # the name's bytes as the file system has them, kept only when they are not the path's UTF-8
+    raw_name: Mapped[bytes | None] = mapped_column("raw", LargeBinary, nullable=True)
+    kind: Mapped[str] = mapped_column(String(8))                         # file | dir | link | hard | other
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(Digest, default="")
+    offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # of its header in the stream
     run: Mapped[Run] = relationship(back_populates="files")
+
+    @property
+    def raw(self) -> bytes:
+        return self.raw_name if self.raw_name is not None else self.path.encode()
+
+    @staticmethod
+    def row(raw: bytes, **fields) -> dict:
+        """A row for a bulk insert of files named RAW."""
+        path = display(raw)
+        return {"path": path, "raw_name": None if path.encode() == raw else raw, **fields}
 
 
 class Verification(Base):
@@ -112,11 +150,6 @@ class Verification(Base):
     run_key: Mapped[str] = mapped_column(String(256), ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     at: Mapped[str] = mapped_column(String(32))
     problems: Mapped[str] = mapped_column(String(4096), default="")
-
-
-def name_bytes(name: str) -> bytes:
-    """A member name as tarfile gives it (undecodable bytes as surrogates) back to bytes."""
-    return name.encode("utf-8", "surrogateescape")
 
 
 def display(raw: bytes) -> str:
@@ -276,6 +309,25 @@ class Catalogue:
                      "bytes": r.bytes, "files": counts.get(r.id, 0), "volumes": sorted({p.volume for p in r.parts})}
                     for r in session.scalars(query)]
 
+    def holds(self, run_key: str, name: str) -> bool:
+        """Whether the run's stream has NAME (a member path) or anything under it."""
+        with self.session() as session:
+            query = select(File.id).where(File.run_key == run_key, or_(
+                File.path == name, File.path.startswith(name + "/", autoescape=True))).limit(1)
+            return session.scalar(query) is not None
+
+    def member_span(self, run_key: str, name: str) -> tuple[int, int | None, str] | None:
+        """Where file NAME's members are in the run's stream: (from, to or None for the end,
+        its SHA-256), when NAME is one file of the run and its offset is known."""
+        with self.session() as session:
+            found = session.scalars(select(File).where(File.run_key == run_key, File.path == name,
+                                                       File.kind == "file").limit(2)).all()
+            if len(found) != 1 or found[0].offset is None:
+                return None
+            following = session.scalar(select(File.offset).where(File.run_key == run_key, File.id > found[0].id)
+                                       .order_by(File.id).limit(1))
+            return found[0].offset, following, found[0].sha256
+
     def files_of(self, run_key: str) -> list[File]:
         """The archived files of one run (a full has millions: never loaded with the chain)."""
         with self.session() as session:
@@ -300,6 +352,7 @@ def rebuild(catalogue: "Catalogue", manifests: dict[str, list[dict]], labels: di
     copies (a manifest written before the copy job lacks them): those are gathered from
     all. Counts of what was restored."""
     import base64
+    import gzip
 
     with catalogue.session() as session:
         if session.scalars(select(Run).limit(1)).first() is not None:
@@ -330,11 +383,14 @@ def rebuild(catalogue: "Catalogue", manifests: dict[str, list[dict]], labels: di
             session.add(Run(id=run["id"], run_id=run["run_id"], job=run["job"], asset=run["asset"],
                             level=run["level"], parent=run["parent"], started=run["started"],
                             finished=run["finished"], bytes=run["bytes"], sha256=run["sha256"],
-                            snapshot=base64.b64decode(run["snapshot"]), encryption=run.get("encryption", ""),
+                            snapshot=(gzip.decompress(base64.b64decode(run["snapshot_gz"])) if "snapshot_gz" in run
+                                      else base64.b64decode(run["snapshot"])), encryption=run.get("encryption", ""),
                             parts=[Part(number=p["number"], volume=p["volume"], tape_file=p["file"], bytes=p["bytes"],
                                         sha256=p["sha256"]) for p in run["parts"]],
-                            files=[File(path=f["path"], raw=base64.b64decode(f["raw"]), kind=f["kind"],
-                                        size=f["size"], mtime=f["mtime"], sha256=f["sha256"]) for f in run["files"]],
+                            files=[File(**File.row(base64.b64decode(f["raw"]) if "raw" in f else f["path"].encode(),
+                                                   kind=f["kind"], size=f["size"], mtime=f["mtime"],
+                                                   sha256=f["sha256"], offset=f.get("offset")))
+                                   for f in run["files"]],
                             copies=[CopyPart(library=c["library"], number=c["number"], volume=c["volume"],
                                              tape_file=c["file"], bytes=c["bytes"], sha256=c["sha256"],
                                              copied=c["copied"]) for c in copied]))

@@ -62,12 +62,14 @@ def copy_run(policy: Policy, catalogue: Catalogue, source_pool: str, run: Run, d
             drive, barcode = mounter.writable()
             writer = volume.StreamWriter(drive, barcode, policy.pools[target].block_size, fields, extract,
                                          lambda: mounter.full(writer.volume))
-            parts = writer.write(restore.records(reader, run, policy.pools[source_pool].block_size))
+            digest = volume.Digest()
+            parts = writer.write(digest.feed(restore.records(reader, run, policy.pools[source_pool].block_size)))
+            stream_sha256 = digest.hexdigest()
             reader.drive.close()
     except (TapeError, MzopsError) as exc:
         return Outcome(run.asset, "failed", f"copy of {run.id} to {target}: {exc}",
                        seconds=time.monotonic() - started)
-    if writer.sha256.hexdigest() != run.sha256 or writer.bytes != run.bytes:
+    if stream_sha256 != run.sha256 or writer.bytes != run.bytes:
         return Outcome(run.asset, "failed", f"copy of {run.id} to {target}: {writer.bytes} bytes written do not "
                        f"match the run's {run.bytes} and checksum", seconds=time.monotonic() - started)
     copied = utcnow()

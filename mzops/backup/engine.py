@@ -16,20 +16,20 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import fnmatch
+import gzip
 import hashlib
 import queue
 import shlex
-import tarfile
 import threading
 import time
+import zlib
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import insert
 
-from mzops.backup import crypt, volume
+from mzops.backup import archive, crypt, volume
 from mzops.backup import spool as spool_
-from mzops.backup.catalogue import Catalogue, File, Part, Run, display, name_bytes, utcnow
+from mzops.backup.catalogue import Catalogue, File, Part, Run, utcnow
 from mzops.backup.catalogue import Volume as VolumeRow
 from mzops.backup.library import Drives, Mounter
 from mzops.backup.policy import JobSpec, Policy
@@ -58,23 +58,30 @@ exec tar --create --format=posix --listed-incremental="$dir/new.snar" --sparse -
   --file=- "$@" </dev/null
 """
 
+# Snapshots and listings travel gzipped (a snapshot names every file: a province's 4 Mbit/s
+# line would take minutes over it plain); with "digest", CHECK has sent it already.
 COMMIT = b"""set -eu
-dir=$1/$2; level=$3
+dir=$1/$2; level=$3; send=$4
 mv "$dir/new.snar" "$dir/level-$level.snar"
 n=$((level + 1))
 while [ -e "$dir/level-$n.snar" ]; do rm -f "$dir/level-$n.snar"; n=$((n + 1)); done
-base64 "$dir/level-$level.snar"
+if [ "$send" = digest ]; then sha256sum < "$dir/level-$level.snar" | cut -c1-64
+else gzip -1 -c "$dir/level-$level.snar" | base64; fi
 """
 
 # What the new snapshot records and what is on the asset, for `missed_directories`.
 CHECK = b"""set -eu
 dir=$1/$2; shift 2
-base64 "$dir/new.snar"
+gzip -1 -c "$dir/new.snar" | base64
 printf '\\n--\\n'
-find "$@" -xdev -type d -printf '%D\\0%i\\0%p\\0' | base64
+find "$@" -xdev -type d -printf '%D\\0%i\\0%p\\0' | gzip -1 -c | base64
 """
 
 EXTRACT = "tar -x --listed-incremental=/dev/null -f - -C /restore"
+
+
+def _gunzip(text: bytes) -> bytes:
+    return zlib.decompress(base64.b64decode(text), wbits=31)
 
 
 def snapshot_directories(snar: bytes) -> dict[str, tuple[bytes, bytes]]:
@@ -92,6 +99,27 @@ def snapshot_directories(snar: bytes) -> dict[str, tuple[bytes, bytes]]:
         index += 6
         while index < len(tokens) and tokens[index] != b"":
             index += 1
+        while index < len(tokens) and tokens[index] == b"":
+            index += 1
+    return out
+
+
+def snapshot_entries(snar: bytes) -> dict[str, set[str]]:
+    """Each directory of a snapshot file with the names in it when the level was taken
+    (its dumpdir: each name after a one-letter flag, Y dumped, N not, D a directory)."""
+    header, _, body = snar.partition(b"\n")
+    if not header.startswith(b"GNU tar-") or not header.endswith(b"-2"):
+        raise ValueError(f"not a format 2 GNU tar snapshot: {header[:40]!r}")
+    tokens = body.split(b"\0")
+    out, index = {}, 2
+    while index + 5 < len(tokens):
+        name = tokens[index + 5].decode("utf-8", "surrogateescape").lstrip("/")
+        index += 6
+        entries = set()
+        while index < len(tokens) and tokens[index] != b"":
+            entries.add(tokens[index][1:].decode("utf-8", "surrogateescape"))
+            index += 1
+        out[name] = entries
         while index < len(tokens) and tokens[index] == b"":
             index += 1
     return out
@@ -147,48 +175,14 @@ def plan_level(catalogue: Catalogue, name: str, job: JobSpec, asset: str, reques
     return last.level + 1, last
 
 
-class _Pipe:
-    """A file-like over a queue of chunks, for tarfile's stream mode."""
-
-    def __init__(self, chunks: "queue.Queue[bytes | None]"):
-        self.chunks, self.buffer, self.done = chunks, bytearray(), False
-
-    def read(self, size: int = -1) -> bytes:
-        while not self.done and (size < 0 or len(self.buffer) < size):
-            chunk = self.chunks.get()
-            if chunk is None:
-                self.done = True
-            else:
-                self.buffer += chunk
-        size = len(self.buffer) if size < 0 else size
-        out = bytes(self.buffer[:size])
-        del self.buffer[:size]
-        return out
-
-
 def _index(chunks: "queue.Queue[bytes | None]", out: list[dict], errors: list[str]) -> None:
     """Each member of the tar stream with the SHA-256 of its content (as rows of File)."""
-    pipe = _Pipe(chunks)
     try:
-        with tarfile.open(fileobj=pipe, mode="r|") as archive:
-            for member in archive:
-                digest = ""
-                if member.isfile():
-                    handle = archive.extractfile(member)
-                    h = hashlib.sha256()
-                    for block in iter(lambda: handle.read(1 << 20), b""):
-                        h.update(block)
-                    digest = h.hexdigest()
-                kind = ("file" if member.isfile() else "dir" if member.isdir() else "link" if member.issym()
-                        else "hard" if member.islnk() else "other")
-                raw = name_bytes(member.name)
-                out.append({"path": display(raw), "raw": raw, "kind": kind, "size": member.size,
-                            "mtime": int(member.mtime), "sha256": digest})
-    except tarfile.TarError as exc:
+        for member in archive.members(iter(chunks.get, None)):
+            out.append(File.row(member.raw, kind=member.kind, size=member.size, mtime=member.mtime,
+                                sha256=member.sha256, offset=member.offset))
+    except archive.StreamError as exc:
         errors.append(f"the tar stream could not be indexed: {exc}")
-    finally:
-        while not pipe.done:           # drain, so the producer never blocks
-            pipe.read(1 << 20)
 
 
 def _stream(proc, tee: "queue.Queue[bytes | None]") -> Iterator[bytes]:
@@ -263,7 +257,8 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
                 indexer.start()
                 plain = _stream(proc, tee)
                 source = crypt.encrypt(plain, to) if to else plain
-                _to_tape(policy, job.pool, catalogue, drives, writer, source, proc, f"{run_id}-{asset}-{name}")
+                stream_sha256 = _to_tape(policy, job.pool, catalogue, drives, writer, source, proc,
+                                         f"{run_id}-{asset}-{name}")
                 rc = proc.wait()
                 drain.join()
                 indexer.join()
@@ -285,14 +280,15 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
                            seconds=time.monotonic() - started)
         if rc == 1:
             warnings.append(said[-300:])
+        new_snar = None
         if not errors and level > 0:
             checked = ssh.run_script(target, CHECK, [state, name, *job.paths], timeout=600)
             if checked.rc != 0:
                 return Outcome(asset, "failed", f"{name}: the snapshot could not be checked: {checked.stderr[-300:]}",
                                seconds=time.monotonic() - started)
             snar_text, _, dirs_text = checked.stdout.partition(b"\n--\n")
-            new_snar = base64.b64decode(snar_text)
-            found = base64.b64decode(dirs_text)
+            new_snar = _gunzip(snar_text)
+            found = _gunzip(dirs_text)
             missed = missed_directories(new_snar, found, job.exclude)
             renamed = renamed_directories(parent.snapshot, found) if parent is not None and parent.snapshot else []
             if missed or renamed:
@@ -306,22 +302,32 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
         break
     if errors:
         return Outcome(asset, "failed", f"{name}: {errors[0]}", seconds=time.monotonic() - started)
-    committed = ssh.run_script(target, COMMIT, [state, name, str(level)], timeout=120)
+    checked_snar = new_snar
+    committed = ssh.run_script(target, COMMIT, [state, name, str(level), "digest" if checked_snar else "send"],
+                               timeout=120)
     if committed.rc != 0:
         return Outcome(asset, "failed", f"{name}: the snapshot could not be committed: {committed.stderr[-300:]}",
                        seconds=time.monotonic() - started)
-    snapshot = base64.b64decode(committed.stdout)
+    if checked_snar is not None:
+        if committed.stdout.strip().decode() != hashlib.sha256(checked_snar).hexdigest():
+            return Outcome(asset, "failed", f"{name}: the committed snapshot is not the one checked",
+                           seconds=time.monotonic() - started)
+        snapshot = checked_snar
+    else:
+        snapshot = _gunzip(committed.stdout)
     key = f"{run_id}/{name}/{asset}"          # a run of one job on one asset
     with catalogue.session() as session, session.begin():
         session.add(Run(id=key, run_id=run_id, job=name, asset=asset, level=level,
                         parent=parent.id if parent else None, started=began, finished=utcnow(),
-                        bytes=writer.bytes, sha256=writer.sha256.hexdigest(), snapshot=snapshot,
+                        bytes=writer.bytes, sha256=stream_sha256, snapshot=snapshot,
                         encryption=job.encryption.key if to else "",
                         parts=[Part(number=p.number, volume=p.volume, tape_file=p.file, bytes=p.bytes,
                                     sha256=p.sha256) for p in parts]))
         session.flush()
-        if files:       # one multi-row INSERT per batch, not an object per file: a full has millions
-            session.execute(insert(File), [{**f, "run_key": key} for f in files])
+        if files:       # Core's executemany, not an object per file: a full has millions
+            session.connection().execute(File.__table__.insert(), [
+                {"run_key": key, "path": f["path"], "raw": f["raw_name"], "kind": f["kind"], "size": f["size"],
+                 "mtime": f["mtime"], "sha256": f["sha256"], "offset": f["offset"]} for f in files])
         for p in parts:
             row = session.get(VolumeRow, p.volume)
             if row is not None:
@@ -360,13 +366,23 @@ def manifest_of(catalogue: Catalogue, barcode: str, runs: set[str] | None = None
         return {"volume": barcode, "written": volume.now(), "runs": [{
             "id": r.id, "run_id": r.run_id, "job": r.job, "asset": r.asset, "level": r.level, "parent": r.parent,
             "started": r.started, "finished": r.finished, "bytes": r.bytes, "sha256": r.sha256,
-            "snapshot": base64.b64encode(r.snapshot).decode(), "encryption": r.encryption,
+            "snapshot_gz": base64.b64encode(gzip.compress(r.snapshot, 1)).decode(), "encryption": r.encryption,
             "parts": [{"number": p.number, "volume": p.volume, "file": p.tape_file, "bytes": p.bytes,
                        "sha256": p.sha256} for p in r.parts],
             "copies": [{"library": c.library, "number": c.number, "volume": c.volume, "file": c.tape_file,
                         "bytes": c.bytes, "sha256": c.sha256, "copied": c.copied} for c in r.copies],
-            "files": [{"path": f.path, "raw": base64.b64encode(f.raw).decode(), "kind": f.kind, "size": f.size,
-                       "mtime": f.mtime, "sha256": f.sha256} for f in r.files]} for r in runs]}
+            "files": _manifest_files(session, r.id)} for r in runs]}
+
+
+def _manifest_files(session, run_key: str) -> list[dict]:
+    """The run's files for its manifest, in stream order (a name's bytes only when they are
+    not its path's UTF-8), read as rows: a full has millions."""
+    from sqlalchemy import select
+    query = select(File.path, File.raw_name, File.kind, File.size, File.mtime, File.sha256, File.offset).where(
+        File.run_key == run_key).order_by(File.id)
+    return [{"path": path, **({"raw": base64.b64encode(raw).decode()} if raw is not None else {}), "kind": kind,
+             "size": size, "mtime": mtime, "sha256": sha256, "offset": offset}
+            for path, raw, kind, size, mtime, sha256, offset in session.execute(query)]
 
 
 def write_manifests(policy: Policy, catalogue: Catalogue, barcodes: dict[str, set[str]],
@@ -395,11 +411,14 @@ def write_manifests(policy: Policy, catalogue: Catalogue, barcodes: dict[str, se
 
 
 def _to_tape(policy: Policy, pool: str, catalogue: Catalogue, drives: Drives, writer: volume.StreamWriter,
-             source, proc, stem: str) -> None:
+             source, proc, stem: str) -> str:
     """SOURCE through WRITER onto the pool's volumes: straight to a drive held for the
     whole stream, or through the library's spool, one segment at a time, a drive lent for
-    each (so several jobs share the drives, and a part is written again after a write error)."""
+    each (so several jobs share the drives, and a part is written again after a write error).
+    The SHA-256 of the whole stream."""
     library = policy.pools[pool].library
+    digest = volume.Digest()
+    source = digest.feed(source)
     spool = policy.libraries[library].spool
 
     def attach(number: int) -> Mounter:
@@ -418,7 +437,7 @@ def _to_tape(policy: Policy, pool: str, catalogue: Catalogue, drives: Drives, wr
                 mounter.mark(writer.volume, "error", str(exc))
                 raise MediaError(f"{exc}; without a spool the part cannot be written again: the run is not "
                                  "catalogued and the next run redoes its level") from None
-        return
+        return digest.hexdigest()
     filler = spool_.Filler(source, Path(spool.directory), stem, spool.segment_size)
     try:
         for segment in filler:
@@ -431,6 +450,7 @@ def _to_tape(policy: Policy, pool: str, catalogue: Catalogue, drives: Drives, wr
         raise
     if not writer.parts:
         raise OperationFailed("the stream was empty: nothing reached the spool")
+    return digest.hexdigest()
 
 
 def extract_command(destination: str, paths: list[str]) -> list[str]:

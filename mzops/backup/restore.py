@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from mzops.backup import crypt, volume
-from mzops.backup.catalogue import Catalogue, Run, Verification, display, name_bytes
+from mzops.backup import archive, crypt, volume
+from mzops.backup.catalogue import Catalogue, Run, Verification, display
 from mzops.backup.catalogue import Volume as VolumeRow
-from mzops.backup.engine import extract_command
+from mzops.backup.engine import extract_command, snapshot_entries
 from mzops.backup.library import Mounter
 from mzops.backup.policy import Policy
 from mzops.errors import InputError, MzopsError, OperationFailed
@@ -96,11 +95,21 @@ def restore(policy: Policy, catalogue: Catalogue, job: str, asset: str, destinat
     destination.mkdir(parents=True, exist_ok=True)
     mounter = Mounter(policy, policy.jobs[job].pool, catalogue, library=library)
     block = policy.pools[policy.jobs[job].pool].block_size
-    for step_run in catalogue.chain(job, asset, at, run):
-        proc = subprocess.Popen(extract_command(str(destination), paths or []), stdin=subprocess.PIPE,
+    chain = catalogue.chain(job, asset, at, run)
+    wanted = _wanted(catalogue, chain, paths or [], asset)
+    for step_run in chain:
+        members = [p for p in wanted if catalogue.holds(step_run.id, p)] if wanted else []
+        if wanted and not members:
+            continue                    # an incremental holds only what changed: nothing of the paths here
+        # one file of a plain stream: space over the records before it instead of reading the level
+        span = (catalogue.member_span(step_run.id, members[0]) if len(members) == 1 and not step_run.encryption
+                else None)
+        source = (_span(mounter, step_run, parts_of(step_run, library), block, span[0], span[1]) if span else
+                  _plain(records(mounter, step_run, block, parts_of(step_run, library)), step_run, resolver))
+        proc = subprocess.Popen(extract_command(str(destination), members), stdin=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
         try:
-            for record in _plain(records(mounter, step_run, block, parts_of(step_run, library)), step_run, resolver):
+            for record in source:
                 proc.stdin.write(record)
             proc.stdin.close()
         except BrokenPipeError:
@@ -112,8 +121,61 @@ def restore(policy: Policy, catalogue: Catalogue, job: str, asset: str, destinat
         said = proc.stderr.read().decode(errors="replace").strip()
         if proc.wait() != 0:
             raise OperationFailed(f"tar could not extract level {step_run.level} ({step_run.id}): {said[-300:]}")
+        if span:            # read without the part's checksum: the file's own is checked instead
+            restored = hashlib.sha256((destination / members[0]).read_bytes()).hexdigest()
+            if restored != span[2]:
+                raise OperationFailed(f"{members[0]} from {step_run.id} does not match its checksum in the catalogue")
     mounter.drive.close()
     return steps
+
+
+def _span(mounter: Mounter, run: Run, parts, block: int, start: int, end: int | None) -> Iterator[bytes]:
+    """Bytes [START, END) of the run's stream (END None: to its end), found by spacing
+    over the records before START (MTFSR); then the two zero blocks that end a tar archive.
+    Every record of a part is the volume's block size but its last (the writer's rule)."""
+    base = 0
+    for part in parts:
+        if end is not None and base >= end:
+            break
+        if base + part.bytes <= start:
+            base += part.bytes
+            continue
+        drive = mounter.mount(part.volume)
+        size = int(mounter.mounted_label.get("block size", block))
+        found, stream = volume.read_part(drive, part.tape_file, size)
+        if found.get("run") != run.run_id or found.get("part") != str(part.number):
+            raise OperationFailed(f"volume {part.volume} file {part.tape_file} holds run {found.get('run')} "
+                                  f"part {found.get('part')}, not {run.id} part {part.number}")
+        skip = max(0, start - base) // size
+        drive.forward_records(skip)
+        position = base + skip * size
+        for record in stream:
+            low = max(start - position, 0)
+            high = len(record) if end is None else min(len(record), end - position)
+            if high > low:
+                yield record[low:high]
+            position += len(record)
+            if end is not None and position >= end:
+                break
+        base += part.bytes
+    yield b"\0" * 1024
+
+
+def _wanted(catalogue: Catalogue, chain: list[Run], paths: list[str], asset: str) -> list[str]:
+    """The paths a partial restore asks for, each checked against the tree as the last
+    level found it (its snapshot: a file deleted by then is not restored from an older
+    level) and against the chain (a path never backed up is named)."""
+    entries = snapshot_entries(chain[-1].snapshot) if chain[-1].snapshot else {}
+    out = []
+    for path in paths:
+        name = path.strip("/")
+        parent, _, base = name.rpartition("/")
+        if name not in entries and parent in entries and base not in entries[parent]:
+            raise InputError(f"--path {path}: not in the tree of {asset} as of {chain[-1].finished} (gone by then)")
+        if not any(catalogue.holds(r.id, name) for r in chain):
+            raise InputError(f"--path {path}: in no backup of {asset} up to {chain[-1].finished}")
+        out.append(name)
+    return out
 
 
 def verify(policy: Policy, catalogue: Catalogue, job: str, asset: str, library: str | None = None,
@@ -125,40 +187,14 @@ def verify(policy: Policy, catalogue: Catalogue, job: str, asset: str, library: 
     for run in catalogue.chain(job, asset):
         before = len(problems)
         recorded = {f.raw: f.sha256 for f in catalogue.files_of(run.id) if f.kind == "file"}
-        reader = _Reader(_plain(records(mounter, run, block, parts_of(run, library)), run, resolver))
         try:
-            with tarfile.open(fileobj=reader, mode="r|") as archive:
-                for member in archive:
-                    if member.isfile():
-                        digest = hashlib.sha256(archive.extractfile(member).read()).hexdigest()
-                        if recorded.get(name_bytes(member.name)) != digest:
-                            problems.append(f"{run.id}: {display(name_bytes(member.name))}: checksum differs "
-                                            "from the catalogue")
-            reader.drain()
-        except (MzopsError, tarfile.TarError) as exc:
+            for member in archive.members(_plain(records(mounter, run, block, parts_of(run, library)), run,
+                                                 resolver)):
+                if member.kind == "file" and recorded.get(member.raw) != member.sha256:
+                    problems.append(f"{run.id}: {display(member.raw)}: checksum differs from the catalogue")
+        except (MzopsError, archive.StreamError) as exc:
             problems.append(f"{run.id}: {exc}")
         with catalogue.session() as session, session.begin():
             session.add(Verification(run_key=run.id, at=volume.now(), problems="\n".join(problems[before:])))
     mounter.drive.close()
     return problems
-
-
-class _Reader:
-    def __init__(self, records: Iterator[bytes]):
-        self.records, self.buffer = records, bytearray()
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self.buffer) < size:
-            try:
-                self.buffer += next(self.records)
-            except StopIteration:
-                break
-        size = len(self.buffer) if size < 0 else size
-        out = bytes(self.buffer[:size])
-        del self.buffer[:size]
-        return out
-
-    def drain(self) -> None:
-        """Read to the end, so the last part's checksum is checked too."""
-        for _ in self.records:
-            pass

@@ -21,6 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import queue
+import threading
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterable, Iterator
 
@@ -130,7 +132,6 @@ class StreamWriter:
         self.fields, self.extract, self.next_volume = fields, extract, next_volume
         self.failed_volume = failed_volume
         self.parts: list[Part] = []
-        self.sha256 = hashlib.sha256()
         self.bytes = 0
         self.rewritten: list[str] = []      # "part 2 on V1 (write error ...): written again on V2"
 
@@ -176,7 +177,7 @@ class StreamWriter:
         is written again from the segment, so the stream on tape never has a hole."""
         handle.seek(0)
         while True:
-            start, saved = handle.tell(), (self.sha256.copy(), self.bytes)
+            start, saved = handle.tell(), self.bytes
             try:
                 self._begin_part()
                 for record in iter(lambda: handle.read(self.block_size), b""):
@@ -185,7 +186,7 @@ class StreamWriter:
                     except EarlyWarning:
                         self._end_part()
                         self.drive, self.volume = self.next_volume()
-                        start, saved = handle.tell() - len(record), (self.sha256.copy(), self.bytes)
+                        start, saved = handle.tell() - len(record), self.bytes
                         self._begin_part()
                         self.drive.write(record)
                     self._count(record)
@@ -199,25 +200,58 @@ class StreamWriter:
                 self.rewritten.append(f"part {len(self.parts) + 1} on {failed} ({exc}): written again on "
                                       f"{self.volume}")
                 handle.seek(start)
-                self.sha256, self.bytes = saved
+                self.bytes = saved
 
     def _count(self, record: bytes) -> None:
         self._part_hash.update(record)
-        self.sha256.update(record)
         self._part_bytes += len(record)
         self.bytes += len(record)
 
 
+class Digest:
+    """The SHA-256 of a whole stream, taken in a thread of its own (hashlib lets go of the
+    GIL), so the thread that writes the tape only hashes each part once."""
+
+    def __init__(self):
+        self.hash = hashlib.sha256()
+        self.chunks: "queue.Queue[bytes | None]" = queue.Queue(maxsize=32)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self.chunks.get()) is not None:
+            self.hash.update(chunk)
+
+    def feed(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """CHUNKS passed on, each also hashed; the thread ends with them (or when the
+        consumer gives up and the generator is closed)."""
+        try:
+            for chunk in chunks:
+                self.chunks.put(chunk)
+                yield chunk
+        finally:
+            self.chunks.put(None)
+
+    def hexdigest(self) -> str:
+        """After the stream fed through `feed` has ended."""
+        self.thread.join()
+        return self.hash.hexdigest()
+
+
 def _records(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """Chunks regrouped into records of SIZE bytes (the last one shorter)."""
-    buffer = bytearray()
+    """Chunks regrouped into records of SIZE bytes (the last one shorter), as views of
+    the chunks where they can be (no copy of a stream that is gigabytes long)."""
+    pending = b""
     for chunk in chunks:
-        buffer += chunk
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
-    if buffer:
-        yield bytes(buffer)
+        if pending:
+            chunk = pending + chunk
+        view = memoryview(chunk)
+        whole = len(view) // size * size
+        for offset in range(0, whole, size):
+            yield view[offset:offset + size]
+        pending = bytes(view[whole:])
+    if pending:
+        yield pending
 
 
 def read_part(drive: Drive, file_number: int, block_size: int) -> tuple[dict[str, str], Iterator[bytes]]:
@@ -245,7 +279,8 @@ def manifest(drive: Drive, volume: str, content: dict) -> int:
     status = drive.status()
     file_number = status.position.file if status.position else 0
     drive.set_block_size(0)
-    data = json.dumps(content, indent=1, sort_keys=True).encode()
+    # no indent: json's C encoder takes none, and a full's manifest lists a million files
+    data = json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
     records = [header({"kind": MANIFEST, "volume": volume, "file": str(file_number), "written": now()},
                       ["The JSON after this header lists the jobs on this volume: their levels and",
                        "parent chains, each part's volume and tape file, and the SHA-256 of every file.",

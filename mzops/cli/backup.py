@@ -172,8 +172,10 @@ def restore_cmd(
     if dry_run:
         steps = restoring.plan(found, catalogue, job, asset, at, run, library)
     else:
-        steps = restoring.restore(found, catalogue, job, asset, to, at, list(path or []), library, run,
-                                  common.resolver(ctx))
+        # the drives and cartridges are the nightly run's while it runs: a restore waits its turn
+        with runlayer.exclusive("backup", f"backup restore --job {job} --asset {asset}"):
+            steps = restoring.restore(found, catalogue, job, asset, to, at, list(path or []), library, run,
+                                      common.resolver(ctx))
     data = {"job": job, "asset": asset, "to": str(to), "dry_run": dry_run,
             "steps": [{"run": s.run, "level": s.level, "finished": s.finished,
                        "parts": [{"volume": v, "file": f, "where": w} for v, f, w in s.parts]} for s in steps]}
@@ -196,7 +198,8 @@ def verify_cmd(
 ) -> None:
     """Read the asset's chain back from tape: every part's and every file's SHA-256."""
     found = _policy(ctx)
-    problems = restoring.verify(found, Catalogue(), job, asset, resolver=common.resolver(ctx))
+    with runlayer.exclusive("backup", f"backup verify --job {job} --asset {asset}"):
+        problems = restoring.verify(found, Catalogue(), job, asset, resolver=common.resolver(ctx))
     if common.want_json(ctx, as_json):
         common.print_json({"job": job, "asset": asset, "problems": problems})
     else:

@@ -54,7 +54,14 @@ def test_an_older_catalogue_is_refused_until_upgraded_and_keeps_its_rows(tmp_pat
     with catalogue.session() as session:
         run = session.scalars(select(Run)).one()
         assert (run.id, run.level, [p.volume for p in run.parts], run.copies) == ("r1/h", 0, ["V001"], [])
+        assert run.sha256 == "ab" * 32 and run.snapshot.startswith(b"GNU tar-1.34-2\n")   # deflated, given back
     assert [(v.barcode, v.state, v.problem) for v in catalogue.volumes()] == [("V001", "append", "")]
+    files = {f.path: f for f in catalogue.files_of("r1/h")}
+    assert files["srv/a.txt"].raw_name is None and files["srv/a.txt"].raw == b"srv/a.txt"     # kept once
+    assert files["srv/\\xff\\xfe.bin"].raw == b"srv/\xff\xfe.bin"                         # not UTF-8: kept
+    assert files["srv/a.txt"].sha256 == "ef" * 32
+    with sqlite3.connect(tmp_path / "c.sqlite") as db:            # as 32 bytes, not 64 hex characters
+        assert db.execute("select length(sha256) from files").fetchall() == [(32,), (32,)]
     assert Catalogue(url, upgrading=True).upgrade() == ("0002", "0002", None)      # twice: nothing to do
 
 

@@ -119,7 +119,9 @@ def test_two_runs_at_once_the_second_is_refused(tmp_path, sample_inventory):
             proc = run_mzops("-i", str(sample_inventory), "backup", "run", "--json", home=home)
     finally:
         del os.environ["MZOPS_HOME"]
-    assert proc.returncode == 2 and "another mzops backup run" in proc.stderr and ".lock (pid" in proc.stderr
+    # the holder's own command is named, then the one refused
+    assert proc.returncode == 2 and "another mzops backup run (the nightly one) holds" in proc.stderr
+    assert ".lock (pid" in proc.stderr and "this one (backup run " in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not json.loads(run_mzops("-i", str(sample_inventory), "backup", "list", "--json", home=home).stdout)
     assert Path(home / "backup").is_dir()
@@ -138,3 +140,26 @@ def test_labelling_a_cartridge_and_refusing_to_erase_a_labelled_one(setup):
     mounter.label("P002", force=True)
     with pytest.raises(Exception, match="P009: not in library lib"):
         mounter.label("P009")
+
+
+def test_a_path_restore_reads_only_the_levels_that_hold_it(setup):
+    """An incremental holds only what changed: a file unchanged since the full comes from
+    the full alone (GNU tar would stop with 'Not found in archive' on the other levels); a
+    file deleted by the chosen time is refused, as is a path never backed up."""
+    tmp_path, tree, lib, policy, catalogue, target = setup
+    (tree / "etc" / "gone").write_text("deleted at level 2\n")
+    assert run(setup, "r0").state == "changed"
+    (tree / "etc" / "new").write_text("added at level 1\n")
+    assert run(setup, "r1").record["level"] == 1
+    (tree / "etc" / "gone").unlink()
+    assert run(setup, "r2").record["level"] == 2
+    hosts = str(tree / "etc" / "hosts")
+    restore.restore(policy, catalogue, "j", "h", tmp_path / "out", paths=[hosts])
+    out = tmp_path / "out" / tree.relative_to("/") / "etc"
+    assert [p.name for p in out.iterdir()] == ["hosts"] and (out / "hosts").read_text() == "127.0.0.1 localhost\n"
+    with pytest.raises(Exception, match=r"--path .*/etc/gone: not in the tree of h as of .* \(gone by then\)"):
+        restore.restore(policy, catalogue, "j", "h", tmp_path / "out2", paths=[str(tree / "etc" / "gone")])
+    restore.restore(policy, catalogue, "j", "h", tmp_path / "out3", paths=[str(tree / "etc" / "gone")], run="r1/j/h")
+    assert (tmp_path / "out3" / tree.relative_to("/") / "etc" / "gone").read_text() == "deleted at level 2\n"
+    with pytest.raises(Exception, match=r"--path /nowhere: in no backup of h"):
+        restore.restore(policy, catalogue, "j", "h", tmp_path / "out4", paths=["/nowhere"])

@@ -129,3 +129,38 @@ def test_jobs_write_on_two_drives_at_once_each_on_its_own_volume(tmp_path, spool
         restore.restore(policy, catalogue, job, "h", tmp_path / f"out-{job}")
         assert contents(tmp_path / f"out-{job}" / tree.relative_to("/")) == contents(tree)
     assert len(FileLibrary(tmp_path / "lib").status().drives) == 2
+
+
+def test_one_file_is_restored_by_spacing_to_it_not_by_reading_the_level(tmp_path):
+    """A file near the end of a 3-part stream: the restore spaces over the records before
+    it (MTFSR), so it succeeds on a cartridge that fails after 20 reads, where reading the
+    whole level would take a hundred; a byte flipped inside the file on tape is caught by
+    the file's own checksum."""
+    tree = tree_of(tmp_path / "tree", 30, 100_000)
+    last = sorted(tree.rglob("f*"))[-1]
+    policy, catalogue, target = local_job(tmp_path, [str(tree)], {"P001": {"capacity": 500_000_000}},
+                                          spool={"directory": str(tmp_path / "spool"), "segment_size": "1MiB"})
+    assert engine.back_up(policy, "j", None, "h", catalogue, "r0", target=target).state == "changed"
+    assert len(runs(catalogue)["r0/j/h"].parts) == 3
+    cart = tmp_path / "lib" / "media" / "P001"
+    meta = Cartridge.read(cart)
+    meta.fail_read_after = 20
+    meta.save(cart)
+    FileLibrary(tmp_path / "lib").unload(1, 0)          # reloaded: the read count starts again
+    with pytest.raises(Exception, match="read error"):
+        restore.restore(policy, catalogue, "j", "h", tmp_path / "whole")
+    FileLibrary(tmp_path / "lib").unload(1, 0)
+    restore.restore(policy, catalogue, "j", "h", tmp_path / "one", paths=[str(last)])
+    assert (tmp_path / "one" / last.relative_to("/")).read_bytes() == last.read_bytes()
+    # the same file damaged on tape
+    meta.fail_read_after = None
+    meta.save(cart)
+    offset, _, _ = catalogue.member_span("r0/j/h", str(last.relative_to("/")))
+    part_start = sum(p.bytes for p in runs(catalogue)["r0/j/h"].parts[:2])
+    data = cart / "file-3.dat"
+    raw = bytearray(data.read_bytes())
+    raw[32 * 1024 + (offset - part_start) + 3000] ^= 0xFF     # past the part's header and the file's headers
+    data.write_bytes(bytes(raw))
+    FileLibrary(tmp_path / "lib").unload(1, 0)
+    with pytest.raises(Exception, match="does not match its checksum in the catalogue"):
+        restore.restore(policy, catalogue, "j", "h", tmp_path / "damaged", paths=[str(last)])

@@ -54,9 +54,12 @@ def test_a_stream_spans_volumes_and_restores_with_dd_and_tar(tmp_path):
 
     writer = volume.StreamWriter(first, "V00001L8", 65536, {"job": "files", "asset": "app-01", "level": "0"},
                                  EXTRACT, next_volume)
-    parts = writer.write(stream[i:i + 10240] for i in range(0, len(stream), 10240))
+    digest = volume.Digest()
+    parts = writer.write(digest.feed(stream[i:i + 10240] for i in range(0, len(stream), 10240)))
     assert [(p.volume, p.file, p.number) for p in parts] == [("V00001L8", 1, 1), ("V00002L8", 1, 2)]
-    assert writer.sha256.hexdigest() == hashlib.sha256(stream).hexdigest() and writer.bytes == len(stream)
+    assert digest.hexdigest() == hashlib.sha256(stream).hexdigest() and writer.bytes == len(stream)
+    assert [p.sha256 for p in parts] == [hashlib.sha256(stream[:parts[0].bytes]).hexdigest(),
+                                         hashlib.sha256(stream[parts[0].bytes:]).hexdigest()]
     spare[0].close()
     # the header says how, in words and commands
     header = (tmp_path / "V00002L8" / "file-1.dat").read_bytes()[:volume.HEADER_SIZE].rstrip(b"\0").decode()

@@ -11,6 +11,7 @@ could from a real tape after `mt fsf N`.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -62,6 +63,9 @@ class FileDrive:
         self._reads = 0
         self._index: dict[int, list[int]] = {}
         self._used_bytes: int | None = None
+        self._out = None                        # (file number, data, index) being appended to
+        self._in = None                         # (file number, data) being read
+        self._starts: tuple = (None, [])        # ((file, records), offset of each record)
 
     # -------------------------------------------------------------- medium
 
@@ -148,6 +152,17 @@ class FileDrive:
             raise MediaError(f"{self.name}: forward space past the end of data (file {self._file})")
         self._file, self._block = self._file + count, 0
 
+    def forward_records(self, count: int = 1) -> None:
+        """MTFSR: over COUNT records; meeting the file mark first is an error (st(4): EIO,
+        the head after the mark)."""
+        self._medium()
+        self._settle()
+        records = self._records(self._file)
+        if self._block + count > len(records):
+            self._file, self._block = self._file + 1, 0
+            raise MediaError(f"{self.name}: forward space over a file mark ({count} records asked)")
+        self._block += count
+
     def back_files(self, count: int = 1) -> None:
         """To the start of the COUNT-th earlier tape file (mt bsfm semantics: after its mark)."""
         self._medium()
@@ -185,18 +200,46 @@ class FileDrive:
             self._ew_reported = True
             raise EarlyWarning(f"{self.name}: early warning: {self._cart.barcode} is nearly full")
         records = [len(data)] if not self._block_size else [self._block_size] * (len(data) // self._block_size)
-        with open(path / f"file-{self._file}.dat", "ab") as out:
-            out.write(data)
-        with open(path / f"file-{self._file}.idx", "a") as idx:
-            idx.write("".join(f"{r}\n" for r in records))
+        out, idx = self._appending(path)
+        out.write(data)
+        idx.write("".join(f"{r}\n" for r in records).encode())
         self._records(self._file).extend(records)
         self._used_bytes = used + len(data)
         self._block += len(records)
         self._written, self._writes = True, self._writes + 1
         return len(data)
 
+    def _appending(self, path: Path):
+        """The tape file being written, data and index, kept open between records
+        (unbuffered: another drive object reading the cartridge sees every record)."""
+        if self._out is None or self._out[0] != self._file:
+            self._release()
+            self._out = (self._file, open(path / f"file-{self._file}.dat", "ab", buffering=0),
+                         open(path / f"file-{self._file}.idx", "ab", buffering=0))
+        return self._out[1], self._out[2]
+
+    def _release(self) -> None:
+        if self._out is not None:
+            self._out[1].close()
+            self._out[2].close()
+            self._out = None
+        if self._in is not None:
+            self._in[1].close()
+            self._in = None
+
+    def _reading(self, path: Path, records: list[int]):
+        """The tape file being read, kept open, with where each of its records starts."""
+        if self._in is None or self._in[0] != self._file:
+            if self._in is not None:
+                self._in[1].close()
+            self._in = (self._file, open(path / f"file-{self._file}.dat", "rb"))
+        if self._starts[0] != (self._file, len(records)):
+            self._starts = ((self._file, len(records)), [0, *itertools.accumulate(records)])
+        return self._in[1]
+
     def _truncate_here(self) -> None:
         """Writing at a position makes everything after it unreadable."""
+        self._release()
         path = self._medium()
         files = self._files()
         for number in range(self._file + 1, files):
@@ -218,6 +261,7 @@ class FileDrive:
         if not self._written:
             self._truncate_here()
             self._written = True
+        self._release()
         for _ in range(count):
             (path / f"file-{self._file}.idx").touch()
             (path / f"file-{self._file}.dat").touch()
@@ -228,6 +272,7 @@ class FileDrive:
         """Closing the device after writing writes a file mark (st(4))."""
         if self._path is not None:
             self._settle()
+        self._release()
 
     # -------------------------------------------------------------- reading
 
@@ -250,10 +295,9 @@ class FileDrive:
         if self._block_size == 0 and size < length:
             raise BlockTooLarge(f"{self.name}: a {length}-byte record does not fit a {size}-byte read")
         count = 1 if self._block_size == 0 else max(1, min(size // length, len(records) - self._block))
-        offset = sum(records[:self._block])
-        with open(path / f"file-{self._file}.dat", "rb") as data:
-            data.seek(offset)
-            out = data.read(sum(records[self._block:self._block + count]))
+        data = self._reading(path, records)
+        data.seek(self._starts[1][self._block])
+        out = data.read(sum(records[self._block:self._block + count]))
         self._block += count
         self._eod_reads = 0
         return out

@@ -32,7 +32,7 @@ def _ioc(direction: int, number: int, size: int) -> int:
 
 MTIOCTOP = _ioc(1, 1, MTOP.size)            # _IOW('m', 1, struct mtop)
 MTIOCGET = _ioc(2, 2, MTGET.size)           # _IOR('m', 2, struct mtget)
-OPS = {"fsf": 1, "bsf": 2, "weof": 5, "rewind": 6, "offline": 7, "eom": 12, "setblk": 20, "load": 30}
+OPS = {"fsf": 1, "bsf": 2, "fsr": 3, "weof": 5, "rewind": 6, "offline": 7, "eom": 12, "setblk": 20, "load": 30}
 # mt_gstat bits (GMT_* in linux/mtio.h)
 FLAGS = {0x80000000: "EOF", 0x40000000: "BOT", 0x20000000: "EOT", 0x08000000: "EOD", 0x04000000: "WR_PROT",
          0x01000000: "ONLINE", 0x00040000: "DR_OPEN", 0x00010000: "IM_REP_EN"}
@@ -93,6 +93,11 @@ class StDrive:
 
     def forward_files(self, count: int = 1) -> None:
         self._op("fsf", count)
+
+    def forward_records(self, count: int = 1) -> None:
+        """MTFSR: space over COUNT records of the tape file (a file mark on the way is an error)."""
+        if count:
+            self._op("fsr", count)
 
     def back_files(self, count: int = 1) -> None:
         # MTBSF leaves the head before the mark; one forward puts it at the file's start
