@@ -82,7 +82,8 @@ class Run(Base):
     finished: Mapped[str] = mapped_column(String(32))
     bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
-    snapshot: Mapped[bytes] = mapped_column(Compressed)                   # GNU tar's snapshot file after the run
+    # GNU tar's snapshot file after the run: names every file, so loaded only when asked (`snapshot_of`)
+    snapshot: Mapped[bytes] = mapped_column(Compressed, deferred=True)
     encryption: Mapped[str] = mapped_column(String(256), default="")     # the key's reference ("": plain)
     parts: Mapped[list["Part"]] = relationship(back_populates="run", order_by="Part.number",
                                                cascade="all, delete-orphan")
@@ -308,6 +309,23 @@ class Catalogue:
             return [{"id": r.id, "job": r.job, "asset": r.asset, "level": r.level, "finished": r.finished,
                      "bytes": r.bytes, "files": counts.get(r.id, 0), "volumes": sorted({p.volume for p in r.parts})}
                     for r in session.scalars(query)]
+
+    def add_files(self, session: Session, run_key: str, files: list[dict]) -> None:
+        """The run's files (File.row dicts) in one executemany of the database driver: a
+        full has millions, and SQLAlchemy's per-row parameter processing would take longer
+        than reading the stream (the values are bound as Digest and File.row make them)."""
+        columns = ("run_key", "path", "raw", "kind", "size", "mtime", "sha256", "offset")
+        style = self.engine.dialect.paramstyle
+        marks = ", ".join("?" if style == "qmark" else "%s" for _ in columns)
+        quoted = ", ".join(self.engine.dialect.identifier_preparer.quote(c) for c in columns)
+        session.connection().exec_driver_sql(
+            f"INSERT INTO files ({quoted}) VALUES ({marks})",
+            [(run_key, f["path"], f["raw_name"], f["kind"], f["size"], f["mtime"],
+              bytes.fromhex(f["sha256"]) if f["sha256"] else b"", f["offset"]) for f in files])
+
+    def snapshot_of(self, run_key: str) -> bytes | None:
+        with self.session() as session:
+            return session.scalar(select(Run.snapshot).where(Run.id == run_key))
 
     def holds(self, run_key: str, name: str) -> bool:
         """Whether the run's stream has NAME (a member path) or anything under it."""

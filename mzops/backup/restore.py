@@ -165,7 +165,8 @@ def _wanted(catalogue: Catalogue, chain: list[Run], paths: list[str], asset: str
     """The paths a partial restore asks for, each checked against the tree as the last
     level found it (its snapshot: a file deleted by then is not restored from an older
     level) and against the chain (a path never backed up is named)."""
-    entries = snapshot_entries(chain[-1].snapshot) if chain[-1].snapshot else {}
+    snapshot = catalogue.snapshot_of(chain[-1].id)
+    entries = snapshot_entries(snapshot) if snapshot else {}
     out = []
     for path in paths:
         name = path.strip("/")

@@ -88,3 +88,29 @@ def test_manifests_rebuild_the_catalogue(tmp_path):
     assert [(r.id, r.level, r.parent) for r in fresh.chain("j", "h")] == [("r0", 0, None), ("r1", 1, "r0")]
     with pytest.raises(ValueError, match="not empty"):
         cat.rebuild(fresh, {"V1": [newer]}, {"V1": {}}, "lib")
+
+
+def test_the_snapshot_parser_reads_what_tar_recorded(tmp_path):
+    """GNU tar's own snapshot of a tree with empty and full directories, a non-UTF-8 name:
+    every directory with the device and inode os.stat gives, and its entries."""
+    import os
+    import subprocess
+    tree = tmp_path / "tree"
+    for folder in ("a", "a/empty", "b", "b/c"):
+        (tree / folder).mkdir(parents=True)
+    (tree / "a" / "one").write_text("1")
+    (tree / "b" / "c" / "two").write_text("2")
+    os.mkdir(os.fsencode(tree / "b") + b"/\xff\xfe")
+    subprocess.run(["tar", "--create", "--listed-incremental", str(tmp_path / "s.snar"), "--file", "/dev/null",
+                    str(tree)], check=True, capture_output=True)
+    snar = (tmp_path / "s.snar").read_bytes()
+    found = engine.snapshot_directories(snar)
+    root = str(tree).lstrip("/")
+    expected = {}
+    for folder in [tree, *(p for p in tree.rglob("*") if p.is_dir())]:
+        st = os.stat(folder)
+        expected[str(folder).lstrip("/")] = (str(st.st_dev).encode(), str(st.st_ino).encode())
+    assert found == expected and f"{root}/b/\udcff\udcfe" in found
+    entries = engine.snapshot_entries(snar)
+    assert set(entries) == set(expected) and entries[f"{root}/a"] == {"one", "empty"}
+    assert entries[f"{root}/a/empty"] == set()
