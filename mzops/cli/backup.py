@@ -211,6 +211,12 @@ def verify_cmd(
         raise typer.Exit(1)
 
 
+def _library(found: backup_policy.Policy, library: str):
+    if library not in found.libraries:
+        raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
+    return open_library(library, found.libraries[library])
+
+
 tapes = typer.Typer(help="The libraries' cartridges: list, load, unload, label, export, import.",
                     no_args_is_help=True)
 app.add_typer(tapes, name="tapes")
@@ -221,9 +227,7 @@ def tapes_list(ctx: typer.Context, library: str = typer.Option(..., "--library")
                as_json: bool = common.JsonOption) -> None:
     """What is in each drive and slot of a library, with the catalogue's pool and state."""
     found = _policy(ctx)
-    if library not in found.libraries:
-        raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
-    changer, _ = open_library(library, found.libraries[library])
+    changer, _ = _library(found, library)
     status = changer.status()
     known = {v.barcode: v for v in Catalogue().volumes()}
     rows = [{"element": f"{e.kind} {e.number}", "barcode": e.barcode,
@@ -236,12 +240,6 @@ def tapes_list(ctx: typer.Context, library: str = typer.Option(..., "--library")
     for r in rows:
         common.stdout.print(f"{r['element']:<8} {r['barcode'] or '-':<10} {r['pool'] or '':<10} {r['state'] or ''}",
                             markup=False, highlight=False)
-
-
-def _library(found: backup_policy.Policy, library: str):
-    if library not in found.libraries:
-        raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
-    return open_library(library, found.libraries[library])
 
 
 @tapes.command("load")
@@ -326,9 +324,7 @@ def catalog_rebuild(ctx: typer.Context, library: str = typer.Option(..., "--libr
     library (into an empty catalogue: move a damaged one away first)."""
     from mzops.backup import catalogue as cat
     found = _policy(ctx)
-    if library not in found.libraries:
-        raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
-    changer, drive_of = open_library(library, found.libraries[library])
+    changer, drive_of = _library(found, library)
     with runlayer.exclusive("backup", f"backup catalog rebuild --library {library}"):
         labels, manifests, skipped = offsite.read_library(changer, drive_of)
         try:
@@ -420,9 +416,7 @@ def tapes_export(ctx: typer.Context, library: str = typer.Option(..., "--library
     """Move cartridges to the library's import/export slots for the off-site copy; the
     catalogue records them as in transit to VAULT once taken out."""
     found = _policy(ctx)
-    if library not in found.libraries:
-        raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
-    changer, drive_of = open_library(library, found.libraries[library])
+    changer, drive_of = _library(found, library)
     with runlayer.exclusive("backup", f"backup tapes export {' '.join(barcodes)}"):
         offsite.export(changer, drive_of, library, barcodes, vault, Catalogue())
     common.note_targets(barcodes)
@@ -436,9 +430,7 @@ def tapes_import(ctx: typer.Context, library: str = typer.Option(..., "--library
     """Take cartridges from the import/export slots into free storage slots, checking
     each one's label, and record where they now are."""
     found = _policy(ctx)
-    if library not in found.libraries:
-        raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
-    changer, drive_of = open_library(library, found.libraries[library])
+    changer, drive_of = _library(found, library)
     with runlayer.exclusive("backup", f"backup tapes import --library {library}"):
         moved = offsite.import_(changer, drive_of, library, Catalogue(), list(cartridges or []))
     common.note_targets(moved)

@@ -442,13 +442,13 @@ def status() -> dict:
 def run_as_server(site: str, args: list[str]) -> int:
     """mzops ARGS run as the lab's backup server of SITE (inside its network namespace,
     with its own MZOPS_HOME); its exit code."""
+    if site not in lab_backup.SERVERS:
+        raise InputError(f"--site: one of {', '.join(lab_backup.SERVERS)} (got {site!r})")
     require_root()
     if not state_file().exists():
         raise InputError("the lab is not up (run `mzops lab up --backup`)")
     if not json.loads(state_file().read_text()).get("backup"):
         raise InputError("the lab has no backup servers (run `mzops lab up --backup`)")
-    if site not in lab_backup.SERVERS:
-        raise InputError(f"--site: one of {', '.join(lab_backup.SERVERS)} (got {site!r})")
     argv, env = lab_backup.server_command(lab_dir(), site, args)
     return subprocess.run(argv, env=env).returncode
 

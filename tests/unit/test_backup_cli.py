@@ -72,3 +72,13 @@ def test_backup_copy_with_nothing_to_copy(tmp_path, sample_inventory):
     file_policy(tmp_path)
     proc = run_mzops("-i", str(sample_inventory), "backup", "copy", home=tmp_path / "home")
     assert proc.returncode == 0 and "nothing to copy" in proc.stderr + proc.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["lab", "server", "--site", "mars", "--", "backup", "run"], "--site: one of primary, dr (got 'mars')"),
+    (["lab", "server"], "no mzops arguments given (mzops lab server -- backup run)"),
+])
+def test_lab_server_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    proc = run_mzops(*args, home=tmp_path / "home")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
