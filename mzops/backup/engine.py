@@ -102,7 +102,7 @@ def snapshot_directories(snar: bytes) -> dict[str, tuple[bytes, bytes]]:
         for _ in range(6):                               # nfs, mtime s, mtime ns, device, inode, name
             end = body.find(b"\0", position)
             if end < 0:
-                return out
+                raise ValueError(f"a truncated GNU tar snapshot (a directory record cut at byte {position})")
             fields.append(body[position:end])
             position = end + 1
         out[fields[5].decode("utf-8", "surrogateescape").lstrip("/")] = (fields[3], fields[4])
@@ -296,11 +296,15 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
                 return Outcome(asset, "failed", f"{name}: the snapshot could not be checked: {checked.stderr[-300:]}",
                                seconds=time.monotonic() - started)
             snar_text, _, dirs_text = checked.stdout.partition(b"\n--\n")
-            new_snar = _gunzip(snar_text)
-            found = _gunzip(dirs_text)
-            missed = missed_directories(new_snar, found, job.exclude)
-            base = catalogue.snapshot_of(parent.id) if parent is not None else None
-            renamed = renamed_directories(base, found) if base else []
+            try:
+                new_snar = _gunzip(snar_text)
+                found = _gunzip(dirs_text)
+                missed = missed_directories(new_snar, found, job.exclude)
+                base = catalogue.snapshot_of(parent.id) if parent is not None else None
+                renamed = renamed_directories(base, found) if base else []
+            except (ValueError, zlib.error) as exc:      # binascii.Error is a ValueError
+                return Outcome(asset, "failed", f"{name}: the snapshot could not be checked: {exc}",
+                               seconds=time.monotonic() - started)
             if missed or renamed:
                 # the level just written may not restore right: it is never catalogued; a full replaces it
                 why = (f"would miss {len(missed)} directories ({missed[0]}...)" if missed else
@@ -324,7 +328,11 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
                            seconds=time.monotonic() - started)
         snapshot = checked_snar
     else:
-        snapshot = _gunzip(committed.stdout)
+        try:
+            snapshot = _gunzip(committed.stdout)
+        except (ValueError, zlib.error) as exc:
+            return Outcome(asset, "failed", f"{name}: the committed snapshot could not be read: {exc}",
+                           seconds=time.monotonic() - started)
     key = f"{run_id}/{name}/{asset}"          # a run of one job on one asset
     with catalogue.session() as session, session.begin():
         session.add(Run(id=key, run_id=run_id, job=name, asset=asset, level=level,

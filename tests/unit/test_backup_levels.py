@@ -114,3 +114,5 @@ def test_the_snapshot_parser_reads_what_tar_recorded(tmp_path):
     entries = engine.snapshot_entries(snar)
     assert set(entries) == set(expected) and entries[f"{root}/a"] == {"one", "empty"}
     assert entries[f"{root}/a/empty"] == set()
+    with pytest.raises(ValueError, match="a truncated GNU tar snapshot"):     # fail closed, never a partial list
+        engine.snapshot_directories(snar[:len(snar) // 2])
