@@ -21,6 +21,7 @@ from mzops.backup.library import Drives, Mounter
 from mzops.backup.policy import Policy
 from mzops.backup.tape import TapeError
 from mzops.errors import MzopsError
+from mzops import run as runlayer
 from mzops.run import Outcome
 
 
@@ -39,6 +40,23 @@ def pending(policy: Policy, catalogue: Catalogue, runs: list[str] | None = None)
             if len(source) == 1 and source <= pools and not run.copies:
                 out.append((source.pop(), run))
         return out
+
+
+def copy_all(policy: Policy, catalogue: Catalogue, drives: Drives, manifests: dict[str, set[str]],
+             runs: list[str] | None = None, events=None) -> list[Outcome]:
+    """Every pending copy (of RUNS only, when given), as many at once as the smallest
+    target library has drives."""
+    todo = pending(policy, catalogue, runs)
+    if not todo:
+        return []
+    at_once = min(policy.libraries[policy.pools[policy.pools[pool].copy_to].library].drive_count for pool, _ in todo)
+    if events is not None:
+        events.begin("backup copy", [run.id for _, run in todo])
+    done = runlayer.each(todo, lambda item: copy_run(policy, catalogue, item[0], item[1], drives, manifests),
+                         at_once, events=events, outcome=lambda o: o)
+    if events is not None:
+        events.end()
+    return done
 
 
 def copy_run(policy: Policy, catalogue: Catalogue, source_pool: str, run: Run, drives: Drives,

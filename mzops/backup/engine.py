@@ -358,7 +358,7 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
               ", ".join(sorted({p.volume for p in parts}))
     return Outcome(asset, "changed", message + ("; " + "; ".join(warnings) if warnings else ""),
                    seconds=time.monotonic() - started,
-                   record={"job": name, "level": level, "bytes": writer.bytes, "files": len(files),
+                   record={"run": key, "job": name, "level": level, "bytes": writer.bytes, "files": len(files),
                            "parts": [p.__dict__ for p in parts], "warnings": warnings})
 
 

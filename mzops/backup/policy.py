@@ -153,6 +153,13 @@ class Policy:
                  jobs: dict[str, JobSpec], sources: dict[str, yamlfile.Located]):
         self.folder, self.libraries, self.pools, self.jobs, self.sources = folder, libraries, pools, jobs, sources
 
+    def parallel(self, jobs: list[str]) -> int:
+        """How many of JOBS run at once: one per drive of the libraries they write to; with
+        a spool, as many clients as it takes (they fill segments while others go to tape)."""
+        libraries = {self.pools[self.jobs[name].pool].library for name in jobs}
+        return sum(self.libraries[lib].spool.clients if self.libraries[lib].spool else self.libraries[lib].drive_count
+                   for lib in libraries)
+
 
 def folder_of(inventory: Path) -> Path:
     return (inventory if inventory.is_dir() else inventory.parent).parent / FOLDER

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from mzops import run as runlayer
-from mzops.backup import engine, offsite, policy as backup_policy, restore as restoring, volume
+from mzops.backup import copy, engine, offsite, policy as backup_policy, restore as restoring, volume
 from mzops.backup.catalogue import Catalogue
 from mzops.backup.library import Drives, Mounter, open_library
 from mzops.cli import common
@@ -55,47 +55,34 @@ def run_cmd(
         events.begin("backup", [f"{name}:{asset}" for name, asset in units])
         outcomes = runlayer.each(units, lambda unit: engine.back_up(
             found, unit[0], estate, unit[1], catalogue, run_id, common.resolver(ctx), level,
-            drives=drives, manifests=manifests), _parallel(found, names), events=events, outcome=lambda o: o)
+            drives=drives, manifests=manifests), found.parallel(names), events=events, outcome=lambda o: o)
         events.end()
         if not no_copy:
-            made = [f"{run_id}/{o.record['job']}/{o.target}" for o in outcomes if o.state == "changed"]
-            outcomes += _copies(found, catalogue, drives, manifests, events, made)
+            made = [o.record["run"] for o in outcomes if o.state == "changed"]
+            outcomes += copy.copy_all(found, catalogue, drives, manifests, made, events)
         problems = engine.write_manifests(found, catalogue, manifests, drives)
-    for line in problems:
-        common.stderr.print(line, markup=False, highlight=False)
     result = runlayer.Result("backup", run_id, outcomes)
     RECORDS.save(run_id, {**result.summary(), "jobs": names, "manifest_problems": problems,
                           "assets": [{**o.to_dict(), **(o.record or {})} for o in outcomes]})
+    _finish(ctx, result, problems, as_json, "no asset to back up")
+
+
+def _finish(ctx: typer.Context, result: runlayer.Result, problems: list[str], as_json: bool, empty: str) -> None:
+    """A run's or a copy's outcomes, the manifests that could not be written, its exit code."""
+    outcomes = result.outcomes
     if common.want_json(ctx, as_json):
         common.print_json({**result.summary(), "manifest_problems": problems,
                            "outcomes": [{**o.to_dict(), **(o.record or {})} for o in outcomes]})
     else:
+        for line in problems:
+            common.stderr.print(line, markup=False, highlight=False)
         for o in outcomes:
             common.stdout.print(f"{o.target:<20} {o.state:<12} {o.message}", markup=False, highlight=False)
+        if not outcomes:
+            common.progress(ctx, empty)
     code = result.exit_code() or (1 if problems else 0)
     if code:
         raise typer.Exit(code)
-
-
-def _parallel(found: backup_policy.Policy, names: list[str]) -> int:
-    """How many job runs at once: one per drive of the libraries the jobs write to, and
-    with a spool as many clients as it takes (they fill their segments while others go to tape)."""
-    libraries = {found.pools[found.jobs[name].pool].library for name in names}
-    return sum(found.libraries[lib].spool.clients if found.libraries[lib].spool else found.libraries[lib].drive_count
-               for lib in libraries)
-
-
-def _copies(found, catalogue, drives, manifests, events, runs: list[str] | None):
-    from mzops.backup import copy
-    todo = copy.pending(found, catalogue, runs)
-    if not todo:
-        return []
-    events.begin("backup copy", [run.id for _, run in todo])
-    done = runlayer.each(todo, lambda item: copy.copy_run(found, catalogue, item[0], item[1], drives, manifests),
-                         max(1, min(found.libraries[found.pools[found.pools[pool].copy_to].library].drive_count
-                                    for pool, _ in todo)), events=events, outcome=lambda o: o)
-    events.end()
-    return done
 
 
 @app.command("copy")
@@ -106,22 +93,9 @@ def copy_cmd(ctx: typer.Context, as_json: bool = common.JsonOption) -> None:
     catalogue = Catalogue()
     drives, manifests = Drives(found), {}
     with runlayer.exclusive("backup", "backup copy"):
-        outcomes = _copies(found, catalogue, drives, manifests, common.events(ctx), None)
+        outcomes = copy.copy_all(found, catalogue, drives, manifests, None, common.events(ctx))
         problems = engine.write_manifests(found, catalogue, manifests, drives)
-    result = runlayer.Result("backup copy", common.run_id(), outcomes)
-    if common.want_json(ctx, as_json):
-        common.print_json({**result.summary(), "manifest_problems": problems,
-                           "outcomes": [{**o.to_dict(), **(o.record or {})} for o in outcomes]})
-    else:
-        for line in problems:
-            common.stderr.print(line, markup=False, highlight=False)
-        for o in outcomes:
-            common.stdout.print(f"{o.target:<20} {o.state:<12} {o.message}", markup=False, highlight=False)
-        if not outcomes:
-            common.progress(ctx, "nothing to copy")
-    code = result.exit_code() or (1 if problems else 0)
-    if code:
-        raise typer.Exit(code)
+    _finish(ctx, runlayer.Result("backup copy", common.run_id(), outcomes), problems, as_json, "nothing to copy")
 
 
 @app.command("list")
@@ -172,7 +146,7 @@ def restore_cmd(
     if dry_run:
         steps = restoring.plan(found, catalogue, job, asset, at, run, library)
     else:
-        # the drives and cartridges are the nightly run's while it runs: a restore waits its turn
+        # the drives and cartridges are the nightly run's while it runs: a restore is refused then
         with runlayer.exclusive("backup", f"backup restore --job {job} --asset {asset}"):
             steps = restoring.restore(found, catalogue, job, asset, to, at, list(path or []), library, run,
                                       common.resolver(ctx))

@@ -39,8 +39,7 @@ def two_sites(tmp_path):
 def back_up_and_copy(policy, catalogue, target, run_id):
     assert engine.back_up(policy, "j", None, "h", catalogue, run_id, target=target).state == "changed"
     drives, manifests = Drives(policy), {}
-    outcomes = [copy.copy_run(policy, catalogue, pool, run, drives, manifests)
-                for pool, run in copy.pending(policy, catalogue)]
+    outcomes = copy.copy_all(policy, catalogue, drives, manifests, [f"{run_id}/j/h"])
     assert engine.write_manifests(policy, catalogue, manifests, drives) == []
     return outcomes
 
