@@ -84,17 +84,18 @@ def _gunzip(text: bytes) -> bytes:
     return zlib.decompress(base64.b64decode(text), wbits=31)
 
 
-def snapshot_directories(snar: bytes) -> dict[str, tuple[bytes, bytes]]:
-    """The directories a GNU tar snapshot file (format 2, tar's incremen.c and the
-    manual's "Snapshot Files") records: after the header line and the dump time, per
+def _snapshot_records(snar: bytes) -> Iterator[tuple[str, bytes, bytes, bytes]]:
+    """The directory records of a GNU tar snapshot file (format 2, tar's incremen.c and
+    the manual's "Snapshot Files"): after the header line and the dump time, per
     directory: nfs flag, mtime seconds and nanoseconds, device, inode, name, then its
     dumpdir entries, each NUL-ended; the dumpdir and the record each end with a NUL.
     Entries are never empty, so two NULs end a dumpdir: the search for them skips a
-    directory's million names at C speed."""
+    directory's million names at C speed. (name, device, inode, dumpdir bytes) each; a
+    record cut short is an error, never a shorter list."""
     header, _, body = snar.partition(b"\n")
     if not header.startswith(b"GNU tar-") or not header.endswith(b"-2"):
         raise ValueError(f"not a format 2 GNU tar snapshot: {header[:40]!r}")
-    out, position = {}, 0
+    position = 0
     for _ in range(2):                                   # the dump time: seconds, nanoseconds
         position = body.find(b"\0", position) + 1
     while position < len(body):
@@ -105,33 +106,24 @@ def snapshot_directories(snar: bytes) -> dict[str, tuple[bytes, bytes]]:
                 raise ValueError(f"a truncated GNU tar snapshot (a directory record cut at byte {position})")
             fields.append(body[position:end])
             position = end + 1
-        out[fields[5].decode("utf-8", "surrogateescape").lstrip("/")] = (fields[3], fields[4])
         end = body.find(b"\0\0", position - 1)
+        dumpdir = body[position:max(end, position)] if end >= 0 else body[position:]
+        yield fields[5].decode("utf-8", "surrogateescape").lstrip("/"), fields[3], fields[4], dumpdir
         position = len(body) if end < 0 else end
         while position < len(body) and body[position] == 0:
             position += 1
-    return out
+
+
+def snapshot_directories(snar: bytes) -> dict[str, tuple[bytes, bytes]]:
+    """Each directory a snapshot file records, with its device and inode."""
+    return {name: (device, inode) for name, device, inode, _ in _snapshot_records(snar)}
 
 
 def snapshot_entries(snar: bytes) -> dict[str, set[str]]:
     """Each directory of a snapshot file with the names in it when the level was taken
     (its dumpdir: each name after a one-letter flag, Y dumped, N not, D a directory)."""
-    header, _, body = snar.partition(b"\n")
-    if not header.startswith(b"GNU tar-") or not header.endswith(b"-2"):
-        raise ValueError(f"not a format 2 GNU tar snapshot: {header[:40]!r}")
-    tokens = body.split(b"\0")
-    out, index = {}, 2
-    while index + 5 < len(tokens):
-        name = tokens[index + 5].decode("utf-8", "surrogateescape").lstrip("/")
-        index += 6
-        entries = set()
-        while index < len(tokens) and tokens[index] != b"":
-            entries.add(tokens[index][1:].decode("utf-8", "surrogateescape"))
-            index += 1
-        out[name] = entries
-        while index < len(tokens) and tokens[index] == b"":
-            index += 1
-    return out
+    return {name: {entry[1:].decode("utf-8", "surrogateescape") for entry in dumpdir.split(b"\0") if entry}
+            for name, _, _, dumpdir in _snapshot_records(snar)}
 
 
 def host_directories(found: bytes) -> dict[str, tuple[bytes, bytes]]:
