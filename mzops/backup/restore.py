@@ -59,17 +59,24 @@ def plan(policy: Policy, catalogue: Catalogue, job: str, asset: str, at: str | N
                                               for p in parts_of(r, library)]) for r in chain]
 
 
+def _open_part(mounter: Mounter, run: Run, part, block: int):
+    """(drive, block size, records) of PART of RUN, its tape file's header checked to be
+    that part of that run. The volume's label says its block size (a copy's pool may
+    write another than the job's)."""
+    drive = mounter.mount(part.volume)
+    size = int(mounter.mounted_label.get("block size", block))
+    found, stream = volume.read_part(drive, part.tape_file, size)
+    if found.get("run") != run.run_id or found.get("asset") != run.asset or found.get("part") != str(part.number):
+        raise OperationFailed(f"volume {part.volume} file {part.tape_file} holds run {found.get('run')} of "
+                              f"{found.get('asset')} part {found.get('part')}, not {run.id} part {part.number}")
+    return drive, size, stream
+
+
 def records(mounter: Mounter, run: Run, block: int, parts=None) -> Iterator[bytes]:
     """The run's stream, part after part (PARTS: the copy's), each part's SHA-256 checked
     at its end."""
     for part in parts or run.parts:
-        drive = mounter.mount(part.volume)
-        # the volume's label says its block size (a copy's pool may write another than the job's)
-        found, stream = volume.read_part(drive, part.tape_file,
-                                         int(mounter.mounted_label.get("block size", block)))
-        if found.get("run") != run.run_id or found.get("asset") != run.asset or found.get("part") != str(part.number):
-            raise OperationFailed(f"volume {part.volume} file {part.tape_file} holds run {found.get('run')} of "
-                                  f"{found.get('asset')} part {found.get('part')}, not {run.id} part {part.number}")
+        _, _, stream = _open_part(mounter, run, part, block)
         digest, size = hashlib.sha256(), 0
         for record in stream:
             digest.update(record)
@@ -140,12 +147,7 @@ def _span(mounter: Mounter, run: Run, parts, block: int, start: int, end: int | 
         if base + part.bytes <= start:
             base += part.bytes
             continue
-        drive = mounter.mount(part.volume)
-        size = int(mounter.mounted_label.get("block size", block))
-        found, stream = volume.read_part(drive, part.tape_file, size)
-        if found.get("run") != run.run_id or found.get("part") != str(part.number):
-            raise OperationFailed(f"volume {part.volume} file {part.tape_file} holds run {found.get('run')} "
-                                  f"part {found.get('part')}, not {run.id} part {part.number}")
+        drive, size, stream = _open_part(mounter, run, part, block)
         skip = max(0, start - base) // size
         drive.forward_records(skip)
         position = base + skip * size
