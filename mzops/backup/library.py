@@ -44,9 +44,6 @@ class Drives:
             for number in range(spec.drive_count):
                 self.free[name].put(number)
 
-    def count(self, library: str) -> int:
-        return self.free[library].qsize()
-
     @contextlib.contextmanager
     def lend(self, library: str) -> Iterator[int]:
         number = self.free[library].get()
