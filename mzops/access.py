@@ -50,6 +50,7 @@ COMMANDS: dict[str, set[str]] = {
     # The scheduler runs the nightly backups and nothing else; restores are operators'.
     "backup run": {"operator", "scheduler"},
     "backup copy": {"operator", "scheduler"},       # the DR site copy, when a night left it undone
+    "backup drill": {"operator", "scheduler"},      # restores onto scratch folders and drill hosts, then removes them
     "backup list": {"operator", "auditor", "scheduler"},
     "backup verify": {"operator", "auditor", "scheduler"},
     "backup restore": {"operator"},

@@ -15,7 +15,7 @@ import sqlite3
 import zlib
 from pathlib import Path
 
-from sqlalchemy import (BigInteger, ForeignKey, Integer, LargeBinary, String, TypeDecorator, create_engine, event, func,
+from sqlalchemy import (BigInteger, Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator, create_engine, event, func,
                         inspect, or_, select)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -85,6 +85,10 @@ class Run(Base):
     # GNU tar's snapshot file after the run: names every file, so loaded only when asked (`snapshot_of`)
     snapshot: Mapped[bytes] = mapped_column(Compressed, deferred=True)
     encryption: Mapped[str] = mapped_column(String(256), default="")     # the key's reference ("": plain)
+    # files: a GNU tar level; full: a database engine's full backup; log: its archived logs
+    kind: Mapped[str] = mapped_column(String(8), default="files", server_default="files")
+    # what the engine said of a full or a log collection (positions, settings): JSON
+    facts: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     parts: Mapped[list["Part"]] = relationship(back_populates="run", order_by="Part.number",
                                                cascade="all, delete-orphan")
     files: Mapped[list["File"]] = relationship(back_populates="run", cascade="all, delete-orphan")
@@ -151,6 +155,23 @@ class Verification(Base):
     run_key: Mapped[str] = mapped_column(String(256), ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     at: Mapped[str] = mapped_column(String(32))
     problems: Mapped[str] = mapped_column(String(4096), default="")
+
+
+class Drill(Base):
+    """A restore drill: what was restored where, what the check found, how long it took
+    (GB/T 22239-2019 8.1.4.9 a): restores are proven, not promised)."""
+    __tablename__ = "drills"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(64), index=True)
+    asset: Mapped[str] = mapped_column(String(128), index=True)
+    point: Mapped[str] = mapped_column(String(256))                   # the run, or the moment, restored
+    host: Mapped[str] = mapped_column(String(128), default="")        # where (empty: the backup server)
+    started: Mapped[str] = mapped_column(String(32))
+    seconds: Mapped[float] = mapped_column(Float)                     # the whole restore and its check
+    first_byte_seconds: Mapped[float] = mapped_column(Float)          # until the first byte came off tape
+    passed: Mapped[bool] = mapped_column(Boolean)
+    checked: Mapped[str] = mapped_column(String(256), default="")     # what was compared ("412 files")
+    problems: Mapped[str] = mapped_column(Text, default="")
 
 
 def display(raw: bytes) -> str:
@@ -306,7 +327,8 @@ class Catalogue:
             if asset:
                 query = query.where(Run.asset == asset)
             counts = dict(session.execute(select(File.run_key, func.count()).group_by(File.run_key)).all())
-            return [{"id": r.id, "job": r.job, "asset": r.asset, "level": r.level, "finished": r.finished,
+            return [{"id": r.id, "job": r.job, "asset": r.asset, "kind": r.kind, "level": r.level,
+                     "finished": r.finished,
                      "bytes": r.bytes, "files": counts.get(r.id, 0), "volumes": sorted({p.volume for p in r.parts})}
                     for r in session.scalars(query)]
 
@@ -371,6 +393,7 @@ def rebuild(catalogue: "Catalogue", manifests: dict[str, list[dict]], labels: di
     all. Counts of what was restored."""
     import base64
     import gzip
+    import json
 
     with catalogue.session() as session:
         if session.scalars(select(Run).limit(1)).first() is not None:
@@ -403,6 +426,7 @@ def rebuild(catalogue: "Catalogue", manifests: dict[str, list[dict]], labels: di
                             finished=run["finished"], bytes=run["bytes"], sha256=run["sha256"],
                             snapshot=(gzip.decompress(base64.b64decode(run["snapshot_gz"])) if "snapshot_gz" in run
                                       else base64.b64decode(run["snapshot"])), encryption=run.get("encryption", ""),
+                            kind=run.get("kind", "files"), facts=json.dumps(run.get("facts", {})),
                             parts=[Part(number=p["number"], volume=p["volume"], tape_file=p["file"], bytes=p["bytes"],
                                         sha256=p["sha256"]) for p in run["parts"]],
                             files=[File(**File.row(base64.b64decode(f["raw"]) if "raw" in f else f["path"].encode(),

@@ -18,11 +18,13 @@ import datetime as dt
 import fnmatch
 import gzip
 import hashlib
+import json
 import queue
 import shlex
 import threading
 import time
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -235,39 +237,20 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
     extract = (f"age -d -i KEYFILE | {EXTRACT}" if to else EXTRACT)
     level, parent = plan_level(catalogue, name, job, asset, requested)
     drives = drives or Drives(policy)
-    block = policy.pools[job.pool].block_size
     args = [f"--exclude={pattern}" for pattern in job.exclude] + ["--", *job.paths]
     while True:
         began = utcnow()
-        files: list[dict] = []
-        errors: list[str] = []
-        tee: "queue.Queue[bytes | None]" = queue.Queue(maxsize=64)
-        indexer = threading.Thread(target=_index, args=(tee, files, errors), daemon=True)
-        writer = volume.StreamWriter(
-            None, "", block,
-            {"job": name, "run": run_id, "asset": asset, "level": str(level),
-             "parent run": parent.id if parent else "none (a full)",
-             "paths": " ".join(job.paths), "content": content,
-             **({"key": f"KEYFILE holds the age identity kept at {job.encryption.key}"} if to else {})},
-            extract, lambda: None)
+        header = {"job": name, "run": run_id, "asset": asset, "level": str(level),
+                  "parent run": parent.id if parent else "none (a full)",
+                  "paths": " ".join(job.paths), "content": content,
+                  **({"key": f"KEYFILE holds the age identity kept at {job.encryption.key}"} if to else {})}
         try:
-            with ssh.stream(target, CREATE, [state, name, str(level), *args]) as proc:
-                stderr: list[bytes] = []
-                drain = threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True)
-                drain.start()
-                indexer.start()
-                plain = _stream(proc, tee)
-                source = crypt.encrypt(plain, to) if to else plain
-                stream_sha256 = _to_tape(policy, job.pool, catalogue, drives, writer, source, proc,
-                                         f"{run_id}-{asset}-{name}")
-                rc = proc.wait()
-                drain.join()
-                indexer.join()
-                said = b"".join(stderr).decode(errors="replace").strip()
+            streamed = stream_to_tape(policy, job.pool, catalogue, drives, target, CREATE,
+                                      [state, name, str(level), *args], header, extract, to,
+                                      f"{run_id}-{asset}-{name}")
         except (TapeError, MzopsError) as exc:
-            tee.put(None)
             return Outcome(asset, "failed", f"{name}: {exc}", seconds=time.monotonic() - started)
-        parts = writer.parts
+        rc, said, files, errors, writer = streamed.rc, streamed.said, streamed.files, streamed.errors, streamed.writer
         warnings += writer.rewritten
         if rc == UNKNOWN_LEVEL and level > 0:
             warnings.append(f"level {level}: {said}; going one level down")
@@ -326,32 +309,82 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
             return Outcome(asset, "failed", f"{name}: the committed snapshot could not be read: {exc}",
                            seconds=time.monotonic() - started)
     key = f"{run_id}/{name}/{asset}"          # a run of one job on one asset
-    with catalogue.session() as session, session.begin():
-        session.add(Run(id=key, run_id=run_id, job=name, asset=asset, level=level,
-                        parent=parent.id if parent else None, started=began, finished=utcnow(),
-                        bytes=writer.bytes, sha256=stream_sha256, snapshot=snapshot,
-                        encryption=job.encryption.key if to else "",
-                        parts=[Part(number=p.number, volume=p.volume, tape_file=p.file, bytes=p.bytes,
-                                    sha256=p.sha256) for p in parts]))
-        session.flush()
-        if files:
-            catalogue.add_files(session, key, files)
-        for p in parts:
-            row = session.get(VolumeRow, p.volume)
-            if row is not None:
-                row.bytes += p.bytes
-    touched = {p.volume: {key} for p in parts}
-    if manifests is not None:
-        for barcode in touched:
-            manifests.setdefault(barcode, set()).add(key)
-    else:
-        write_manifests(policy, catalogue, touched, drives)
+    catalogue_run(policy, catalogue, drives, manifests, streamed, Run(
+        id=key, run_id=run_id, job=name, asset=asset, level=level, parent=parent.id if parent else None,
+        started=began, snapshot=snapshot, encryption=job.encryption.key if to else ""))
+    parts = writer.parts
     message = f"{name}: level {level}, {len(files)} entries, {writer.bytes} bytes on " + \
               ", ".join(sorted({p.volume for p in parts}))
     return Outcome(asset, "changed", message + ("; " + "; ".join(warnings) if warnings else ""),
                    seconds=time.monotonic() - started,
                    record={"run": key, "job": name, "level": level, "bytes": writer.bytes, "files": len(files),
                            "parts": [p.__dict__ for p in parts], "warnings": warnings})
+
+
+@dataclass
+class Streamed:
+    """A stream on tape: the script's exit and what it said, the members indexed on the
+    way (File rows) or why they could not be, the stream's SHA-256, the writer (parts)."""
+    rc: int
+    said: str
+    files: list[dict]
+    errors: list[str]
+    sha256: str
+    writer: volume.StreamWriter
+
+
+def stream_to_tape(policy: Policy, pool: str, catalogue: Catalogue, drives: Drives, target, script: bytes,
+                   args: list[str], header: dict[str, str], extract: str, to: str | None, stem: str) -> Streamed:
+    """Run SCRIPT on the target and write the tar stream it prints to the pool's volumes
+    (encrypted to TO when given), indexing its members as they pass. HEADER goes in each
+    part's tape-file header, with EXTRACT, the command that reads it back."""
+    files: list[dict] = []
+    errors: list[str] = []
+    tee: "queue.Queue[bytes | None]" = queue.Queue(maxsize=64)
+    indexer = threading.Thread(target=_index, args=(tee, files, errors), daemon=True)
+    writer = volume.StreamWriter(None, "", policy.pools[pool].block_size, header, extract, lambda: None)
+    try:
+        with ssh.stream(target, script, args) as proc:
+            stderr: list[bytes] = []
+            drain = threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True)
+            drain.start()
+            indexer.start()
+            plain = _stream(proc, tee)
+            source = crypt.encrypt(plain, to) if to else plain
+            sha256 = _to_tape(policy, pool, catalogue, drives, writer, source, proc, stem)
+            rc = proc.wait()
+            drain.join()
+            indexer.join()
+    except BaseException:
+        tee.put(None)
+        raise
+    return Streamed(rc, b"".join(stderr).decode(errors="replace").strip(), files, errors, sha256, writer)
+
+
+def catalogue_run(policy: Policy, catalogue: Catalogue, drives: Drives, manifests: dict[str, set[str]] | None,
+                  streamed: Streamed, run: Run) -> None:
+    """RUN (its identity and kind) catalogued with its stream's parts and files, in one
+    transaction; the volumes written noted for their manifests (MANIFESTS: after the
+    night's jobs; None: written now)."""
+    writer = streamed.writer
+    run.finished, run.bytes, run.sha256 = utcnow(), writer.bytes, streamed.sha256
+    run.parts = [Part(number=p.number, volume=p.volume, tape_file=p.file, bytes=p.bytes, sha256=p.sha256)
+                 for p in writer.parts]
+    with catalogue.session() as session, session.begin():
+        session.add(run)
+        session.flush()
+        if streamed.files:
+            catalogue.add_files(session, run.id, streamed.files)
+        for p in writer.parts:
+            row = session.get(VolumeRow, p.volume)
+            if row is not None:
+                row.bytes += p.bytes
+    touched = {p.volume: {run.id} for p in writer.parts}
+    if manifests is not None:
+        for barcode in touched:
+            manifests.setdefault(barcode, set()).add(run.id)
+    else:
+        write_manifests(policy, catalogue, touched, drives)
 
 
 def _parent_at(catalogue: Catalogue, name: str, asset: str, level: int) -> Run | None:
@@ -375,6 +408,7 @@ def manifest_of(catalogue: Catalogue, barcode: str, runs: set[str] | None = None
             "id": r.id, "run_id": r.run_id, "job": r.job, "asset": r.asset, "level": r.level, "parent": r.parent,
             "started": r.started, "finished": r.finished, "bytes": r.bytes, "sha256": r.sha256,
             "snapshot_gz": base64.b64encode(gzip.compress(r.snapshot, 1)).decode(), "encryption": r.encryption,
+            "kind": r.kind, "facts": json.loads(r.facts),
             "parts": [{"number": p.number, "volume": p.volume, "file": p.tape_file, "bytes": p.bytes,
                        "sha256": p.sha256} for p in r.parts],
             "copies": [{"library": c.library, "number": c.number, "volume": c.volume, "file": c.tape_file,

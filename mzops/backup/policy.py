@@ -2,7 +2,11 @@
 
     backup/libraries.yml  libraries: {NAME: {site, kind: mtx|file, changer, drives, spool, ...}}
     backup/pools.yml      pools: {NAME: {library, media, label, block_size, scratch, copy_to}}
-    backup/jobs.yml       jobs: {NAME: {assets, paths, exclude, pool, levels, retention, encryption}}
+    backup/jobs.yml       jobs: {NAME: {kind, assets, paths, exclude, pool, levels, retention, encryption}}
+
+A job backs up files (`kind: files`, the default: GNU tar on hosts) or databases
+(`kind: database`: the engine's own tools on the server's host, a full every
+`full_every_days` and the archived logs with every run, for point-in-time restore).
 
 Retention is said the way operators say it: `restorable_days: 35` keeps every volume a
 restore to any day within 35 days needs (a chain's full and levels included),
@@ -20,7 +24,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mzops import yamlfile
 from mzops.errors import InputError
@@ -131,13 +135,15 @@ class Encryption(_Strict):
 
 
 class JobSpec(_Strict):
+    kind: Literal["files", "database"] = "files"
     assets: list[str] = Field(min_length=1)     # asset names or inventory groups
-    paths: list[str] = Field(min_length=1)
+    paths: list[str] = []
     exclude: list[str] = []
     pool: str
     levels: Levels = Levels()
     retention: Retention
     encryption: Encryption | None = None
+    drill_host: str | None = None               # database jobs: the host `backup drill` restores onto
 
     @field_validator("paths")
     @classmethod
@@ -146,6 +152,15 @@ class JobSpec(_Strict):
             if not path.startswith("/") or "\n" in path:
                 raise ValueError(f"{path!r}: an absolute path on the asset")
         return value
+
+    @model_validator(mode="after")
+    def _kind(self) -> "JobSpec":
+        if self.kind == "files" and not self.paths:
+            raise ValueError("a files job names its paths")
+        if self.kind == "database" and (self.paths or self.exclude or self.levels.differential):
+            raise ValueError("a database job has no paths, excludes or differentials: the engine backs up the "
+                             "whole server, a full and then its archived logs")
+        return self
 
 
 class Policy:
@@ -188,6 +203,25 @@ def _section(folder: Path, name: str, model: type[BaseModel]) -> tuple[dict, yam
     return out, doc
 
 
+def _wrong_asset(estate: Estate, names: list[str], kind: str) -> str | None:
+    """Why one of NAMES cannot be backed up by a job of KIND (None: all can)."""
+    from mzops import engines
+    for name in names:
+        asset = estate.assets[name]
+        if kind == "files" and asset.kind != "host":
+            return f"{name} is a {asset.kind}: file jobs back up hosts (kind: database for a database)"
+        if kind == "database":
+            if asset.kind != "database":
+                return f"{name} is a {asset.kind}: a database job backs up databases"
+            engine = engines.known().get(asset.db_engine or "")
+            if engine is None or engine.full_backup is None:
+                return f"{name}: mzops has no backup for database engine {asset.db_engine!r} yet"
+            if not asset.db_server or asset.db_server not in estate.assets:
+                return (f"{name}: no mzops_db_server (the inventory host it runs on): its backup runs there, "
+                        "with the engine's own tools")
+    return None
+
+
 def load(folder: Path, estate: Estate | None = None) -> Policy:
     """The policy in FOLDER, checked against itself and (when given) the estate."""
     if not folder.is_dir():
@@ -218,15 +252,21 @@ def load(folder: Path, estate: Estate | None = None) -> Policy:
     for name, job in jobs.items():
         if job.pool not in pools:
             raise jdoc.error(("jobs", name, "pool"), f"no pool {job.pool!r} in pools.yml")
+        if job.drill_host is not None:
+            if job.kind != "database":
+                raise jdoc.error(("jobs", name, "drill_host"), "files are drilled on the backup server: "
+                                 "drill_host is for database jobs")
+            if estate is not None and (job.drill_host not in estate.assets
+                                       or estate.assets[job.drill_host].kind != "host"):
+                raise jdoc.error(("jobs", name, "drill_host"), f"{job.drill_host!r} is no host of {estate.source}")
         if estate is not None:
             for index, target in enumerate(job.assets):
                 found = sorted(estate.expand([target]))
                 if not found:
                     raise jdoc.error(("jobs", name, "assets", index), f"{target!r} is no asset or group of "
                                                                       f"{estate.source}")
-                hosts = [a for a in found if estate.assets[a].kind != "host"]
-                if hosts:
-                    raise jdoc.error(("jobs", name, "assets", index), f"{hosts[0]} is a "
-                                     f"{estate.assets[hosts[0]].kind}: file jobs back up hosts")
+                wrong = _wrong_asset(estate, found, job.kind)
+                if wrong:
+                    raise jdoc.error(("jobs", name, "assets", index), wrong)
     return Policy(folder, libraries, pools, jobs, {k: v for k, v in (("libraries", ldoc), ("pools", pdoc),
                                                                       ("jobs", jdoc)) if v is not None})

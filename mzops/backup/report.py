@@ -1,7 +1,8 @@
 """The backup report for auditors and the morning after (GB/T 22239-2019 8.1.4.9 a), b)):
 per job and asset the last good backup and its age, the chain a restore needs and
-whether every part of it is accounted for, the last read-back and what it found, and
-where every volume of the chain is."""
+whether every part of it is accounted for, the last read-back and what it found, where
+every volume of the chain is, and the last restore drill with the restore time it
+measured (a failed drill is a finding)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,15 @@ def rows(policy: Policy, estate: Estate, catalogue: Catalogue, max_age_hours: fl
         checks = {}
         for v in session.scalars(select(Verification).order_by(Verification.at)):
             checks[v.run_key] = v
+    from mzops.backup.drill import last_drills
+    drills = last_drills(catalogue)
     out = []
     for name, job in sorted(policy.jobs.items()):
         for asset in sorted(estate.expand(job.assets)):
             row = {"job": name, "asset": asset, "last": None, "age_hours": None, "level": None, "chain": [],
-                   "volumes": {}, "copies": {}, "verified": None, "verify_problems": "", "status": "no backup"}
+                   "volumes": {}, "copies": {}, "verified": None, "verify_problems": "", "status": "no backup",
+                   "drill": _drill(drills.get((name, asset))),
+                   "last_passed_drill": _drill(drills.get((name, asset, "passed")))}
             try:
                 chain = catalogue.chain(name, asset)
             except LookupError as exc:
@@ -50,6 +55,8 @@ def rows(policy: Policy, estate: Estate, catalogue: Catalogue, max_age_hours: fl
                 row["verify_problems"] = "\n".join(v.problems for v in verified if v.problems)
             if row["verify_problems"]:
                 row["status"] = "verify failed"
+            elif row["drill"] and not row["drill"]["passed"]:
+                row["status"] = f"the last restore drill failed ({row['drill']['at']}): {row['drill']['problems'][:200]}"
             elif age > max_age_hours:
                 row["status"] = f"stale (older than {max_age_hours:g} h)"
             elif any(w == "unknown" for w in volumes.values()):
@@ -63,8 +70,27 @@ def rows(policy: Policy, estate: Estate, catalogue: Catalogue, max_age_hours: fl
     return out
 
 
+def _drill(found) -> dict | None:
+    if found is None:
+        return None
+    return {"at": found.started, "passed": found.passed, "point": found.point, "host": found.host,
+            "seconds": round(found.seconds, 1), "first_byte_seconds": round(found.first_byte_seconds, 1),
+            "checked": found.checked, "problems": found.problems}
+
+
 def healthy(found: list[dict]) -> bool:
     return all(r["status"].startswith("ok") for r in found)
+
+
+def _drill_cell(row: dict) -> str:
+    d, good = row["drill"], row["last_passed_drill"]
+    if d is None:
+        return "— (never drilled)"
+    text = (f"{escape(d['at'])}: {'passed' if d['passed'] else 'FAILED'}, {d['seconds']} s "
+            f"(first byte {d['first_byte_seconds']} s)<br>{escape(d['checked'] or d['problems'][:200])}")
+    if not d["passed"] and good is not None:
+        text += f"<br>last passed: {escape(good['at'])}, {good['seconds']} s"
+    return text
 
 
 def html(found: list[dict], generated: str) -> str:
@@ -79,6 +105,7 @@ def html(found: list[dict], generated: str) -> str:
            "<table><tr><th>作业 Job</th><th>对象 Asset</th><th>最近备份 Last backup</th><th>时长 Age (h)</th>"
            "<th>恢复链 Chain (level:time)</th><th>介质及位置 Volumes and where</th>"
            "<th>异地副本 Off-site copies</th><th>校验 Verified</th>"
+           "<th>恢复演练 Last restore drill (restore time)</th>"
            "<th>结论 Status</th></tr>"]
     for r in found:
         css = "ok" if r["status"].startswith("ok") else "bad"
@@ -89,6 +116,6 @@ def html(found: list[dict], generated: str) -> str:
                    f'<td>{r["age_hours"] if r["age_hours"] is not None else "—"}</td>'
                    f'<td>{"<br>".join(e(c) for c in r["chain"]) or "—"}</td><td>{volumes or "—"}</td>'
                    f'<td>{copies or "—"}</td>'
-                   f'<td>{verified}</td><td><b>{e(r["status"])}</b></td></tr>')
+                   f'<td>{verified}</td><td>{_drill_cell(r)}</td><td><b>{e(r["status"])}</b></td></tr>')
     out.append("</table></body></html>")
     return "\n".join(out) + "\n"

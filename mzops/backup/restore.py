@@ -97,7 +97,9 @@ def _plain(records: Iterator[bytes], run: Run, resolver) -> Iterator[bytes]:
 
 def restore(policy: Policy, catalogue: Catalogue, job: str, asset: str, destination: Path, at: str | None = None,
             paths: list[str] | None = None, library: str | None = None, run: str | None = None,
-            resolver=None) -> list[Step]:
+            resolver=None, first_byte=None) -> list[Step]:
+    """Restore the chain into DESTINATION (FIRST_BYTE: called when the first record is
+    read off tape, for a drill's timing)."""
     steps = plan(policy, catalogue, job, asset, at, run, library)
     destination.mkdir(parents=True, exist_ok=True)
     mounter = Mounter(policy, policy.jobs[job].pool, catalogue, library=library)
@@ -117,6 +119,9 @@ def restore(policy: Policy, catalogue: Catalogue, job: str, asset: str, destinat
                                 stderr=subprocess.PIPE)
         try:
             for record in source:
+                if first_byte is not None:
+                    first_byte()
+                    first_byte = None
                 proc.stdin.write(record)
             proc.stdin.close()
         except BrokenPipeError:

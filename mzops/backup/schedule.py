@@ -35,11 +35,18 @@ def command(inventory: Path, jobs: list[str]) -> list[str]:
     return [sys.executable, "-m", "mzops", "-q", "-i", str(inventory.resolve()), "backup", "run", "--json", *jobs]
 
 
-def units(inventory: Path, home: Path, at: str, user: str, jobs: list[str]) -> dict[str, str]:
-    hour, minute = _time(at)
-    argv = " ".join(shlex.quote(a) for a in command(inventory, jobs))
+def drill_command(inventory: Path, count: int) -> list[str]:
+    return [sys.executable, "-m", "mzops", "-q", "-i", str(inventory.resolve()), "backup", "drill", "--random",
+            str(count), "--json"]
+
+
+# When drills run: the day's part of OnCalendar (systemd.time(7)) and of a cron line (crontab(5)).
+DRILLS = {"weekly": ("Sun *-*-*", "* * 0"), "monthly": ("*-*-01", "1 * *")}
+
+
+def _pair(unit: str, description: str, argv: list[str], calendar: str, user: str, home: Path) -> dict[str, str]:
     service = f"""[Unit]
-Description=mzops backups to tape ({', '.join(jobs) or 'every job'})
+Description={description}
 Wants=network-online.target
 After=network-online.target
 
@@ -47,31 +54,55 @@ After=network-online.target
 Type=oneshot
 User={user}
 Environment=MZOPS_HOME={home}
-ExecStart={argv}
+ExecStart={" ".join(shlex.quote(a) for a in argv)}
 StandardInput=null
 Nice=10
 IOSchedulingClass=idle
 TimeoutStartSec=12h
 """
     timer = f"""[Unit]
-Description=mzops backups to tape, nightly at {hour:02d}:{minute:02d}
+Description={description}, {calendar}
 
 [Timer]
-OnCalendar=*-*-* {hour:02d}:{minute:02d}:00
+OnCalendar={calendar}
 Persistent=true
 RandomizedDelaySec=0
 
 [Install]
 WantedBy=timers.target
 """
-    return {f"{UNIT}.service": service, f"{UNIT}.timer": timer}
+    return {f"{unit}.service": service, f"{unit}.timer": timer}
 
 
-def cron_line(inventory: Path, home: Path, at: str, user: str, jobs: list[str]) -> str:
+def units(inventory: Path, home: Path, at: str, user: str, jobs: list[str], drills: str | None = None,
+          drill_count: int = 1, drill_at: str = "05:00") -> dict[str, str]:
+    """The nightly run's service and timer; with DRILLS (weekly, monthly) a drill of
+    DRILL_COUNT random assets at DRILL_AT on that day too."""
+    hour, minute = _time(at)
+    out = _pair(UNIT, f"mzops backups to tape ({', '.join(jobs) or 'every job'})", command(inventory, jobs),
+                f"*-*-* {hour:02d}:{minute:02d}:00", user, home)
+    if drills:
+        hour, minute = _time(drill_at)
+        out.update(_pair(f"{UNIT}-drill", f"mzops restore drills ({drill_count} random assets)",
+                         drill_command(inventory, drill_count), f"{DRILLS[drills][0]} {hour:02d}:{minute:02d}:00",
+                         user, home))
+    return out
+
+
+def cron_line(inventory: Path, home: Path, at: str, user: str, jobs: list[str], drills: str | None = None,
+              drill_count: int = 1, drill_at: str = "05:00") -> str:
     hour, minute = _time(at)
     argv = " ".join(shlex.quote(a) for a in command(inventory, jobs))
-    return (f"# mzops backups to tape, nightly (written by mzops backup schedule install --cron)\n"
-            f"{minute} {hour} * * * {user} MZOPS_HOME={shlex.quote(str(home))} {argv} </dev/null\n")
+    out = (f"# mzops backups to tape, nightly (written by mzops backup schedule install --cron)\n"
+           f"{minute} {hour} * * * {user} MZOPS_HOME={shlex.quote(str(home))} {argv} </dev/null\n")
+    if drills:
+        hour, minute = _time(drill_at)
+        day = DRILLS[drills][1].split()
+        argv = " ".join(shlex.quote(a) for a in drill_command(inventory, drill_count))
+        out += (f"# mzops restore drills, {drills}\n"
+                f"{minute} {hour} {day[0]} {day[1]} {day[2]} {user} MZOPS_HOME={shlex.quote(str(home))} {argv} "
+                "</dev/null\n")
+    return out
 
 
 def verify(files: dict[str, str]) -> None:

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from mzops import run as runlayer
-from mzops.backup import copy, engine, offsite, policy as backup_policy, restore as restoring, volume
+from mzops.backup import copy, database, engine, offsite, policy as backup_policy, restore as restoring, volume
 from mzops.backup.catalogue import Catalogue
 from mzops.backup.library import Drives, Mounter, open_library
 from mzops.cli import common
@@ -53,12 +53,13 @@ def run_cmd(
     drives, manifests = Drives(found), {}
     with runlayer.exclusive("backup", f"backup run {' '.join(names)}"):
         events.begin("backup", [f"{name}:{asset}" for name, asset in units])
-        outcomes = runlayer.each(units, lambda unit: engine.back_up(
+        outcomes = runlayer.each(units, lambda unit: (
+            database if found.jobs[unit[0]].kind == "database" else engine).back_up(
             found, unit[0], estate, unit[1], catalogue, run_id, common.resolver(ctx), level,
             drives=drives, manifests=manifests), found.parallel(names), events=events, outcome=lambda o: o)
         events.end()
         if not no_copy:
-            made = [o.record["run"] for o in outcomes if o.state == "changed"]
+            made = [key for o in outcomes if o.state == "changed" for key in o.record.get("runs", [o.record["run"]])]
             outcomes += copy.copy_all(found, catalogue, drives, manifests, made, events)
         problems = engine.write_manifests(found, catalogue, manifests, drives)
     result = runlayer.Result("backup", run_id, outcomes)
@@ -110,7 +111,7 @@ def list_cmd(
         common.print_json(runs)
         return
     for r in runs:
-        common.stdout.print(f"{r['finished']}  {r['job']:<14} {r['asset']:<16} level {r['level']}  "
+        common.stdout.print(f"{r['finished']}  {r['job']:<14} {r['asset']:<16} {r['kind']:<5} level {r['level']}  "
                             f"{r['files']:>7} entries {r['bytes']:>12} bytes  {', '.join(r['volumes'])}",
                             markup=False, highlight=False)
 
@@ -118,37 +119,45 @@ def list_cmd(
 @app.command("restore")
 def restore_cmd(
     ctx: typer.Context,
-    job: str = typer.Option(..., "--job"),
     asset: str = typer.Option(..., "--asset"),
-    to: Path = typer.Option(..., "--to", help="Folder to restore into (on this machine)."),
-    path: Optional[List[str]] = typer.Option(None, "--path", help="Only this path (repeatable)."),
-    at: Optional[str] = typer.Option(None, "--at", help="The tree as of the last run finished before this "
-                                     "time (ISO 8601, UTC)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Name the volumes needed and where they are."),
+    to: str = typer.Option(..., "--to", help="Files: a folder on this machine. A database: HOST[:DIR], an "
+                           "inventory host with the engine's programs, DIR new or empty (default: "
+                           "/var/lib/mzops/restore/ASSET-TIME)."),
+    job: Optional[str] = typer.Option(None, "--job", help="The job (default: the one job that backed the "
+                                      "asset up)."),
+    path: Optional[List[str]] = typer.Option(None, "--path", help="Files: only this path (repeatable)."),
+    at: Optional[str] = typer.Option(None, "--at", help="Files: the tree as of the last run finished before "
+                                     "this time; a database: this very moment, replayed to (ISO 8601; UTC "
+                                     "unless it says its zone)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Name what would be read: runs, logs, volumes "
+                                 "and where they are."),
     library: Optional[str] = typer.Option(None, "--library", help="Read the volumes in this library (the DR "
                                           "site's, after an off-site move), not the pool's."),
-    run: Optional[str] = typer.Option(None, "--run", help="The tree as of this run (an id from backup list)."),
+    run: Optional[str] = typer.Option(None, "--run", help="Files: the tree as of this run (an id from "
+                                      "backup list)."),
     as_json: bool = common.JsonOption,
 ) -> None:
-    """Restore an asset's files as of a time, level by level, checking every part's checksum."""
+    """Restore an asset: its files as of a time, level by level, or a database to a point
+    in time into a scratch copy on a host; every part's checksum checked as it is read."""
     if at is not None:
-        try:
-            parsed = dt.datetime.fromisoformat(at)
-        except ValueError:
-            raise InputError(f"--at: not an ISO 8601 time: {at!r} (e.g. 2026-12-01T02:00:00+00:00)") from None
-        at = (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)).astimezone(
-            dt.timezone.utc).isoformat(timespec="microseconds")
+        at = _utc(at)
     found = _policy(ctx)
     catalogue = Catalogue()
     common.note_targets([asset])
+    job = job or _job_of(found, catalogue, asset)
+    if job not in found.jobs:
+        raise InputError(f"--job: no job {job!r} in {found.folder}/jobs.yml")
     if library is not None and library not in found.libraries:
         raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
+    if found.jobs[job].kind == "database":
+        _restore_database(ctx, found, catalogue, job, asset, to, at, dry_run, library, bool(path or run), as_json)
+        return
     if dry_run:
         steps = restoring.plan(found, catalogue, job, asset, at, run, library)
     else:
         # the drives and cartridges are the nightly run's while it runs: a restore is refused then
         with runlayer.exclusive("backup", f"backup restore --job {job} --asset {asset}"):
-            steps = restoring.restore(found, catalogue, job, asset, to, at, list(path or []), library, run,
+            steps = restoring.restore(found, catalogue, job, asset, Path(to), at, list(path or []), library, run,
                                       common.resolver(ctx))
     data = {"job": job, "asset": asset, "to": str(to), "dry_run": dry_run,
             "steps": [{"run": s.run, "level": s.level, "finished": s.finished,
@@ -161,6 +170,96 @@ def restore_cmd(
         common.stdout.print(f"level {s.level}  {s.finished}  {s.run}: {volumes}", markup=False, highlight=False)
     if not dry_run:
         common.progress(ctx, f"restored {asset} into {to}")
+
+
+def _utc(at: str) -> str:
+    try:
+        parsed = dt.datetime.fromisoformat(at)
+    except ValueError:
+        raise InputError(f"--at: not an ISO 8601 time: {at!r} (e.g. 2026-12-01T02:00:00+00:00)") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)).astimezone(
+        dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def _job_of(found: backup_policy.Policy, catalogue: Catalogue, asset: str) -> str:
+    jobs = sorted({r["job"] for r in catalogue.listing(asset)})
+    if len(jobs) != 1:
+        raise InputError(f"--job: {asset} was backed up by " + (f"jobs {', '.join(jobs)}: name one" if jobs
+                                                                 else "no job yet"))
+    return jobs[0]
+
+
+def _restore_database(ctx, found, catalogue, job, asset, to, at, dry_run, library, file_options, as_json) -> None:
+    if at is None:
+        raise InputError("--at: a database is restored to a moment: give it (ISO 8601)")
+    if file_options:
+        raise InputError("--path and --run are for files: a database is restored whole, to the time --at says")
+    host, _, directory = to.partition(":")
+    estate = load_estate(ctx)
+    planned = database.plan(found, catalogue, estate, job, asset, at)
+    if dry_run:
+        data = {**planned.to_dict(library), "to": to, "dry_run": True}
+    else:
+        with runlayer.exclusive("backup", f"backup restore --asset {asset} --at {at}"):
+            data = database.restore(found, catalogue, estate, planned, host, directory or None, library,
+                                    common.resolver(ctx))
+    if common.want_json(ctx, as_json):
+        common.print_json(data)
+        return
+    plan = data if dry_run else data["plan"]
+    common.stdout.print(f"{asset} at {plan['at']}: full {plan['full']}, logs {plan['logs']['from']} to "
+                        f"{plan['logs']['to']}", markup=False, highlight=False)
+    for step in plan["steps"]:
+        volumes = ", ".join(f"{p['volume']} file {p['file']} ({p['where']})" for p in step["parts"])
+        common.stdout.print(f"  {step['kind']:<5} {step['finished']}  {step['run']}: {volumes}", markup=False,
+                            highlight=False)
+    if not dry_run:
+        common.progress(ctx, f"restored {asset} to {plan['at']} on {data['host']}: {data['data_directory']} "
+                             f"(socket {data['socket']}, port {data['port']}), open read-write")
+
+
+@app.command("drill")
+def drill_cmd(
+    ctx: typer.Context,
+    asset: Optional[List[str]] = typer.Option(None, "--asset", help="Drill this asset (repeatable)."),
+    count: int = typer.Option(1, "--random", min=1, help="Without --asset: this many assets, at random."),
+    to: Optional[str] = typer.Option(None, "--to", help="Databases: the host the copy is restored on "
+                                     "(default: the job's drill_host)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="The random choice's seed (to repeat a drill)."),
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Restore drills: each asset's backup at a random point within retention restored
+    where it harms nothing (files: a scratch folder here; a database: a scratch copy on
+    the drill host), checked (files: SHA-256 against the catalogue; databases: the
+    engine's own checks, rows and checksums per table against those recorded at backup
+    time), removed, and recorded with its timings. Exit 0 when every drill passed, 1 when one failed."""
+    import random
+
+    from mzops.backup import drill as drilling
+    estate = load_estate(ctx)
+    found = _policy(ctx, estate)
+    catalogue = Catalogue()
+    rng = random.Random(seed)
+    chosen = drilling.choose(drilling.candidates(found, estate, catalogue), list(asset or []), count, rng)
+    if to is not None and (to not in estate.assets or estate.assets[to].kind != "host"):
+        raise InputError(f"--to {to}: not a host of {estate.source}")
+    common.note_targets([a for _, a in chosen])
+    with runlayer.exclusive("backup", f"backup drill {' '.join(a for _, a in chosen)}"):
+        results = [drilling.drill(found, catalogue, estate, job, name, rng, to, common.resolver(ctx))
+                   for job, name in chosen]
+    if common.want_json(ctx, as_json):
+        common.print_json({"drills": [r.to_dict() for r in results]})
+    else:
+        for r in results:
+            common.stdout.print(f"{r.asset:<20} {'passed' if r.passed else 'FAILED':<7} {r.seconds:7.1f} s "
+                                f"(first byte {r.first_byte_seconds:.1f} s)  {r.point}: "
+                                f"{r.checked or 'nothing checked'}", markup=False, highlight=False)
+            for line in r.problems[:20]:
+                common.stdout.print(f"    {line}", markup=False, highlight=False)
+        if not results:
+            common.progress(ctx, "nothing to drill: no catalogued backup")
+    if any(not r.passed for r in results):
+        raise typer.Exit(1)
 
 
 @app.command("verify")
@@ -328,21 +427,28 @@ def schedule_install(
     folder: Optional[Path] = typer.Option(None, "--folder", help="Where to write (default /etc/systemd/system, "
                                           "or /etc/cron.d with --cron)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be written."),
+    drills: Optional[str] = typer.Option(None, "--drills", help="Also restore drills: weekly or monthly."),
+    drill_count: int = typer.Option(1, "--drill-count", min=1, help="Assets each drill restores, at random."),
+    drill_at: str = typer.Option("05:00", "--drill-at", help="Time of day of the drills, HH:MM."),
 ) -> None:
-    """Install the nightly backup run: systemd service and timer checked with
-    systemd-analyze verify before they are written, or a cron line."""
+    """Install the nightly backup run (and, with --drills, the restore drills): systemd
+    services and timers checked with systemd-analyze verify before they are written, or
+    cron lines."""
     from mzops import paths
     from mzops.backup import schedule
     found = _policy(ctx)
     for name in jobs or []:
         if name not in found.jobs:
             raise InputError(f"job {name!r}: not in {found.folder}/jobs.yml")
+    if drills is not None and drills not in schedule.DRILLS:
+        raise InputError(f"--drills: one of {', '.join(schedule.DRILLS)} (got {drills!r})")
     inventory, home = common.options(ctx).inventory, paths.mzops_home()
     if cron:
-        files = {"mzops-backup": schedule.cron_line(inventory, home, at, user, list(jobs or []))}
+        files = {"mzops-backup": schedule.cron_line(inventory, home, at, user, list(jobs or []), drills, drill_count,
+                                                    drill_at)}
         target = folder or Path("/etc/cron.d")
     else:
-        files = schedule.units(inventory, home, at, user, list(jobs or []))
+        files = schedule.units(inventory, home, at, user, list(jobs or []), drills, drill_count, drill_at)
         schedule.verify(files)
         target = folder or Path("/etc/systemd/system")
     if dry_run:
@@ -353,7 +459,7 @@ def schedule_install(
     common.note_targets([str(p) for p in written])
     common.progress(ctx, "written: " + ", ".join(str(p) for p in written)
                     + ("" if cron else "; enable with: systemctl daemon-reload && systemctl enable --now "
-                       "mzops-backup.timer"))
+                       + " ".join(n for n in files if n.endswith(".timer"))))
 
 
 @app.command("prune")

@@ -143,6 +143,22 @@ def run_script(target: Target, script: bytes, args: list[str], timeout: float = 
     return Execution(proc.returncode, proc.stdout, stderr, time.monotonic() - start)
 
 
+@contextmanager
+def feed(target: Target, script: str, args: list[str]) -> Iterator[subprocess.Popen]:
+    """Run a short sh script (in the command line: never a secret) on the target with a
+    pipe to its standard input, for a stream it reads (a restore). The caller closes
+    stdin and waits."""
+    remote = "/bin/sh -c " + shlex.quote(script) + " sh " + " ".join(shlex.quote(a) for a in args)
+    with agent(target.key) as env:
+        proc = subprocess.Popen(target.argv(remote), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=env)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
 def target_of(asset, resolver=None) -> Target:
     """The SSH target of an inventory asset, its key resolved from its `ssh` credential
     reference (held in memory only; see `agent`)."""

@@ -2,8 +2,9 @@
 audit it, check its accounts, harden it, lock accounts and put things back.
 
 An engine is one file in this package that defines `ENGINE = SomeEngine()`; nothing
-else in mzops tests an engine's name. Backup, restore, replication and promotion are
-added to the same contract by the capabilities that need them.
+else in mzops tests an engine's name. Backup and restore
+(GB/T 22239-2019 8.1.4.9) are part of it; replication and promotion are added by the
+capability that needs them.
 """
 
 from __future__ import annotations
@@ -130,6 +131,44 @@ class Engine:
         """SQL that puts back what the applied rules changed in the catalogue (pure: the
         facts before the run and now in, statements out). TABLE is the role's snapshot
         table: its `sql` entries say what each rule changes."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- backup and restore
+    # Shell run as root on the server host over its SSH connection, with the server's own
+    # tools; every stream is a tar stream (mzops catalogues its members and their SHA-256).
+    # None: the engine has no backup yet (a job for it is refused when the policy loads).
+    backup_facts: ClassVar[bytes | None] = None     # sh -s -- PORT: KEY\x1fVALUE lines (`backup_problems`)
+    full_backup: ClassVar[bytes | None] = None      # sh -s -- PORT LABEL: a full backup on stdout
+    log_backup: ClassVar[bytes | None] = None       # sh -s -- PORT DIR DATA: the archived logs on stdout
+    log_commit: ClassVar[bytes | None] = None       # sh -s -- PORT DIR: forget the logs just catalogued
+    restore_start: ClassVar[bytes | None] = None    # sh -s -- DIR TARGET: open the restored copy at TARGET
+    # Drills: what the tables hold (sh -s -- PORT [SOCKET]), the engine's own checks of a
+    # copy and its removal (sh -s -- DIR).
+    table_sums: ClassVar[bytes | None] = None
+    copy_check: ClassVar[bytes | None] = None
+    restore_remove: ClassVar[bytes | None] = None
+    log_folder: ClassVar[str] = ""                  # where in a restore's DIR the logs are extracted
+
+    def backup_problems(self, facts: dict[str, str]) -> list[str]:
+        """Why a backup of the server cannot be trusted now (pure: `backup_facts` in)."""
+        raise NotImplementedError
+
+    def log_directory(self, facts: dict[str, str]) -> str:
+        """Where the server archives its logs on its host, as its own settings say."""
+        raise NotImplementedError
+
+    def full_positions(self, said: str) -> dict[str, str]:
+        """The log positions a full backup starts and ends at, from what its tool printed."""
+        raise NotImplementedError
+
+    def restore_facts(self, facts: dict[str, str]) -> dict:
+        """What a restore of a full taken now needs from `backup_facts` (kept with the full;
+        its "settings" are passed to `restore_start`)."""
+        raise NotImplementedError
+
+    def log_gaps(self, full: dict, logs: list[str], upto: str) -> list[str]:
+        """The logs missing between FULL's end (its `full_positions`) and UPTO (a log a
+        collection closed), given the archived log names LOGS (pure)."""
         raise NotImplementedError
 
 

@@ -8,6 +8,7 @@ protocol reader prints them the same way, so both paths feed the same parsers.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -21,6 +22,307 @@ from mzops.paths import PLAYBOOKS
 PLATFORM = Platform("postgresql", (), kind="postgresql")
 _FILES = PLAYBOOKS / "roles" / "mlps3_postgresql" / "files"
 ATTRIBUTES = ("superuser", "createrole", "replication", "bypassrls")
+# The archive_command the pg.wal_archive rule writes (its directory first, `d=DIR; ...`):
+# a segment is copied under a temporary name, synced, then renamed, so a reader never
+# sees half of one; one archived already is accepted only if identical (the archiver
+# retries a segment whose success it did not record: the documentation's "Setting Up
+# WAL Archiving" asks exactly this of an archive command).
+ARCHIVE_COMMAND = re.compile(r"^d=(/[^;\s'\"]+); ")
+# Settings a standby or a recovering copy must have at least the primary's values of
+# (the documentation's "Hot Standby", "Administrator's Overview"): a restore writes them.
+RECOVERY_MINIMUMS = ("max_connections", "max_worker_processes", "max_wal_senders", "max_prepared_transactions",
+                     "max_locks_per_transaction")
+SEGMENT = re.compile(r"^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$")
+
+
+# ----------------------------------------------------------------- backup and restore
+
+_PSQL = (_FILES / "psql.sh").read_bytes()
+
+BACKUP_FACTS = _PSQL + b"""PORT=$1
+psql_run -F "$(printf '\\037')" <<'SQL'
+SELECT name, setting FROM pg_settings WHERE name IN ('archive_mode', 'archive_command', 'wal_segment_size',
+  'data_directory', 'server_version_num', 'max_connections', 'max_worker_processes', 'max_wal_senders',
+  'max_prepared_transactions', 'max_locks_per_transaction')
+UNION ALL SELECT 'in_recovery', pg_is_in_recovery()::text
+UNION ALL SELECT 'timeline', timeline_id::text FROM pg_control_checkpoint()
+UNION ALL SELECT 'archived_count', archived_count::text FROM pg_stat_archiver
+UNION ALL SELECT 'last_archived_wal', coalesce(last_archived_wal, '') FROM pg_stat_archiver
+UNION ALL SELECT 'last_failed_wal', coalesce(last_failed_wal, '') FROM pg_stat_archiver
+UNION ALL SELECT 'last_failed_time', coalesce(last_failed_time::text, '') FROM pg_stat_archiver
+UNION ALL SELECT 'failing', (coalesce(last_failed_time, '-infinity') > coalesce(last_archived_time, '-infinity'))::text
+  FROM pg_stat_archiver
+SQL
+"""
+
+# pg_basebackup as the server's own superuser over its socket: tar to stdout (one
+# tablespace), the WAL the copy needs to be consistent fetched into it (-X fetch), a
+# fast checkpoint; -v prints the WAL start and end points.
+FULL_BACKUP = b"""set -eu
+cd /
+exec runuser -u postgres -- pg_basebackup -p "$1" -D - -Ft -X fetch -c fast -v -l "$2"
+"""
+
+# Close the current segment (pg_switch_wal) and wait until the archiver has it, so the
+# archive holds everything until now; then the archive's files as a tar stream. Their
+# names stay listed in .mzops-sending until `log_commit` removes what was catalogued.
+# The switch flushes its record and marks the finished segment .ready in
+# pg_wal/archive_status before it returns (xlog.c, XLogInsertRecord for XLOG_SWITCH); the
+# archiver renames it .done once archive_command succeeded (pgarch.c). With no WAL
+# written since the last switch it returns the current segment's start, whose previous
+# segment was archived (and perhaps sent) already: no .ready either. A restore point goes
+# first: a record after every position read before (the table checksums'), so a replay
+# to such a position finds it in the archive.
+LOG_BACKUP = _PSQL + b"""set -eu
+PORT=$1; dir=$2; data=$3
+[ -d "$dir" ] || { echo "no WAL archive directory $dir" >&2; exit 4; }
+upto=$(psql_run <<'SQL'
+SELECT pg_create_restore_point('mzops collection') IS NULL;
+SELECT pg_walfile_name(pg_switch_wal()) || ' ' ||
+       to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+SQL
+)
+upto=$(printf '%s\\n' "$upto" | tail -n 1)
+seg=${upto%% *}
+i=0
+while [ -f "$data/pg_wal/archive_status/$seg.ready" ]; do
+  i=$((i + 1))
+  [ $i -le 120 ] || { echo "the archiver did not archive $seg within 60 s: its archive_command fails" >&2; exit 5; }
+  sleep 0.5
+done
+echo "mzops: upto=$seg" >&2
+echo "mzops: upto_time=${upto#* }" >&2
+cd "$dir"
+ls | grep -E '^[0-9A-F]{24}$|^[0-9A-F]{8}\\.history$|^[0-9A-F]{24}\\.[0-9A-F]{8}\\.backup$' > .mzops-sending || true
+exec tar --create --format=posix --file=- --files-from=.mzops-sending </dev/null
+"""
+
+LOG_COMMIT = b"""set -eu
+cd "$2"
+[ -f .mzops-sending ] || exit 0
+xargs -r rm -f -- < .mzops-sending
+rm -f .mzops-sending
+"""
+
+# The restored data directory DIR (base extracted, WAL in DIR/mzops-wal) opened as a
+# scratch instance: its own postgresql.conf (the backup's postgresql.auto.conf set
+# aside, so nothing of production's, archive_command above all, runs in the copy), only
+# a socket in DIR (listen_addresses empty: no TCP), recovery to TARGET then promotion;
+# hot_standby off, so it takes connections only once the target is reached and it is
+# read-write. Recovery that ends before the target is a FATAL of the server's own.
+# TARGET: time=ISO (recovery_target_time) or lsn=X/Y (recovery_target_lsn, for drills).
+RESTORE_START = b"""set -eu
+dir=$1; target=$2; shift 2
+cd /
+version=$(cat "$dir/PG_VERSION")
+bin=/usr/lib/postgresql/$version/bin
+[ -x "$bin/pg_ctl" ] || bin=/usr/pgsql-$version/bin
+[ -x "$bin/pg_ctl" ] || bin=$(dirname "$(command -v pg_ctl)")
+[ -f "$dir/postgresql.auto.conf" ] && mv "$dir/postgresql.auto.conf" "$dir/postgresql.auto.conf.from-backup"
+[ -f "$dir/postgresql.conf" ] && mv "$dir/postgresql.conf" "$dir/postgresql.conf.from-backup"
+rm -f "$dir/standby.signal" "$dir/postmaster.pid"
+{
+  echo "port = 5432"
+  echo "listen_addresses = ''"
+  echo "unix_socket_directories = '$dir'"
+  echo "hba_file = '$dir/mzops-hba.conf'"
+  echo "ident_file = '$dir/mzops-ident.conf'"
+  echo "archive_mode = off"
+  echo "hot_standby = off"
+  echo "restore_command = 'cp \\"$dir/mzops-wal/%f\\" \\"%p\\"'"
+  case $target in
+    lsn=*) echo "recovery_target_lsn = '${target#lsn=}'" ;;
+    *) echo "recovery_target_time = '${target#time=}'" ;;
+  esac
+  echo "recovery_target_action = 'promote'"
+  for setting in "$@"; do echo "$setting"; done
+} > "$dir/postgresql.conf"
+echo "local all postgres peer" > "$dir/mzops-hba.conf"
+: > "$dir/mzops-ident.conf"
+touch "$dir/recovery.signal"
+chown -R postgres:postgres "$dir"
+chmod 0700 "$dir"
+# pg_ctl returns once the postmaster runs; the replay goes on until the target, then the
+# promotion: until then connections are refused (hot_standby off).
+opened() {
+  runuser -u postgres -- "$bin/pg_ctl" -D "$dir" -l "$dir/mzops-restore.log" -w -t 3600 start >/dev/null || return 1
+  sql="SELECT pg_is_in_recovery()"
+  until [ "$(runuser -u postgres -- "$bin/psql" -XAtq -h "$dir" -p 5432 -d postgres -c "$sql" 2>/dev/null)" = f ]; do
+    runuser -u postgres -- "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1 || return 1
+    sleep 0.5
+  done
+}
+if ! opened; then
+  # A time target stops at the first commit after it (recoveryStopsBefore considers
+  # commits and aborts only); with none after it in the WAL given, which reaches past the
+  # target, the end of that WAL is the state at the target: replayed to its end instead.
+  case $target in
+    lsn=*) ;;
+    *) if grep -q "recovery ended before configured recovery target was reached" "$dir/mzops-restore.log"; then
+         sed -i '/^recovery_target_time = /d' "$dir/postgresql.conf"
+         touch "$dir/recovery.signal"
+         echo "no transaction ended after ${target#time=} in the WAL: replayed to its end, the state then" >&2
+         opened && ok=1
+       fi ;;
+  esac
+  if [ -z "${ok:-}" ]; then
+    echo "the copy did not open:" >&2
+    tail -n 5 "$dir/mzops-restore.log" >&2
+    exit 1
+  fi
+fi
+grep -E "recovery stopping|last completed transaction" "$dir/mzops-restore.log" | tail -n 2 >&2 || true
+echo "mzops: port=5432"
+echo "mzops: socket=$dir"
+"""
+
+
+# Each table's row count and an order-free sum of its rows' MD5s (60 bits of each, summed
+# as numeric: no overflow, no sort, no memory for the table), per database, each database
+# in one REPEATABLE READ transaction whose WAL insert position is read first: replayed to
+# that position, a copy holds what the snapshot saw. sh -s -- PORT [SOCKET_DIR]; lines
+# DB US lsn US POSITION, then DB US SCHEMA.TABLE US ROWS US SUM.
+TABLE_SUMS = _PSQL + b"""set -eu
+PORT=$1; [ -z "${2:-}" ] || export PGHOST=$2
+us=$(printf '\037')
+for db in $(echo "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1" | psql_run); do
+  sums=$(psql_run -d "$db" <<'SQL'
+SELECT format('SELECT %L, count(*), coalesce(sum((''x'' || substr(md5(t::text), 1, 15))::bit(60)::bigint::numeric), 0) '
+              'FROM %I.%I t;', n.nspname || '.' || c.relname, n.nspname, c.relname)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+ORDER BY n.nspname, c.relname
+SQL
+)
+  { echo "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+    echo "SELECT 'lsn', pg_current_wal_insert_lsn();"
+    printf '%s\n' "$sums"
+    echo "COMMIT;"; } | psql_run -d "$db" -F "$us" | sed "s/^/$db$us/"
+done
+"""
+
+
+# The engine's own checks of a restored copy: pg_amcheck (PostgreSQL 14+) over every
+# database, heap and B-tree indexes, amcheck installed where missing (a scratch copy).
+COPY_CHECK = b"""set -eu
+dir=$1
+bin=/usr/lib/postgresql/$(cat "$dir/PG_VERSION")/bin
+[ -x "$bin/pg_amcheck" ] || bin=$(dirname "$(command -v pg_amcheck)")
+cd /
+exec runuser -u postgres -- "$bin/pg_amcheck" -h "$dir" -p 5432 --all --install-missing --heapallindexed
+"""
+
+# A drill's copy stopped and removed (sh -s -- DIR): only a folder a restore made.
+RESTORE_REMOVE = b"""set -eu
+dir=$1
+[ -e "$dir" ] || exit 0
+[ -f "$dir/.mzops-restore" ] || { echo "$dir is not a copy mzops restored" >&2; exit 3; }
+cd /
+if [ -f "$dir/postmaster.pid" ] && [ -f "$dir/PG_VERSION" ]; then
+  bin=/usr/lib/postgresql/$(cat "$dir/PG_VERSION")/bin
+  [ -x "$bin/pg_ctl" ] || bin=$(dirname "$(command -v pg_ctl)")
+  runuser -u postgres -- "$bin/pg_ctl" -D "$dir" -m immediate -w stop >/dev/null 2>&1 || true
+fi
+rm -rf -- "$dir"
+"""
+
+
+def lsn(text: str) -> int:
+    """A WAL position as PostgreSQL prints it ("16/B374D848": high and low 32 bits in hex)."""
+    high, _, low = text.partition("/")
+    return (int(high, 16) << 32) | int(low, 16)
+
+
+def segment_number(name: str, segment_size: int) -> tuple[int, int]:
+    """(timeline, segment number) of a WAL file name: timeline, then the segment number
+    as its high part (the "log id") and low part, each 8 hex digits; the low part counts
+    to 4 GiB / segment size (src/include/access/xlog_internal.h, XLogFileName)."""
+    found = SEGMENT.match(name)
+    if not found:
+        raise ValueError(f"not a WAL segment name: {name!r}")
+    per_id = 0x100000000 // segment_size
+    return int(found.group(1), 16), int(found.group(2), 16) * per_id + int(found.group(3), 16)
+
+
+def segment_name(timeline: int, number: int, segment_size: int) -> str:
+    per_id = 0x100000000 // segment_size
+    return f"{timeline:08X}{number // per_id:08X}{number % per_id:08X}"
+
+
+class _Backup:
+    """PostgreSQL's part of the backup contract: base backups with pg_basebackup, WAL
+    archived by the server's archive_command (the pg.wal_archive rule writes it) and
+    collected with every run, point-in-time recovery into a scratch instance."""
+
+    backup_facts = BACKUP_FACTS
+    full_backup = FULL_BACKUP
+    log_backup = LOG_BACKUP
+    log_commit = LOG_COMMIT
+    restore_start = RESTORE_START
+    table_sums = TABLE_SUMS
+    copy_check = COPY_CHECK
+    restore_remove = RESTORE_REMOVE
+    log_folder = "mzops-wal"
+
+    def backup_problems(self, facts: dict[str, str]) -> list[str]:
+        problems = []
+        for key in ("archive_mode", "archive_command", "wal_segment_size", "data_directory", "in_recovery", "failing",
+                    "timeline"):
+            if key not in facts:
+                problems.append(f"the server did not say {key} (pg_settings, pg_stat_archiver)")
+        if problems:
+            return problems
+        if facts["in_recovery"] == "true":
+            problems.append("the server is a standby (in recovery): its WAL is archived by its primary; "
+                            "back up the primary")
+        if facts["archive_mode"] not in ("on", "always"):
+            problems.append(f"archive_mode is {facts['archive_mode']}: no WAL is archived, so no point in time "
+                            "can be restored (harden with rule pg.wal_archive; it takes a restart)")
+        elif not ARCHIVE_COMMAND.match(facts["archive_command"]):
+            problems.append(f"archive_command is {facts['archive_command']!r}, not the one rule pg.wal_archive "
+                            "writes: mzops cannot tell where the WAL goes")
+        if facts["failing"] == "true":
+            problems.append(f"the archive command fails: WAL {facts.get('last_failed_wal') or '?'} could not be "
+                            f"archived (last failure {facts.get('last_failed_time') or '?'}, pg_stat_archiver)")
+        return problems
+
+    def log_directory(self, facts: dict[str, str]) -> str:
+        found = ARCHIVE_COMMAND.match(facts.get("archive_command", ""))
+        if not found:
+            raise ValueError("archive_command is not mzops's")
+        return found.group(1)
+
+    def full_positions(self, said: str) -> dict[str, str]:
+        """pg_basebackup -v: "write-ahead log start point: 0/2000028 on timeline 1" and
+        "write-ahead log end point: 0/2000100" (src/bin/pg_basebackup/pg_basebackup.c)."""
+        start = re.search(r"write-ahead log start point: ([0-9A-F]+/[0-9A-F]+) on timeline (\d+)", said)
+        end = re.search(r"write-ahead log end point: ([0-9A-F]+/[0-9A-F]+)", said)
+        if not start or not end:
+            raise ValueError("pg_basebackup did not print its WAL start and end points")
+        return {"start_lsn": start.group(1), "timeline": start.group(2), "end_lsn": end.group(1)}
+
+    def log_gaps(self, full: dict, logs: list[str], upto: str) -> list[str]:
+        """Every segment from the one holding the base backup's end point (the copy holds
+        the WAL to that point; replay continues in that segment) to UPTO must be archived,
+        on the base's timeline or a later one."""
+        size = int(full["segment_size"])
+        first = lsn(full["end_lsn"]) // size
+        timeline = int(full["timeline"])
+        have = set()
+        for name in logs:
+            if SEGMENT.match(name):
+                tli, number = segment_number(name, size)
+                if tli >= timeline:
+                    have.add(number)
+        last = segment_number(upto, size)[1]
+        return [segment_name(timeline, n, size) for n in range(first, last + 1) if n not in have]
+
+    def restore_facts(self, facts: dict[str, str]) -> dict:
+        """What a restore of a full taken now needs to know: the WAL segment size and the
+        primary's values of the settings recovery needs at least (RECOVERY_MINIMUMS)."""
+        return {"segment_size": facts.get("wal_segment_size", ""), "version": facts.get("server_version_num", ""),
+                "settings": [f"{key} = {int(facts[key])}" for key in RECOVERY_MINIMUMS
+                             if facts.get(key, "").isdigit()]}
 
 
 @dataclass(frozen=True)
@@ -35,7 +337,7 @@ class PgRole:
     config: dict[str, str]
 
 
-class PostgreSQL(Engine):
+class PostgreSQL(_Backup, Engine):
     name = "postgresql"
     family = "postgresql"
     default_port = 5432

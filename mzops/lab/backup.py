@@ -62,9 +62,13 @@ def prepare(hosts: list[LabHost], lab_dir: Path, inventory: Path) -> Path:
         "daily": {"library": "primary-library", "label": "LAB{n:03d}L8", "block_size": "256KiB",
                   "copy_to": "offsite"},
         "offsite": {"library": "dr-library", "label": "OFF{n:03d}L8", "block_size": "256KiB"}}}))
-    (base / "jobs.yml").write_text(_dump({"jobs": {
-        "lab-system": {"assets": ["hosts"], "paths": ["/etc", "/root"], "pool": "daily",
-                       "levels": {"full_every_days": 7}, "retention": {"restorable_days": 35}}}}))
+    jobs = {"lab-system": {"assets": ["hosts"], "paths": ["/etc", "/root"], "pool": "daily",
+                           "levels": {"full_every_days": 7}, "retention": {"restorable_days": 35}}}
+    primary_db = next((h for h in hosts if h.databases and h.site == "primary"), None)
+    if primary_db is not None:         # its PostgreSQL: fulls and WAL, restored anywhere with PostgreSQL 15
+        jobs["lab-pg"] = {"kind": "database", "assets": [f"{primary_db.name}-{files.LAB_DATABASES['postgresql'][0]}"],
+                          "pool": "daily", "levels": {"full_every_days": 7}, "retention": {"restorable_days": 35}}
+    (base / "jobs.yml").write_text(_dump({"jobs": jobs}))
     seen = server_inventory(lab_dir)
     shutil.rmtree(seen, ignore_errors=True)
     shutil.copytree(inventory, seen)

@@ -27,7 +27,7 @@ def test_the_backup_server_backs_up_over_the_lab_network_and_the_dr_server_resto
     status = json.loads(run_mzops("lab", "status", "--json", home=home).stdout)
     servers = {h["name"]: h for h in status["hosts"] if h["backup"]}
     assert sorted(servers) == ["labbk1", "labbk2"] and status["backup"]
-    proc = server(home, "backup", "run", "--json")
+    proc = server(home, "backup", "run", "lab-system", "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     outcomes = json.loads(proc.stdout)["outcomes"]
     backed_up = sorted(o["target"] for o in outcomes if "copy_of" not in o)
@@ -46,7 +46,9 @@ def test_the_backup_server_backs_up_over_the_lab_network_and_the_dr_server_resto
     try:
         proc = server(home, "backup", "catalog", "rebuild", "--library", "dr-library", "--json", site="dr")
         assert proc.returncode == 0, proc.stderr
-        assert json.loads(proc.stdout)["runs"] == len(backed_up)
+        listed = json.loads(server(home, "backup", "list", "--json", site="dr").stdout)
+        assert json.loads(proc.stdout)["runs"] == len(listed)            # other jobs' runs (lab-pg) too
+        assert len([r for r in listed if r["job"] == "lab-system"]) == len(backed_up)
         out = tmp_path / "restored"
         proc = server(home, "backup", "restore", "--job", "lab-system", "--asset", "lab01", "--library",
                       "dr-library", "--to", str(out), site="dr")

@@ -35,17 +35,17 @@ def schema_differences(catalogue: Catalogue) -> list:
 def test_a_new_catalogue_is_at_the_newest_revision_and_matches_the_models(tmp_path):
     catalogue = Catalogue(f"sqlite:///{tmp_path}/c.sqlite")
     current, head = catalogue.revisions()
-    assert current == head == "0002"
+    assert current == head == "0003"
     assert schema_differences(catalogue) == []
 
 
 def test_an_older_catalogue_is_refused_until_upgraded_and_keeps_its_rows(tmp_path):
     url = old_catalogue(tmp_path / "c.sqlite")
-    with pytest.raises(OutdatedSchema, match=r"revision 0001, this mzops needs 0002: run `mzops backup catalog "
+    with pytest.raises(OutdatedSchema, match=r"revision 0001, this mzops needs 0003: run `mzops backup catalog "
                                              r"upgrade`"):
         Catalogue(url)
     before, after, kept = Catalogue(url, upgrading=True).upgrade()
-    assert (before, after, kept) == ("0001", "0002", f"{tmp_path}/c.sqlite.before-0002")
+    assert (before, after, kept) == ("0001", "0003", f"{tmp_path}/c.sqlite.before-0003")
     with sqlite3.connect(kept) as copy:           # the copy is the old catalogue, untouched
         assert copy.execute("select count(*) from runs").fetchone() == (1,)
         assert "problem" not in {row[1] for row in copy.execute("pragma table_info(volumes)")}
@@ -54,6 +54,7 @@ def test_an_older_catalogue_is_refused_until_upgraded_and_keeps_its_rows(tmp_pat
     with catalogue.session() as session:
         run = session.scalars(select(Run)).one()
         assert (run.id, run.level, [p.volume for p in run.parts], run.copies) == ("r1/h", 0, ["V001"], [])
+        assert (run.kind, run.facts) == ("files", "{}")                  # 0003: every older run was of files
         assert run.sha256 == "ab" * 32 and run.snapshot.startswith(b"GNU tar-1.34-2\n")   # deflated, given back
     assert [(v.barcode, v.state, v.problem) for v in catalogue.volumes()] == [("V001", "append", "")]
     files = {f.path: f for f in catalogue.files_of("r1/h")}
@@ -62,7 +63,7 @@ def test_an_older_catalogue_is_refused_until_upgraded_and_keeps_its_rows(tmp_pat
     assert files["srv/a.txt"].sha256 == "ef" * 32
     with sqlite3.connect(tmp_path / "c.sqlite") as db:            # as 32 bytes, not 64 hex characters
         assert db.execute("select length(sha256) from files").fetchall() == [(32,), (32,)]
-    assert Catalogue(url, upgrading=True).upgrade() == ("0002", "0002", None)      # twice: nothing to do
+    assert Catalogue(url, upgrading=True).upgrade() == ("0003", "0003", None)      # twice: nothing to do
 
 
 def test_a_catalogue_from_a_newer_mzops_is_refused(tmp_path):
@@ -85,5 +86,5 @@ def test_the_cli_upgrades_the_catalogue(tmp_path, sample_inventory):
     assert len(refused.stderr.strip().splitlines()) == 1
     done = run_mzops("-i", str(sample_inventory), "backup", "catalog", "upgrade", home=home)
     assert done.returncode == 0, done.stderr
-    assert "from schema revision 0001 to 0002" in done.stderr + done.stdout
+    assert "from schema revision 0001 to 0003" in done.stderr + done.stdout
     assert run_mzops("-i", str(sample_inventory), "backup", "list", home=home).returncode == 0

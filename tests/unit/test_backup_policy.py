@@ -25,6 +25,7 @@ def test_the_sample_policy_loads(estate_and_policy):
     assert found.pools["daily"].block_size == 1024 ** 2 and found.jobs["core-data"].levels.differential
     assert found.jobs["smc-system"].retention.restorable_days == 35
     assert found.pools["daily"].copy_to == "offsite" and found.libraries["primary-library"].spool.segment_size == 8 << 30
+    assert found.jobs["core-pg"].kind == "database" and found.jobs["core-pg"].drill_host == "dr-db-01"
 
 
 @pytest.mark.parametrize("file,old,new,message", [
@@ -48,6 +49,13 @@ def test_the_sample_policy_loads(estate_and_policy):
     ("pools.yml", "copy_to: offsite", "copy_to: vault", r"pools.daily.copy_to: no pool 'vault'"),
     ("libraries.yml", "directory: /var/spool/mzops/backup", "directory: spool",
      r"libraries.yml:\d+: libraries.primary-library.spool.directory: 'spool': an absolute path"),
+    ("jobs.yml", "assets: [core-pg-01]", "assets: [core-app-01]", r"jobs.core-pg.assets.0: core-app-01 is a host: "
+     "a database job backs up databases"),
+    ("jobs.yml", "assets: [core-pg-01]\n    pool", "assets: [core-pg-01]\n    paths: [/etc]\n    pool",
+     r"jobs.yml:\d+: jobs.core-pg: a database job has no paths"),
+    ("jobs.yml", "drill_host: dr-db-01", "drill_host: dr-pg-01", r"jobs.core-pg.drill_host: 'dr-pg-01' is no host"),
+    ("jobs.yml", "assets: [core-pg-01]", "assets: [core-mysql-01]",
+     r"jobs.core-pg.assets.0: core-mysql-01: mzops has no backup for database engine '\w+' yet"),
     ("libraries.yml", "segment_size: 8GiB", "segment_size: 64KiB",
      r"libraries.primary-library.spool.segment_size: '64KiB': a spool segment is at least 1MiB"),
     ("jobs.yml", "retention: {restorable_days: 35, monthly_fulls_years: 3}\n    encryption",

@@ -48,3 +48,29 @@ def test_cron_line(estate, tmp_path):
     assert proc.returncode == 0, proc.stderr
     line = (tmp_path / "cron.d" / "mzops-backup").read_text().splitlines()[-1]
     assert line.startswith("5 1 * * * backup MZOPS_HOME=") and line.endswith("backup run --json </dev/null")
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze (Debian package systemd)")
+def test_monthly_drills_get_a_timer_of_their_own(estate, tmp_path):
+    folder = tmp_path / "units"
+    proc = run_mzops("-i", str(estate), "backup", "schedule", "install", "--drills", "monthly", "--drill-count", "3",
+                     "--folder", str(folder), home=tmp_path / "home")
+    assert proc.returncode == 0, proc.stderr
+    timer = (folder / "mzops-backup-drill.timer").read_text()
+    assert "OnCalendar=*-*-01 05:00:00" in timer and "Persistent=true" in timer
+    assert "backup drill --random 3 --json" in (folder / "mzops-backup-drill.service").read_text()
+    assert "mzops-backup.timer mzops-backup-drill.timer" in proc.stderr
+    units = [str(folder / n) for n in ("mzops-backup-drill.timer", "mzops-backup-drill.service")]
+    done = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True, cwd=folder)
+    assert done.returncode == 0, done.stderr
+
+
+def test_weekly_drills_in_cron_and_an_unknown_period_refused(estate, tmp_path):
+    proc = run_mzops("-i", str(estate), "backup", "schedule", "install", "--cron", "--drills", "weekly",
+                     "--drill-at", "04:10", "--folder", str(tmp_path / "cron.d"), home=tmp_path / "home")
+    assert proc.returncode == 0, proc.stderr
+    line = (tmp_path / "cron.d" / "mzops-backup").read_text().splitlines()[-1]
+    assert line.startswith("10 4 * * 0 root MZOPS_HOME=") and line.endswith("backup drill --random 1 --json </dev/null")
+    refused = run_mzops("-i", str(estate), "backup", "schedule", "install", "--drills", "daily",
+                        "--folder", str(tmp_path / "u"), home=tmp_path / "home")
+    assert refused.returncode == 2 and "--drills: one of weekly, monthly" in refused.stderr

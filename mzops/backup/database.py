@@ -1,0 +1,343 @@
+"""Database backups and point-in-time restores, with each engine's own tools.
+
+A database job's run, per server: first the engine's health (a server that is down, an
+archive command that fails, archiving that is off: an error for that asset, nothing
+written); then a full when one is due (none yet, `full_every_days` passed, the chain has
+a gap in its logs, or `--level full`); then always a collection of the logs archived
+since the last run. Runs form the same chains as file levels: a full is level 0, each
+log collection the next level with the run before it as its parent, so retention, the
+copy job, manifests and the report treat them as they treat files. The archived logs
+leave the server's archive directory only once catalogued.
+
+A restore to time T takes the first log collection that closed after T whose chain's
+full was consistent before T, checks that no log is missing between the full's end and
+that collection (named, before anything is written), extracts the full and the logs
+onto the chosen host, and lets the engine replay to T and open the copy there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass
+
+from mzops import engines
+from mzops.backup import crypt
+from mzops.backup import restore as restoring
+from mzops.backup.catalogue import Catalogue, Run, utcnow
+from mzops.backup.catalogue import Volume as VolumeRow
+from mzops.backup.engine import catalogue_run, stream_to_tape
+from mzops.backup.library import Drives, Mounter
+from mzops.backup.policy import Policy
+from mzops.backup.tape import TapeError
+from mzops.connect import ssh
+from mzops.errors import InputError, MzopsError, OperationFailed
+from mzops.inventory.model import Estate
+from mzops.run import Outcome
+from mzops.secrets import Resolver
+
+RESTORES = "/var/lib/mzops/restore"
+
+
+def facts_of(run: Run) -> dict:
+    return json.loads(run.facts or "{}")
+
+
+def server_facts(engine, target, port: int) -> tuple[int, dict[str, str], str]:
+    """(exit, KEY -> VALUE, what it said) of the engine's `backup_facts` on the server host."""
+    done = ssh.run_script(target, engine.backup_facts, [str(port)], timeout=60)
+    out = {}
+    for line in done.stdout.decode(errors="replace").splitlines():
+        key, sep, value = line.partition("\x1f")
+        if sep:
+            out[key] = value
+    return done.rc, out, done.stderr
+
+
+def table_sums(engine, target, port: int, socket: str = "") -> tuple[dict, str]:
+    """({database: {"lsn": position, "tables": {table: [rows, sum]}}}, the problem if none)
+    from the engine's `table_sums` on the server's host (SOCKET: a restored copy's)."""
+    done = ssh.run_script(target, engine.table_sums, [str(port), socket], timeout=3600)
+    if done.rc != 0:
+        return {}, done.stderr[-200:] or f"exit {done.rc}"
+    out: dict[str, dict] = {}
+    for line in done.stdout.decode(errors="replace").splitlines():
+        fields = line.split("\x1f")
+        if len(fields) == 3 and fields[1] == "lsn":
+            out.setdefault(fields[0], {"tables": {}})["lsn"] = fields[2]
+        elif len(fields) == 4:
+            out.setdefault(fields[0], {"tables": {}})["tables"][fields[1]] = [int(fields[2]), fields[3]]
+    return out, ""
+
+
+def full_due(catalogue: Catalogue, name: str, asset: str, every_days: int, requested: str | None,
+             now: dt.datetime | None = None) -> str | None:
+    """Why the run takes a full (None: logs only)."""
+    if requested == "full":
+        return "--level full"
+    try:
+        chain = catalogue.chain(name, asset)
+    except LookupError as exc:
+        return str(exc)
+    if not chain:
+        return "no full yet"
+    age = (now or dt.datetime.now(dt.timezone.utc)) - dt.datetime.fromisoformat(chain[0].finished)
+    if age.days >= every_days:
+        return f"the full is {age.days} days old"
+    gaps = facts_of(chain[-1]).get("gaps")
+    if gaps:
+        return f"the chain lacks log {gaps[0]}"
+    return None
+
+
+def _failed(asset: str, message: str, started: float) -> Outcome:
+    return Outcome(asset, "failed", message, seconds=time.monotonic() - started)
+
+
+def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Catalogue, run_id: str,
+            resolver=None, requested: str | None = None, target=None, drives: Drives | None = None,
+            manifests: dict[str, set[str]] | None = None) -> Outcome:
+    """One database job on one server: a full when due, then its archived logs."""
+    job = policy.jobs[name]
+    started = time.monotonic()
+    entry = estate.assets[asset]
+    engine = engines.get(entry.db_engine, asset)
+    port = entry.db_port or engine.default_port
+    try:
+        target = target or ssh.target_of(estate.assets[entry.db_server], resolver)
+        to = (crypt.recipient((resolver or Resolver()).resolve(job.encryption.key).reveal())
+              if job.encryption is not None else None)
+    except MzopsError as exc:
+        return _failed(asset, f"{name}: {exc}", started)
+    rc, facts, said = server_facts(engine, target, port)
+    if rc == ssh.SSH_ERROR:
+        return Outcome(asset, "unreachable", said or "ssh failed", seconds=time.monotonic() - started)
+    if rc != 0:
+        return _failed(asset, f"{name}: the server did not answer (is it down?): {said[-300:]}", started)
+    problems = engine.backup_problems(facts)
+    if problems:
+        return _failed(asset, f"{name}: " + "; ".join(problems), started)
+    directory = engine.log_directory(facts)
+    drives = drives or Drives(policy)
+    why_full = full_due(catalogue, name, asset, job.levels.full_every_days, requested)
+    made, warnings = [], []
+    content = "POSIX tar" + (f", encrypted with age to {to}" if to else ", not compressed, not encrypted")
+    decrypt = "age -d -i KEYFILE | " if to else ""
+    if why_full:
+        began = utcnow()
+        header = {"job": name, "run": run_id, "asset": asset, "level": "0", "parent run": "none (a full)",
+                  "kind": f"{engine.name} full backup", "content": content,
+                  "restore": f"{decrypt}tar -x -f - -C DATA_DIRECTORY, then replay its logs"}
+        try:
+            streamed = _to_tape(policy, job.pool, catalogue, drives, target, engine.full_backup,
+                                [str(port), f"mzops {run_id}"], header, to, f"{run_id}-{asset}-{name}-full", "the full")
+            positions = engine.full_positions(streamed.said)
+        except (TapeError, MzopsError, ValueError) as exc:
+            return _failed(asset, f"{name}: {exc}", started)
+        key = f"{run_id}/{name}/{asset}/full"
+        catalogue_run(policy, catalogue, drives, manifests, streamed, Run(
+            id=key, run_id=run_id, job=name, asset=asset, level=0, parent=None, started=began, snapshot=b"",
+            encryption=job.encryption.key if to else "", kind="full",
+            facts=json.dumps({**positions, **engine.restore_facts(facts), "engine": engine.name,
+                              "consistent": utcnow(), "why": why_full})))
+        made.append((key, streamed.writer.bytes, len(streamed.files)))
+    try:
+        chain = catalogue.chain(name, asset)
+    except LookupError as exc:
+        return _failed(asset, f"{name}: {exc}", started)
+    parent = chain[-1]
+    began = utcnow()
+    # what each table holds now, at a WAL position the collection below reaches: a drill
+    # replays a copy to it and compares
+    sums, said_sums = table_sums(engine, target, port)
+    if said_sums:
+        warnings.append(f"no table checksums for drills: {said_sums}")
+    header = {"job": name, "run": run_id, "asset": asset, "level": str(parent.level + 1), "parent run": parent.id,
+              "kind": f"{engine.name} archived logs", "content": content,
+              "restore": f"{decrypt}tar -x -f - -C LOG_ARCHIVE"}
+    try:
+        streamed = _to_tape(policy, job.pool, catalogue, drives, target, engine.log_backup,
+                            [str(port), directory, facts["data_directory"]], header, to,
+                            f"{run_id}-{asset}-{name}-log", "the logs")
+    except (TapeError, MzopsError) as exc:
+        return _failed(asset, f"{name}: {exc}", started)
+    said = dict(line[len("mzops: "):].split("=", 1) for line in streamed.said.splitlines()
+                if line.startswith("mzops: ") and "=" in line)
+    if "upto" not in said or "upto_time" not in said:
+        return _failed(asset, f"{name}: the log collection did not say how far it reached", started)
+    names = [f["path"] for f in streamed.files if f["kind"] == "file"]
+    earlier = [path for r in chain if r.kind == "log" for path in _log_names(catalogue, r.id)]
+    full = facts_of(chain[0])
+    gaps = engine.log_gaps(full, earlier + names, said["upto"])
+    key = f"{run_id}/{name}/{asset}/log"
+    catalogue_run(policy, catalogue, drives, manifests, streamed, Run(
+        id=key, run_id=run_id, job=name, asset=asset, level=parent.level + 1, parent=parent.id, started=began,
+        snapshot=b"", encryption=job.encryption.key if to else "", kind="log",
+        facts=json.dumps({"upto": said["upto"], "upto_time": said["upto_time"], "logs": len(names),
+                          "gaps": gaps[:20], "sums": sums})))
+    made.append((key, streamed.writer.bytes, len(names)))
+    # the logs leave the server only now that they are catalogued (a failure here sends them again)
+    committed = ssh.run_script(target, engine.log_commit, [str(port), directory], timeout=120)
+    if committed.rc != 0:
+        warnings.append(f"the archived logs stay on the server: {committed.stderr[-200:]}")
+    seconds = time.monotonic() - started
+    record = {"runs": [k for k, _, _ in made], "run": made[-1][0], "job": name, "level": parent.level + 1,
+              "bytes": sum(b for _, b, _ in made), "files": sum(n for _, _, n in made), "warnings": warnings}
+    if gaps:
+        return Outcome(asset, "failed", f"{name}: log {gaps[0]} is missing from the archive ({len(gaps)} missing "
+                       f"before {said['upto']}): no restore can pass it; the next run takes a new full",
+                       seconds=seconds, record=record)
+    message = (f"{name}: " + (f"a full ({why_full}), then " if why_full else "") +
+               f"{len(names)} logs up to {said['upto']} ({said['upto_time']})")
+    return Outcome(asset, "changed", message + "".join(f"; {w}" for w in warnings), seconds=seconds, record=record)
+
+
+def _to_tape(policy, pool, catalogue, drives, target, script, args, header, to, stem, what: str):
+    """A stream of the engine's onto tape (`stream_to_tape`); OperationFailed naming WHAT
+    when its script failed or its members could not be indexed."""
+    streamed = stream_to_tape(policy, pool, catalogue, drives, target, script, args, header, header["restore"], to,
+                              stem)
+    if streamed.rc != 0 or streamed.errors:
+        raise OperationFailed(f"{what} failed (exit {streamed.rc}): {(streamed.errors or [streamed.said])[0][-300:]}")
+    return streamed
+
+
+def _log_names(catalogue: Catalogue, run_key: str) -> list[str]:
+    return [f.path for f in catalogue.files_of(run_key) if f.kind == "file"]
+
+
+# ----------------------------------------------------------------------- restore
+
+
+@dataclass
+class Plan:
+    job: str
+    asset: str
+    target: str                # what is replayed to, for people: a time (ISO 8601, UTC) or a position
+    recovery: str              # the engine's target: time=ISO or lsn=POSITION
+    chain: list[Run]           # the full, then the log collections
+    first_log: str
+    last_log: str
+    where: dict[str, str]      # volume -> where it is
+
+    def to_dict(self, library: str | None = None) -> dict:
+        return {"job": self.job, "asset": self.asset, "at": self.target, "full": self.chain[0].id,
+                "logs": {"from": self.first_log, "to": self.last_log},
+                "steps": [{"run": r.id, "kind": r.kind, "finished": r.finished,
+                           "parts": [{"volume": p.volume, "file": p.tape_file, "where": self.where.get(p.volume,
+                                                                                                     "unknown")}
+                                     for p in restoring.parts_of(r, library)]} for r in self.chain]}
+
+
+def _log_runs(catalogue: Catalogue, job: str, asset: str) -> tuple[list[Run], dict[str, str]]:
+    from sqlalchemy import select
+    with catalogue.session() as session:
+        runs = list(session.scalars(select(Run).where(Run.job == job, Run.asset == asset, Run.kind == "log")
+                                    .order_by(Run.finished)))
+        where = {v.barcode: v.location or v.library for v in session.scalars(select(VolumeRow))}
+    if not runs:
+        raise InputError(f"no database backup of {asset} by job {job}")
+    return runs, where
+
+
+def plan(policy: Policy, catalogue: Catalogue, estate: Estate, job: str, asset: str, at: str) -> Plan:
+    """The full and log collections a restore of ASSET to AT (UTC ISO 8601) reads, every
+    log between them checked to be on tape."""
+    wanted = dt.datetime.fromisoformat(at)
+    runs, where = _log_runs(catalogue, job, asset)
+    closing = [r for r in runs if dt.datetime.fromisoformat(facts_of(r)["upto_time"]) >= wanted]
+    if not closing:
+        last = facts_of(runs[-1])["upto_time"]
+        raise OperationFailed(f"{asset}: the logs on tape reach {last}; {at} is later: run the job again "
+                              "(it collects the logs archived since) and restore then")
+    for run in closing:
+        chain = catalogue.chain(job, asset, run=run.id)
+        if chain[0].kind == "full" and dt.datetime.fromisoformat(facts_of(chain[0])["consistent"]) <= wanted:
+            break
+    else:
+        raise OperationFailed(f"{asset}: no full of job {job} was complete before {at}")
+    shown = wanted.astimezone(dt.timezone.utc).isoformat()
+    return checked_plan(catalogue, estate, job, asset, chain, shown, f"time={shown}", where)
+
+
+def checked_plan(catalogue: Catalogue, estate: Estate, job: str, asset: str, chain: list[Run], shown: str,
+                 recovery: str, where: dict[str, str]) -> Plan:
+    """CHAIN as a plan, once every log from its full's end to its last collection is known
+    to be on tape (a missing one is named; nothing is restored)."""
+    full = facts_of(chain[0])
+    engine = engines.get(full.get("engine") or estate.assets[asset].db_engine, asset)
+    names = [path for r in chain[1:] for path in _log_names(catalogue, r.id)]
+    upto = facts_of(chain[-1])["upto"]
+    gaps = engine.log_gaps(full, names, upto)
+    if gaps:
+        raise OperationFailed(f"{asset}: log {gaps[0]} is not on tape ({len(gaps)} missing between the full "
+                              f"{chain[0].id} and {upto}): a restore to {shown} cannot replay past it; none attempted")
+    needed = engine.log_gaps(full, [], upto)          # with no log at hand: every one the replay reads
+    return Plan(job, asset, shown, recovery, chain, needed[0] if needed else upto, upto, where)
+
+
+PREPARE = """set -eu
+dir=$1
+if [ -e "$dir" ] && [ -n "$(ls -A "$dir")" ]; then
+  echo "$dir is not empty: a restore goes into a new folder (never over a server's data)" >&2; exit 3
+fi
+mkdir -p "$dir/$2"
+chmod 0700 "$dir"
+: > "$dir/.mzops-restore"          # what a drill may remove: only a folder a restore made
+"""
+
+EXTRACT = 'exec tar -x -f - -C "$1"'
+
+
+def restore(policy: Policy, catalogue: Catalogue, estate: Estate, found: Plan, host: str, directory: str | None,
+            library: str | None = None, resolver=None, target=None, first_byte=None) -> dict:
+    """Extract FOUND's full and logs on HOST (an inventory host with the engine's
+    programs) into DIRECTORY (new or empty) and open the copy there at the plan's time.
+    Where the copy is: host, port, data directory, socket."""
+    if host not in estate.assets or estate.assets[host].kind != "host":
+        raise InputError(f"--to {host}: not a host of {estate.source} (a restore goes to an inventory host)")
+    entry = estate.assets[found.asset]
+    engine = engines.get(entry.db_engine, found.asset)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    directory = directory or f"{RESTORES}/{found.asset}-{stamp}"
+    if not directory.startswith("/") or any(c in directory for c in "\n\0"):
+        raise InputError(f"--to {host}:{directory}: an absolute folder on the host")
+    target = target or ssh.target_of(estate.assets[host], resolver)
+    started = time.monotonic()
+    prepared = ssh.run_script(target, PREPARE.encode(), [directory, engine.log_folder], timeout=60)
+    if prepared.rc != 0:
+        raise OperationFailed(f"{host}: {prepared.stderr[-300:] or 'could not prepare ' + directory}")
+    job = policy.jobs[found.job]
+    mounter = Mounter(policy, job.pool, catalogue, library=library)
+    block = policy.pools[job.pool].block_size
+    first_read = None
+    for run in found.chain:
+        into = directory if run.kind == "full" else f"{directory}/{engine.log_folder}"
+        with ssh.feed(target, EXTRACT, [into]) as proc:
+            try:
+                for record in restoring._plain(restoring.records(mounter, run, block, restoring.parts_of(run, library)),
+                                               run, resolver):
+                    if first_read is None:
+                        first_read = time.monotonic() - started
+                        if first_byte is not None:
+                            first_byte()
+                    proc.stdin.write(record)
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            said = proc.stderr.read().decode(errors="replace").strip()
+            if proc.wait() != 0:
+                raise OperationFailed(f"{host}: tar could not extract {run.id}: {said[-300:]}")
+    mounter.drive.close()
+    settings = facts_of(found.chain[0]).get("settings", [])
+    opened = ssh.run_script(target, engine.restore_start, [directory, found.recovery, *settings], timeout=7200)
+    if opened.rc != 0:
+        raise OperationFailed(f"{host}: the copy in {directory} did not open at {found.target}: "
+                              f"{opened.stderr[-500:]}")
+    said = dict(line[len("mzops: "):].split("=", 1) for line in opened.stdout.decode(errors="replace").splitlines()
+                if line.startswith("mzops: ") and "=" in line)
+    return {"host": host, "port": int(said.get("port", engine.default_port)), "data_directory": directory,
+            "socket": said.get("socket", ""), "at": found.target,
+            "replayed": opened.stderr.strip().splitlines()[-2:], "first_byte_seconds": round(first_read or 0, 3),
+            "seconds": round(time.monotonic() - started, 3), "plan": found.to_dict(library)}

@@ -1,0 +1,105 @@
+"""Database backups across the lab network: labdb1's PostgreSQL 15 gets WAL archiving by
+the hardening machinery (rule pg.wal_archive: preview, apply with --restart), labbk1 backs
+it up over SSH (a pg_basebackup full and the archived WAL, to tape through its spool),
+with writes going on, and restores it to a moment between two transactions into a
+scratch copy on labdb2, the DR site's database host, which opens read-write only there;
+then a restore drill of it on labdb2, recorded in the report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from conftest import MZOPS, REPO, run_mzops
+
+pytestmark = pytest.mark.lab
+
+SOURCE, COPY_HOST, ASSET = "labdb1", "labdb2", "labdb1-pg"
+
+
+def sql(home, host: str, text: str, socket: str | None = None) -> str:
+    argv = ["runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-d", "postgres",
+            *(["-h", socket, "-p", "5432"] if socket else []), "-c", text]
+    proc = run_mzops("lab", "exec", host, "--", "sh", "-c", "cd / && exec " + " ".join(
+        "'" + a.replace("'", "'\\''") + "'" for a in argv), home=home)
+    assert proc.returncode == 0, proc.stderr[-800:]
+    return proc.stdout.strip()
+
+
+def server(home, *args: str):
+    return run_mzops("lab", "server", "--", *args, home=home)
+
+
+@pytest.fixture
+def archiving(lab, lab_session):
+    home = lab_session.home
+    assert lab_session.run("lab", "reset", SOURCE, COPY_HOST).returncode == 0
+    yield home
+    lab_session.run("lab", "reset", SOURCE, COPY_HOST)
+
+
+def test_wal_archiving_by_hardening_then_backup_and_point_in_time_restore_on_the_dr_host(lab, archiving, tmp_path):
+    home, inv = archiving, lab["inventory"]
+    # not archiving yet: the backup is an error for the asset, named
+    refused = server(home, "backup", "run", "lab-pg", "--json")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "archive_mode is off" in json.loads(refused.stdout)["outcomes"][0]["message"]
+    # the hardening machinery sets archiving up: a preview names the restart, the apply does it
+    preview = run_mzops("-i", inv, "harden", "run", "--limit", ASSET, "--rules", "pg.wal_archive", "--restart",
+                        home=tmp_path)
+    assert preview.returncode == 0 and "RESTART" in preview.stdout, preview.stdout + preview.stderr
+    assert sql(home, SOURCE, "SHOW archive_mode") == "off"
+    applied = run_mzops("-i", inv, "harden", "run", "--limit", ASSET, "--rules", "pg.wal_archive", "--apply",
+                        "--restart", "--json", home=tmp_path)
+    assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
+    assert sql(home, SOURCE, "SHOW archive_mode") == "on"
+    sql(home, SOURCE, "CREATE TABLE t (n int PRIMARY KEY)")
+    # a full and the WAL, with writes going on on labdb1 meanwhile
+    writer = subprocess.Popen([*MZOPS, "lab", "exec", SOURCE, "--", "sh", "-c",
+                               "cd / && for i in $(seq 1000 1400); do runuser -u postgres -- psql -XAtq -d postgres "
+                               "-c \"INSERT INTO t VALUES ($i)\" >/dev/null; done"],
+                              cwd=REPO, env={**__import__("os").environ, "MZOPS_HOME": str(home)})
+    first = server(home, "backup", "run", "lab-pg", "--json")
+    writer.wait(timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "a full (no full yet)" in json.loads(first.stdout)["outcomes"][0]["message"]
+    sql(home, SOURCE, "INSERT INTO t VALUES (1)")
+    between = sql(home, SOURCE, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                                "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
+    sql(home, SOURCE, "SELECT pg_sleep(0.3)")
+    sql(home, SOURCE, "INSERT INTO t VALUES (2)")
+    second = server(home, "backup", "run", "lab-pg", "--json")
+    assert second.returncode == 0, second.stdout + second.stderr
+    # the dry run names the full, the WAL range and the volumes; nothing is written
+    dry = server(home, "backup", "restore", "--asset", ASSET, "--at", between, "--to", COPY_HOST, "--dry-run",
+                 "--json")
+    assert dry.returncode == 0, dry.stderr
+    planned = json.loads(dry.stdout)
+    assert [s["kind"] for s in planned["steps"]] == ["full", "log", "log"]
+    assert all(p["where"] for s in planned["steps"] for p in s["parts"])
+    # the restore, on the DR site's database host, beside its own running server
+    restored = server(home, "backup", "restore", "--asset", ASSET, "--at", between, "--to", COPY_HOST, "--json")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    where = json.loads(restored.stdout)
+    assert where["host"] == COPY_HOST and where["data_directory"].startswith("/var/lib/mzops/restore/")
+    socket = where["socket"]
+    assert sql(home, COPY_HOST, "SELECT string_agg(n::text, ',') FROM t WHERE n < 1000", socket) == "1"
+    assert sql(home, COPY_HOST, "SELECT count(*) FROM t WHERE n >= 1000", socket) == "401"
+    assert sql(home, COPY_HOST, "SELECT pg_is_in_recovery()", socket) == "f"
+    assert sql(home, COPY_HOST, "SELECT count(*) FROM pg_class") != ""          # its own server still runs
+    # the same restore again is refused: the folder is not empty, nothing is overwritten
+    again = server(home, "backup", "restore", "--asset", ASSET, "--at", between, "--to",
+                   f"{COPY_HOST}:{where['data_directory']}")
+    assert again.returncode != 0 and "is not empty" in again.stderr
+    # a drill: a recorded point replayed on labdb2, pg_amcheck and every table compared, the copy removed
+    drilled = server(home, "backup", "drill", "--asset", ASSET, "--to", COPY_HOST, "--json")
+    assert drilled.returncode == 0, drilled.stdout + drilled.stderr
+    [result] = json.loads(drilled.stdout)["drills"]
+    assert result["passed"] and result["host"] == COPY_HOST and "tables of postgres" in result["checked"]
+    left = run_mzops("lab", "exec", COPY_HOST, "--", "sh", "-c", "ls /var/lib/mzops/restore", home=home)
+    assert not [n for n in left.stdout.split() if n.startswith("drill-")]
+    report = json.loads(server(home, "backup", "report", "-f", "json").stdout)
+    [row] = [r for r in report["assets"] if r["asset"] == ASSET]
+    assert row["drill"]["passed"] and row["drill"]["first_byte_seconds"] <= row["drill"]["seconds"]

@@ -1,0 +1,337 @@
+"""Database backups against a real PostgreSQL 15 on this machine (a cluster of the test's
+own, on a Unix socket only: no TCP), through the same scripts a server host runs over
+ssh (the engine's LocalTarget): pg_basebackup fulls, WAL archived by the archive_command
+rule pg.wal_archive writes, collected with every run, point-in-time recovery into a
+scratch copy that opens only at its target (PostgreSQL's "Continuous Archiving and
+Point-in-Time Recovery (PITR)"; recovery_target_time, recovery_target_action)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mzops.backup import database
+from mzops.backup.catalogue import Catalogue, Run
+from mzops.backup.engine import LocalTarget
+from mzops.backup.policy import JobSpec, LibrarySpec, Policy, PoolSpec
+from mzops.backup.tape.filedrive import Cartridge
+from mzops.backup.tape.filelibrary import FileLibrary
+from mzops.engines import get
+from mzops.inventory.model import Asset, Estate
+
+BIN = Path("/usr/lib/postgresql/15/bin")
+PORT = 55432
+
+
+def as_postgres(*argv: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(["runuser", "-u", "postgres", "--", *argv], cwd="/", capture_output=True, text=True,
+                          check=True, **kw)
+
+
+def archive_command(directory: str) -> str:
+    # what the pg.wal_archive rule writes (playbooks/roles/mlps3_postgresql/tasks/settings.yml)
+    return (f'd={directory}; if [ -f "$d/%f" ]; then cmp -s "%p" "$d/%f"; else cp "%p" "$d/%f.part" '
+            f'&& sync "$d/%f.part" && mv "$d/%f.part" "$d/%f"; fi')
+
+
+class Server:
+    def __init__(self, root: Path):
+        self.root, self.data, self.wal = root, root / "data", root / "wal"
+
+    def sql(self, text: str, host: str | None = None, port: int = PORT) -> str:
+        return as_postgres(str(BIN / "psql"), "-XAtq", "-v", "ON_ERROR_STOP=1", "-h", host or str(self.root),
+                           "-p", str(port), "-d", "postgres", "-c", text).stdout.strip()
+
+    def set(self, line: str) -> None:
+        with open(self.data / "postgresql.conf", "a") as conf:
+            conf.write(line + "\n")
+        self.sql("SELECT pg_reload_conf()")
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def server():
+    root = Path(tempfile.mkdtemp(prefix="mzops-pg-"))
+    os.chmod(root, 0o755)
+    shutil.chown(root, "postgres")
+    srv = Server(root)
+    srv.wal.mkdir()
+    shutil.chown(srv.wal, "postgres")
+    as_postgres(str(BIN / "initdb"), "-D", str(srv.data), "-A", "peer", "--no-sync")
+    with open(srv.data / "postgresql.conf", "a") as conf:
+        conf.write(f"port = {PORT}\nlisten_addresses = ''\nunix_socket_directories = '{root}'\n"
+                   f"archive_mode = on\narchive_command = '{archive_command(str(srv.wal))}'\nfsync = off\n")
+    as_postgres(str(BIN / "pg_ctl"), "-D", str(srv.data), "-l", str(root / "log"), "-w", "start")
+    srv.sql("CREATE TABLE t (n int PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())")
+    os.environ["PGHOST"] = str(root)          # the scripts reach the server's socket as on a Debian host
+    yield srv
+    os.environ.pop("PGHOST", None)
+    subprocess.run(["runuser", "-u", "postgres", "--", str(BIN / "pg_ctl"), "-D", str(srv.data), "-m", "immediate",
+                    "stop"], cwd="/", capture_output=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def job(tmp_path):
+    lib = FileLibrary.create(tmp_path / "lib", drives=1, slots=4)
+    lib.add_cartridge(1, "P001", capacity=2_000_000_000)
+    lib.add_cartridge(2, "P002", capacity=2_000_000_000)
+    policy = Policy(tmp_path, {"lib": LibrarySpec(site="primary", kind="file", path=str(tmp_path / "lib"), drives=1,
+                                                  slots=4)},
+                    {"p": PoolSpec(library="lib", label="P{n:03d}", block_size=256 * 1024)},
+                    {"pg": JobSpec(kind="database", assets=["db"], pool="p", retention={"restorable_days": 35})}, {})
+    estate = Estate("test", {"db": Asset("db", "database", "core", "primary", db_engine="postgresql", db_port=PORT,
+                                         db_server="h"),
+                             "h": Asset("h", "host", "core", "primary")}, {}, {}, {})
+    return policy, estate, Catalogue(f"sqlite:///{tmp_path}/catalogue.sqlite")
+
+
+def back_up(job, run_id: str, **kw):
+    policy, estate, catalogue = job
+    return database.back_up(policy, "pg", estate, "db", catalogue, run_id, target=LocalTarget("h"), **kw)
+
+
+def restore_to(job, at: str, into: Path):
+    policy, estate, catalogue = job
+    planned = database.plan(policy, catalogue, estate, "pg", "db", at)
+    return database.restore(policy, catalogue, estate, planned, "h", str(into), target=LocalTarget("h"))
+
+
+def stop_copy(directory: Path) -> None:
+    subprocess.run(["runuser", "-u", "postgres", "--", str(BIN / "pg_ctl"), "-D", str(directory), "-m", "fast",
+                    "stop"], cwd="/", capture_output=True)
+
+
+def restore_dir(server) -> Path:
+    out = server.root / f"restore-{time.monotonic_ns()}"
+    return out
+
+
+def test_a_restore_to_a_time_between_two_transactions_has_the_first_not_the_second(server, job):
+    stop = threading.Event()
+    written = []
+
+    def writer():                      # continuous writes during the backup
+        n = 1_000_000
+        while not stop.is_set():
+            server.sql(f"INSERT INTO t (n) VALUES ({n})")
+            written.append(n)
+            n += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        first = back_up(job, "r1")
+    finally:
+        stop.set()
+        thread.join()
+    assert first.state == "changed", first.message
+    assert "a full (no full yet)" in first.message
+    server.sql("INSERT INTO t (n) VALUES (1)")
+    between = server.sql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                         "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
+    time.sleep(0.2)
+    server.sql("INSERT INTO t (n) VALUES (2)")
+    second = back_up(job, "r2")
+    assert second.state == "changed", second.message
+    assert "a full" not in second.message                 # logs only: the full is fresh
+    into = restore_dir(server)
+    try:
+        opened = restore_to(job, between, into)
+        assert opened["data_directory"] == str(into) and opened["socket"] == str(into)
+        rows = server.sql("SELECT n FROM t WHERE n < 1000000 ORDER BY n", host=str(into), port=5432)
+        assert rows == "1"                                 # the first transaction, not the second
+        assert server.sql("SELECT pg_is_in_recovery()", host=str(into), port=5432) == "f"   # read-write
+        during = int(server.sql("SELECT count(*) FROM t WHERE n >= 1000000", host=str(into), port=5432))
+        assert during == len(written)                      # every row written during the backup came back
+    finally:
+        stop_copy(into)
+
+
+def test_the_dry_run_names_the_full_the_wal_range_and_the_volumes(server, job):
+    first = back_up(job, "r1")
+    assert first.state == "changed", first.message
+    at = dt.datetime.now(dt.timezone.utc).isoformat()
+    second = back_up(job, "r2")
+    assert second.state == "changed", second.message
+    policy, estate, catalogue = job
+    planned = database.plan(policy, catalogue, estate, "pg", "db", at).to_dict()
+    assert planned["full"] == "r1/pg/db/full"
+    assert [s["kind"] for s in planned["steps"]] == ["full", "log", "log"]
+    assert planned["logs"]["from"] <= planned["logs"]["to"] and len(planned["logs"]["to"]) == 24
+    assert {p["volume"] for s in planned["steps"] for p in s["parts"]} == {"P001"}
+
+
+def test_a_wal_segment_missing_from_the_archive_is_named_and_the_next_run_takes_a_full(server, job):
+    assert back_up(job, "r1").state == "changed"
+    for n in range(3):                                        # three segments archived after the full
+        server.sql(f"INSERT INTO t (n) VALUES ({100 + n})")
+        server.sql("SELECT pg_switch_wal()")
+    time.sleep(1)
+    lost = sorted(p.name for p in server.wal.iterdir() if len(p.name) == 24)[1]
+    (server.wal / lost).unlink()
+    at = dt.datetime.now(dt.timezone.utc).isoformat()
+    gap = back_up(job, "r2")
+    assert gap.state == "failed" and lost in gap.message and "the next run takes a new full" in gap.message
+    policy, estate, catalogue = job
+    with pytest.raises(Exception, match=f"log {lost} is not on tape.*none attempted"):
+        database.plan(policy, catalogue, estate, "pg", "db", at)
+    again = back_up(job, "r3")
+    assert again.state == "changed" and f"a full (the chain lacks log {lost})" in again.message
+
+
+def test_archiving_off_or_failing_is_an_error_for_the_asset_and_nothing_is_written(server, job):
+    policy, estate, catalogue = job
+    server.set("archive_command = 'exit 1'")
+    try:
+        server.sql("INSERT INTO t (n) VALUES (500)")
+        server.sql("SELECT pg_switch_wal()")
+        time.sleep(1.5)                                         # the archiver tries, and fails
+        failed = back_up(job, "r1")
+        assert failed.state == "failed"
+        assert "not the one rule pg.wal_archive writes" in failed.message and "the archive command fails" in failed.message
+    finally:
+        server.set(f"archive_command = '{archive_command(str(server.wal))}'")
+    with catalogue.session() as session:
+        assert session.query(Run).count() == 0
+
+
+def test_a_backup_cut_short_leaves_no_catalogue_entry_and_the_wal_on_the_server(server, job, tmp_path):
+    cart = tmp_path / "lib" / "media" / "P001"
+    meta = Cartridge.read(cart)
+    meta.fail_write_after = 30          # mid-full: the drive fails (no spool: the run cannot go on)
+    meta.save(cart)
+    before = {p.name for p in server.wal.iterdir()}
+    cut = back_up(job, "r1")
+    assert cut.state == "failed", cut.message
+    policy, estate, catalogue = job
+    with catalogue.session() as session:
+        assert session.query(Run).count() == 0
+    assert before <= {p.name for p in server.wal.iterdir()}
+
+
+def test_the_server_down_is_an_error_naming_it(server, job, monkeypatch):
+    monkeypatch.setenv("PGHOST", str(server.root / "nowhere"))
+    down = back_up(job, "r1")
+    assert down.state == "failed" and "the server did not answer" in down.message
+
+
+def test_wal_gaps_follow_segment_numbering():
+    """Segment names: timeline, then the segment number's high and low 32-bit halves
+    (xlog_internal.h XLogFileName); with 16 MiB segments the low half counts 0..FF."""
+    pg = get("postgresql")
+    full = {"end_lsn": "0/FF000100", "timeline": "1", "segment_size": str(16 * 1024 ** 2)}
+    have = ["0000000100000000000000FF", "000000010000000100000001"]
+    assert pg.log_gaps(full, have, "000000010000000100000001") == ["000000010000000100000000"]
+    assert pg.log_gaps(full, have + ["000000020000000100000000"], "000000010000000100000001") == []
+    assert pg.log_gaps(full, [], "0000000100000000000000FF") == ["0000000100000000000000FF"]
+    assert pg.full_positions("pg_basebackup: write-ahead log start point: 0/2000028 on timeline 1\n"
+                             "pg_basebackup: write-ahead log end point: 0/2000100\n") == {
+        "start_lsn": "0/2000028", "timeline": "1", "end_lsn": "0/2000100"}
+    with pytest.raises(ValueError):
+        pg.full_positions("pg_basebackup: error: connection to server failed")
+
+
+def test_backup_problems_name_what_breaks_point_in_time_restore():
+    pg = get("postgresql")
+    good = {"archive_mode": "on", "archive_command": archive_command("/var/lib/mzops-wal/5432"),
+            "wal_segment_size": "16777216", "data_directory": "/d", "in_recovery": "false", "failing": "false",
+            "timeline": "1"}
+    assert pg.backup_problems(good) == []
+    assert pg.log_directory(good) == "/var/lib/mzops-wal/5432"
+    assert "archive_mode is off" in pg.backup_problems({**good, "archive_mode": "off"})[0]
+    assert "a standby" in pg.backup_problems({**good, "in_recovery": "true"})[0]
+    assert "could not be archived" in pg.backup_problems({**good, "failing": "true", "last_failed_wal": "X"})[0]
+    missing = dict(good)
+    del missing["timeline"]
+    assert pg.backup_problems(missing) == ["the server did not say timeline (pg_settings, pg_stat_archiver)"]
+
+
+def drill(job, rng_seed: int = 1):
+    import random
+    from mzops.backup import drill as drilling
+    policy, estate, catalogue = job
+    return drilling.drill(policy, catalogue, estate, "pg", "db", random.Random(rng_seed), host="h",
+                          target=LocalTarget("h"), scratch=Path(os.environ["PGHOST"]) / "drills")
+
+
+def test_a_drill_restores_to_a_recorded_point_and_compares_every_table(server, job):
+    server.sql("CREATE TABLE IF NOT EXISTS drilled (k int, v text)")
+    server.sql("INSERT INTO drilled SELECT g, md5(g::text) FROM generate_series(1, 500) g")
+    assert back_up(job, "r1").state == "changed"
+    server.sql("INSERT INTO drilled VALUES (501, 'after')")           # after the recorded point: not in the copy
+    result = drill(job)
+    assert result.passed, result.problems
+    assert "tables of postgres (rows and checksums)" in result.checked and result.first_byte_seconds > 0
+    assert not list((server.root / "drills").iterdir()) and result.host == "h"      # the copy is gone
+    policy, estate, catalogue = job
+    from mzops.backup import report
+    from mzops.backup.drill import last_drills
+    assert last_drills(catalogue)[("pg", "db")].passed
+    [row] = report.rows(policy, estate, catalogue, 26)
+    assert row["drill"]["passed"] and row["drill"]["seconds"] >= row["drill"]["first_byte_seconds"]
+
+
+def test_a_drill_fails_loudly_on_a_corrupted_tape_part(server, job, tmp_path):
+    assert back_up(job, "r1").state == "changed"
+    data = tmp_path / "lib" / "media" / "P001" / "file-1.dat"         # the full's first part
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    data.write_bytes(bytes(raw))
+    result = drill(job)
+    assert not result.passed and "does not match its checksum" in result.problems[0]
+    policy, estate, catalogue = job
+    from mzops.backup import report
+    [row] = report.rows(policy, estate, catalogue, 26)
+    assert row["status"].startswith("the last restore drill failed")
+
+
+def test_a_drill_without_recorded_checksums_fails(server, job, monkeypatch):
+    from mzops.engines import postgresql
+    monkeypatch.setattr(postgresql.PostgreSQL, "table_sums", b"exit 7\n")    # the server could not sum its tables
+    outcome = back_up(job, "r1")
+    assert outcome.state == "changed" and "no table checksums for drills" in outcome.message
+    monkeypatch.undo()
+    result = drill(job)
+    assert not result.passed and "recorded table checksums" in result.problems[0]
+
+
+def test_a_copy_that_differs_from_the_recorded_checksums_fails_the_drill(server, job):
+    import json
+    server.sql("CREATE TABLE IF NOT EXISTS drilled (k int, v text)")
+    assert back_up(job, "r1").state == "changed"
+    policy, estate, catalogue = job
+    with catalogue.session() as session, session.begin():      # as if the backup had recorded other rows
+        run = session.get(Run, "r1/pg/db/log")
+        facts = json.loads(run.facts)
+        facts["sums"]["postgres"]["tables"]["public.drilled"][1] = "12345"
+        run.facts = json.dumps(facts)
+    result = drill(job)
+    assert not result.passed
+    assert result.problems == ["postgres.public.drilled: " + result.problems[0].split(": ", 1)[1]]
+    assert "checksum differs" in result.problems[0]
+
+
+def test_a_restore_to_a_quiet_moment_replays_all_the_wal_up_to_the_collection(server, job):
+    """No transaction ends between TIME and the collection: recovery_target_time has no
+    commit to stop at (PostgreSQL stops at commits and aborts only) and ends before it;
+    the WAL up to the collection is then the state at TIME."""
+    assert back_up(job, "r1").state == "changed"
+    server.sql("INSERT INTO t (n) VALUES (3)")
+    quiet = dt.datetime.now(dt.timezone.utc).isoformat()
+    time.sleep(0.2)
+    assert back_up(job, "r2").state == "changed"
+    into = restore_dir(server)
+    try:
+        restore_to(job, quiet, into)
+        assert server.sql("SELECT count(*) FROM t WHERE n = 3", host=str(into), port=5432) == "1"
+    finally:
+        stop_copy(into)
