@@ -8,10 +8,12 @@ cd "$(dirname "$0")/.."
 # nftables: the nftables vendor module's round trips and the lab firewall use the real nft.
 # tar, age, systemd, libarchive13: backups (GNU tar streams, age encryption, systemd-analyze for
 # the timer, libarchive reading the streams for the catalogue).
-# postgresql-15: database backups and point-in-time restores are tested against a real server
-# of the test's own, on a Unix socket only (the lab's database hosts run their own too).
+# postgresql-15, mariadb-server, mariadb-backup: database backups and point-in-time restores are
+# tested against real servers of the tests' own, on Unix sockets only (the lab's database hosts
+# run their own too).
 SYSTEM_PACKAGES=(debootstrap socat iproute2 openssh-client util-linux zstd bc ca-certificates openssl
-                 chromium fonts-noto-cjk nftables tar age systemd libarchive13 postgresql-15)
+                 chromium fonts-noto-cjk nftables tar age systemd libarchive13 postgresql-15
+                 mariadb-server mariadb-client mariadb-backup)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

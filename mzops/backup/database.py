@@ -56,7 +56,7 @@ def server_facts(engine, target, port: int) -> tuple[int, dict[str, str], str]:
 
 
 def table_sums(engine, target, port: int, socket: str = "") -> tuple[dict, str]:
-    """({database: {"lsn": position, "tables": {table: [rows, sum]}}}, the problem if none)
+    """({database: {"position": where its snapshot was, "tables": {table: [rows, sum]}}}, the problem if none)
     from the engine's `table_sums` on the server's host (SOCKET: a restored copy's)."""
     done = ssh.run_script(target, engine.table_sums, [str(port), socket], timeout=3600)
     if done.rc != 0:
@@ -64,8 +64,8 @@ def table_sums(engine, target, port: int, socket: str = "") -> tuple[dict, str]:
     out: dict[str, dict] = {}
     for line in done.stdout.decode(errors="replace").splitlines():
         fields = line.split("\x1f")
-        if len(fields) == 3 and fields[1] == "lsn":
-            out.setdefault(fields[0], {"tables": {}})["lsn"] = fields[2]
+        if len(fields) == 3 and fields[1] == "position":
+            out.setdefault(fields[0], {"tables": {}})["position"] = fields[2]
         elif len(fields) == 4:
             out.setdefault(fields[0], {"tables": {}})["tables"][fields[1]] = [int(fields[2]), fields[3]]
     return out, ""
@@ -122,43 +122,53 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
     drives = drives or Drives(policy)
     why_full = full_due(catalogue, name, asset, job.levels.full_every_days, requested)
     made, warnings = [], []
-    content = "POSIX tar" + (f", encrypted with age to {to}" if to else ", not compressed, not encrypted")
     decrypt = "age -d -i KEYFILE | " if to else ""
-    if why_full:
+    sealed = f", encrypted with age to {to}" if to else ", not compressed, not encrypted"
+    before = [] if why_full else catalogue.chain(name, asset)
+    backups = [r for r in before if r.kind != "log"]
+    if why_full or engine.incremental:
+        kind = "full" if why_full else "incremental"
+        parent = before[-1] if before else None
+        since = "" if why_full else facts_of(backups[-1])["to_lsn"]
         began = utcnow()
-        header = {"job": name, "run": run_id, "asset": asset, "level": "0", "parent run": "none (a full)",
-                  "kind": f"{engine.name} full backup", "content": content,
-                  "restore": f"{decrypt}tar -x -f - -C DATA_DIRECTORY, then replay its logs"}
+        header = {"job": name, "run": run_id, "asset": asset, "level": str(parent.level + 1 if parent else 0),
+                  "parent run": parent.id if parent else "none (a full)",
+                  "kind": f"{engine.name} {kind} backup" + (f" from log position {since}" if since else ""),
+                  "content": engine.full_format + sealed,
+                  "restore": f"{decrypt}{engine.full_extract}, then its logs"}
         try:
             streamed = _to_tape(policy, job.pool, catalogue, drives, target, engine.full_backup,
-                                [str(port), f"mzops {run_id}"], header, to, f"{run_id}-{asset}-{name}-full", "the full")
+                                [str(port), f"mzops {run_id}", since], header, to, f"{run_id}-{asset}-{name}-{kind}",
+                                f"the {kind}", index=engine.full_format.startswith("POSIX tar"))
             positions = engine.full_positions(streamed.said)
         except (TapeError, MzopsError, ValueError) as exc:
             return _failed(asset, f"{name}: {exc}", started)
-        key = f"{run_id}/{name}/{asset}/full"
+        key = f"{run_id}/{name}/{asset}/{kind}"
         catalogue_run(policy, catalogue, drives, manifests, streamed, Run(
-            id=key, run_id=run_id, job=name, asset=asset, level=0, parent=None, started=began, snapshot=b"",
-            encryption=job.encryption.key if to else "", kind="full",
+            id=key, run_id=run_id, job=name, asset=asset, level=parent.level + 1 if parent else 0,
+            parent=parent.id if parent else None, started=began, snapshot=b"",
+            encryption=job.encryption.key if to else "", kind=kind,
             facts=json.dumps({**positions, **engine.restore_facts(facts), "engine": engine.name,
-                              "consistent": utcnow(), "why": why_full})))
-        made.append((key, streamed.writer.bytes, len(streamed.files)))
+                              "consistent": utcnow(), **({"why": why_full} if why_full else {"since": since})})))
+        made.append((key, streamed.writer.bytes, len(streamed.files), kind))
     try:
         chain = catalogue.chain(name, asset)
     except LookupError as exc:
         return _failed(asset, f"{name}: {exc}", started)
     parent = chain[-1]
     began = utcnow()
-    # what each table holds now, at a WAL position the collection below reaches: a drill
+    # what each table holds now, at a log position the collection below reaches: a drill
     # replays a copy to it and compares
     sums, said_sums = table_sums(engine, target, port)
     if said_sums:
         warnings.append(f"no table checksums for drills: {said_sums}")
     header = {"job": name, "run": run_id, "asset": asset, "level": str(parent.level + 1), "parent run": parent.id,
-              "kind": f"{engine.name} archived logs", "content": content,
+              "kind": f"{engine.name} archived logs", "content": "POSIX tar" + sealed,
               "restore": f"{decrypt}tar -x -f - -C LOG_ARCHIVE"}
+    sent = _newest_log(catalogue, name, asset)
     try:
         streamed = _to_tape(policy, job.pool, catalogue, drives, target, engine.log_backup,
-                            [str(port), directory, facts["data_directory"]], header, to,
+                            [str(port), directory, facts.get("data_directory", ""), sent], header, to,
                             f"{run_id}-{asset}-{name}-log", "the logs")
     except (TapeError, MzopsError) as exc:
         return _failed(asset, f"{name}: {exc}", started)
@@ -167,40 +177,56 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
     if "upto" not in said or "upto_time" not in said:
         return _failed(asset, f"{name}: the log collection did not say how far it reached", started)
     names = [f["path"] for f in streamed.files if f["kind"] == "file"]
-    earlier = [path for r in chain if r.kind == "log" for path in _log_names(catalogue, r.id)]
-    full = facts_of(chain[0])
-    gaps = engine.log_gaps(full, earlier + names, said["upto"])
+    # from the backup before this run's incremental, if it took one: a log lost before the
+    # incremental leaves the times before it unrestorable, though the chain goes on
+    last = backups[-1] if made and made[0][3] == "incremental" else [r for r in chain if r.kind != "log"][-1]
+    after = [r.id for r in chain].index(last.id) + 1
+    earlier = [path for r in chain[after:] if r.kind == "log" for path in _log_names(catalogue, r.id)]
+    gaps = engine.log_gaps(facts_of(last), earlier + names, said["upto"])
     key = f"{run_id}/{name}/{asset}/log"
     catalogue_run(policy, catalogue, drives, manifests, streamed, Run(
         id=key, run_id=run_id, job=name, asset=asset, level=parent.level + 1, parent=parent.id, started=began,
         snapshot=b"", encryption=job.encryption.key if to else "", kind="log",
         facts=json.dumps({"upto": said["upto"], "upto_time": said["upto_time"], "logs": len(names),
                           "gaps": gaps[:20], "sums": sums})))
-    made.append((key, streamed.writer.bytes, len(names)))
-    # the logs leave the server only now that they are catalogued (a failure here sends them again)
-    committed = ssh.run_script(target, engine.log_commit, [str(port), directory], timeout=120)
-    if committed.rc != 0:
-        warnings.append(f"the archived logs stay on the server: {committed.stderr[-200:]}")
+    made.append((key, streamed.writer.bytes, len(names), "log"))
+    if engine.log_commit is not None:
+        # the logs leave the server only now that they are catalogued (a failure here sends them again)
+        committed = ssh.run_script(target, engine.log_commit, [str(port), directory], timeout=120)
+        if committed.rc != 0:
+            warnings.append(f"the archived logs stay on the server: {committed.stderr[-200:]}")
     seconds = time.monotonic() - started
-    record = {"runs": [k for k, _, _ in made], "run": made[-1][0], "job": name, "level": parent.level + 1,
-              "bytes": sum(b for _, b, _ in made), "files": sum(n for _, _, n in made), "warnings": warnings}
+    record = {"runs": [k for k, _, _, _ in made], "run": made[-1][0], "job": name, "level": parent.level + 1,
+              "bytes": sum(b for _, b, _, _ in made), "files": sum(n for _, _, n, _ in made), "warnings": warnings}
     if gaps:
         return Outcome(asset, "failed", f"{name}: log {gaps[0]} is missing from the archive ({len(gaps)} missing "
                        f"before {said['upto']}): no restore can pass it; the next run takes a new full",
                        seconds=seconds, record=record)
-    message = (f"{name}: " + (f"a full ({why_full}), then " if why_full else "") +
+    first = made[0][3] if len(made) > 1 else None
+    message = (f"{name}: " + (f"a full ({why_full}), then " if first == "full" else
+                              "an incremental, then " if first == "incremental" else "") +
                f"{len(names)} logs up to {said['upto']} ({said['upto_time']})")
     return Outcome(asset, "changed", message + "".join(f"; {w}" for w in warnings), seconds=seconds, record=record)
 
 
-def _to_tape(policy, pool, catalogue, drives, target, script, args, header, to, stem, what: str):
+def _to_tape(policy, pool, catalogue, drives, target, script, args, header, to, stem, what: str, index=True):
     """A stream of the engine's onto tape (`stream_to_tape`); OperationFailed naming WHAT
-    when its script failed or its members could not be indexed."""
+    when its script failed or its members could not be indexed (INDEX: a tar stream)."""
     streamed = stream_to_tape(policy, pool, catalogue, drives, target, script, args, header, header["restore"], to,
-                              stem)
+                              stem, index=index)
     if streamed.rc != 0 or streamed.errors:
         raise OperationFailed(f"{what} failed (exit {streamed.rc}): {(streamed.errors or [streamed.said])[0][-300:]}")
     return streamed
+
+
+def _newest_log(catalogue: Catalogue, job: str, asset: str) -> str:
+    """The newest archived log of ASSET on tape ("" for none): an engine whose server keeps
+    its own logs (MariaDB's binary logs) sends only those after it."""
+    from sqlalchemy import func, select
+    from mzops.backup.catalogue import File
+    with catalogue.session() as session:
+        keys = select(Run.id).where(Run.job == job, Run.asset == asset, Run.kind == "log")
+        return session.scalar(select(func.max(File.path)).where(File.run_key.in_(keys), File.kind == "file")) or ""
 
 
 def _log_names(catalogue: Catalogue, run_key: str) -> list[str]:
@@ -215,7 +241,7 @@ class Plan:
     job: str
     asset: str
     target: str                # what is replayed to, for people: a time (ISO 8601, UTC) or a position
-    recovery: str              # the engine's target: time=ISO or lsn=POSITION
+    recovery: str              # the engine's target: time=ISO or position=POSITION
     chain: list[Run]           # the full, then the log collections
     first_log: str
     last_log: str
@@ -253,28 +279,36 @@ def plan(policy: Policy, catalogue: Catalogue, estate: Estate, job: str, asset: 
                               "(it collects the logs archived since) and restore then")
     for run in closing:
         chain = catalogue.chain(job, asset, run=run.id)
-        if chain[0].kind == "full" and dt.datetime.fromisoformat(facts_of(chain[0])["consistent"]) <= wanted:
+        if chain[0].kind == "full" and _consistent(chain[0]) <= wanted:
             break
     else:
         raise OperationFailed(f"{asset}: no full of job {job} was complete before {at}")
     shown = wanted.astimezone(dt.timezone.utc).isoformat()
-    return checked_plan(catalogue, estate, job, asset, chain, shown, f"time={shown}", where)
+    return checked_plan(catalogue, estate, job, asset, chain, shown, f"time={shown}", where, wanted)
+
+
+def _consistent(run: Run) -> dt.datetime:
+    return dt.datetime.fromisoformat(facts_of(run)["consistent"])
 
 
 def checked_plan(catalogue: Catalogue, estate: Estate, job: str, asset: str, chain: list[Run], shown: str,
-                 recovery: str, where: dict[str, str]) -> Plan:
-    """CHAIN as a plan, once every log from its full's end to its last collection is known
-    to be on tape (a missing one is named; nothing is restored)."""
-    full = facts_of(chain[0])
-    engine = engines.get(full.get("engine") or estate.assets[asset].db_engine, asset)
-    names = [path for r in chain[1:] for path in _log_names(catalogue, r.id)]
+                 recovery: str, where: dict[str, str], until: dt.datetime | None = None) -> Plan:
+    """What a restore of CHAIN reads: its full and incrementals complete by UNTIL, then
+    the log collections after the last of them, once every log from that backup's end to
+    the last collection is known to be on tape (a missing one is named; nothing is restored)."""
+    backups = [r for r in chain if r.kind != "log" and (until is None or _consistent(r) <= until)]
+    logs = [r for r in chain[chain.index(backups[-1]) + 1:] if r.kind == "log"]
+    base = facts_of(backups[-1])
+    engine = engines.get(facts_of(chain[0]).get("engine") or estate.assets[asset].db_engine, asset)
+    names = [path for r in logs for path in _log_names(catalogue, r.id)]
     upto = facts_of(chain[-1])["upto"]
-    gaps = engine.log_gaps(full, names, upto)
+    gaps = engine.log_gaps(base, names, upto)
     if gaps:
-        raise OperationFailed(f"{asset}: log {gaps[0]} is not on tape ({len(gaps)} missing between the full "
-                              f"{chain[0].id} and {upto}): a restore to {shown} cannot replay past it; none attempted")
-    needed = engine.log_gaps(full, [], upto)          # with no log at hand: every one the replay reads
-    return Plan(job, asset, shown, recovery, chain, needed[0] if needed else upto, upto, where)
+        raise OperationFailed(f"{asset}: log {gaps[0]} is not on tape ({len(gaps)} missing between "
+                              f"{backups[-1].id} and {upto}): a restore to {shown} cannot replay past it; "
+                              "none attempted")
+    needed = engine.log_gaps(base, [], upto)          # with no log at hand: every one the replay reads
+    return Plan(job, asset, shown, recovery, backups + logs, needed[0] if needed else upto, upto, where)
 
 
 PREPARE = """set -eu
@@ -282,12 +316,10 @@ dir=$1
 if [ -e "$dir" ] && [ -n "$(ls -A "$dir")" ]; then
   echo "$dir is not empty: a restore goes into a new folder (never over a server's data)" >&2; exit 3
 fi
-mkdir -p "$dir/$2"
+mkdir -p "$dir"
 chmod 0700 "$dir"
 : > "$dir/.mzops-restore"          # what a drill may remove: only a folder a restore made
 """
-
-EXTRACT = 'exec tar -x -f - -C "$1"'
 
 
 def restore(policy: Policy, catalogue: Catalogue, estate: Estate, found: Plan, host: str, directory: str | None,
@@ -305,16 +337,18 @@ def restore(policy: Policy, catalogue: Catalogue, estate: Estate, found: Plan, h
         raise InputError(f"--to {host}:{directory}: an absolute folder on the host")
     target = target or ssh.target_of(estate.assets[host], resolver)
     started = time.monotonic()
-    prepared = ssh.run_script(target, PREPARE.encode(), [directory, engine.log_folder], timeout=60)
+    prepared = ssh.run_script(target, PREPARE.encode(), [directory], timeout=60)
     if prepared.rc != 0:
         raise OperationFailed(f"{host}: {prepared.stderr[-300:] or 'could not prepare ' + directory}")
     job = policy.jobs[found.job]
     mounter = Mounter(policy, job.pool, catalogue, library=library)
     block = policy.pools[job.pool].block_size
     first_read = None
+    increments = 0
     for run in found.chain:
-        into = directory if run.kind == "full" else f"{directory}/{engine.log_folder}"
-        with ssh.feed(target, EXTRACT, [into]) as proc:
+        increments += run.kind == "incremental"
+        folder, extract = engine.restore_layout(run.kind, increments)
+        with ssh.feed(target, extract, [f"{directory}/{folder}".rstrip("/")]) as proc:
             try:
                 for record in restoring._plain(restoring.records(mounter, run, block, restoring.parts_of(run, library)),
                                                run, resolver):
@@ -328,16 +362,18 @@ def restore(policy: Policy, catalogue: Catalogue, estate: Estate, found: Plan, h
                 pass
             said = proc.stderr.read().decode(errors="replace").strip()
             if proc.wait() != 0:
-                raise OperationFailed(f"{host}: tar could not extract {run.id}: {said[-300:]}")
+                raise OperationFailed(f"{host}: {run.id} could not be extracted: {said[-300:]}")
     mounter.drive.close()
-    settings = facts_of(found.chain[0]).get("settings", [])
-    opened = ssh.run_script(target, engine.restore_start, [directory, found.recovery, *settings], timeout=7200)
+    base = facts_of([r for r in found.chain if r.kind != "log"][-1])
+    opened = ssh.run_script(target, engine.restore_start,
+                            [directory, found.recovery, *engine.restore_args(base, increments)], timeout=7200)
     if opened.rc != 0:
         raise OperationFailed(f"{host}: the copy in {directory} did not open at {found.target}: "
                               f"{opened.stderr[-500:]}")
     said = dict(line[len("mzops: "):].split("=", 1) for line in opened.stdout.decode(errors="replace").splitlines()
                 if line.startswith("mzops: ") and "=" in line)
-    return {"host": host, "port": int(said.get("port", engine.default_port)), "data_directory": directory,
+    return {"host": host, "port": int(said.get("port", engine.default_port)),
+            "data_directory": said.get("data_directory", directory), "folder": directory,
             "socket": said.get("socket", ""), "at": found.target,
             "replayed": opened.stderr.strip().splitlines()[-2:], "first_byte_seconds": round(first_read or 0, 3),
             "seconds": round(time.monotonic() - started, 3), "plan": found.to_dict(library)}

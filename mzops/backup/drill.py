@@ -158,14 +158,14 @@ def _database(policy, catalogue, estate, job, asset, rng, host, resolver, target
     result.host = host
     runs, where = database._log_runs(catalogue, job, asset)
     points = [(run, name, sums) for run in _window(policy, job, runs, now)
-              for name, sums in sorted(database.facts_of(run).get("sums", {}).items()) if sums.get("lsn")]
+              for name, sums in sorted(database.facts_of(run).get("sums", {}).items()) if sums.get("position")]
     if not points:
         raise InputError(f"{asset}: no log collection within retention recorded table checksums to drill against")
     run, name, sums = rng.choice(points)
-    result.point = f"{run.id} ({name} at {sums['lsn']})"
+    result.point = f"{run.id} ({name} at {sums['position']})"
     chain = catalogue.chain(job, asset, run=run.id)
-    found = database.checked_plan(catalogue, estate, job, asset, chain, f"WAL position {sums['lsn']}",
-                                  f"lsn={sums['lsn']}", where)
+    found = database.checked_plan(catalogue, estate, job, asset, chain, f"position {sums['position']}",
+                                  f"position={sums['position']}", where)
     engine = engines.get(estate.assets[asset].db_engine, asset)
     timing: dict[str, float] = {}
     target = target or ssh.target_of(estate.assets[host], resolver)
@@ -174,7 +174,7 @@ def _database(policy, catalogue, estate, job, asset, rng, host, resolver, target
         opened = database.restore(policy, catalogue, estate, found, host, directory, resolver=resolver, target=target,
                                   first_byte=lambda: timing.setdefault("first", time.monotonic() - started))
         result.first_byte_seconds = timing.get("first", 0.0)
-        checked = ssh.run_script(target, engine.copy_check, [opened["data_directory"]], timeout=7200)
+        checked = ssh.run_script(target, engine.copy_check, [opened["folder"]], timeout=7200)
         if checked.rc != 0:
             result.problems.append(f"the engine's own check of the copy failed: "
                                    f"{(checked.stderr or checked.stdout.decode(errors='replace'))[-300:]}")

@@ -188,6 +188,12 @@ def _index(chunks: "queue.Queue[bytes | None]", out: list[dict], errors: list[st
         errors.append(f"the tar stream could not be indexed: {exc}")
 
 
+def _drain(chunks: "queue.Queue[bytes | None]", out: list[dict], errors: list[str]) -> None:
+    """A stream that is not tar (an engine's own format): no members to index."""
+    for _ in iter(chunks.get, None):
+        pass
+
+
 def _stream(proc, tee: "queue.Queue[bytes | None]") -> Iterator[bytes]:
     while True:
         chunk = proc.stdout.read(1 << 20)
@@ -334,14 +340,16 @@ class Streamed:
 
 
 def stream_to_tape(policy: Policy, pool: str, catalogue: Catalogue, drives: Drives, target, script: bytes,
-                   args: list[str], header: dict[str, str], extract: str, to: str | None, stem: str) -> Streamed:
-    """Run SCRIPT on the target and write the tar stream it prints to the pool's volumes
-    (encrypted to TO when given), indexing its members as they pass. HEADER goes in each
-    part's tape-file header, with EXTRACT, the command that reads it back."""
+                   args: list[str], header: dict[str, str], extract: str, to: str | None, stem: str,
+                   index: bool = True) -> Streamed:
+    """Run SCRIPT on the target and write the stream it prints to the pool's volumes
+    (encrypted to TO when given), indexing its members as they pass when it is a tar
+    stream (INDEX). HEADER goes in each part's tape-file header, with EXTRACT, the
+    command that reads it back."""
     files: list[dict] = []
     errors: list[str] = []
     tee: "queue.Queue[bytes | None]" = queue.Queue(maxsize=64)
-    indexer = threading.Thread(target=_index, args=(tee, files, errors), daemon=True)
+    indexer = threading.Thread(target=_index if index else _drain, args=(tee, files, errors), daemon=True)
     writer = volume.StreamWriter(None, "", policy.pools[pool].block_size, header, extract, lambda: None)
     try:
         with ssh.stream(target, script, args) as proc:

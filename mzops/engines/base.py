@@ -141,13 +141,15 @@ class Engine:
     full_backup: ClassVar[bytes | None] = None      # sh -s -- PORT LABEL: a full backup on stdout
     log_backup: ClassVar[bytes | None] = None       # sh -s -- PORT DIR DATA: the archived logs on stdout
     log_commit: ClassVar[bytes | None] = None       # sh -s -- PORT DIR: forget the logs just catalogued
-    restore_start: ClassVar[bytes | None] = None    # sh -s -- DIR TARGET: open the restored copy at TARGET
+    restore_start: ClassVar[bytes | None] = None    # sh -s -- DIR TARGET ARGS: open the restored copy at TARGET
+    incremental: ClassVar[bool] = False             # a run between fulls takes an incremental (full_backup's 3rd arg)
+    full_format: ClassVar[str] = ""                 # what a full's stream is, for its tape header
+    full_extract: ClassVar[str] = ""                # the command that extracts it, for its tape header
     # Drills: what the tables hold (sh -s -- PORT [SOCKET]), the engine's own checks of a
     # copy and its removal (sh -s -- DIR).
     table_sums: ClassVar[bytes | None] = None
     copy_check: ClassVar[bytes | None] = None
     restore_remove: ClassVar[bytes | None] = None
-    log_folder: ClassVar[str] = ""                  # where in a restore's DIR the logs are extracted
 
     def backup_problems(self, facts: dict[str, str]) -> list[str]:
         """Why a backup of the server cannot be trusted now (pure: `backup_facts` in)."""
@@ -164,6 +166,16 @@ class Engine:
     def restore_facts(self, facts: dict[str, str]) -> dict:
         """What a restore of a full taken now needs from `backup_facts` (kept with the full;
         its "settings" are passed to `restore_start`)."""
+        raise NotImplementedError
+
+    def restore_layout(self, kind: str, increment: int) -> tuple[str, str]:
+        """(folder in a restore's DIR, sh that extracts a stream from stdin into "$1") for
+        a run of KIND (full, incremental number INCREMENT, log)."""
+        raise NotImplementedError
+
+    def restore_args(self, base: dict, increments: int) -> list[str]:
+        """`restore_start`'s arguments after DIR and TARGET, from the facts of the last
+        full or incremental restored."""
         raise NotImplementedError
 
     def log_gaps(self, full: dict, logs: list[str], upto: str) -> list[str]:

@@ -10,6 +10,7 @@ the server does not have comes back as an error section. Rows come tab-separated
 from __future__ import annotations
 
 import datetime as dt
+import re
 import ssl
 from collections import defaultdict
 from dataclasses import dataclass
@@ -53,7 +54,220 @@ class MyUser:
         return bool(self.plugins) and all(p in SOCKET_PLUGINS for p in self.plugins)
 
 
-class MariaDB(Engine):
+# ----------------------------------------------------------------- backup and restore
+
+# The server's socket: the client's configured default, or MYSQL_UNIX_PORT when set (an
+# option file's socket= would win over the variable itself, so it is passed as --socket).
+_SOCKET = b'sock=${MYSQL_UNIX_PORT:+--socket=$MYSQL_UNIX_PORT}\n'
+_MYSQL = (_FILES / "mysql.sh").read_bytes() + _SOCKET + b'my_run() { "$my_client" $sock -NB -e "$1"; }\n'
+
+BACKUP_FACTS = _MYSQL + b"""my_run "SELECT CONCAT('log_bin', CHAR(31), @@log_bin)
+  UNION ALL SELECT CONCAT('log_bin_basename', CHAR(31), COALESCE(@@log_bin_basename, ''))
+  UNION ALL SELECT CONCAT('data_directory', CHAR(31), @@datadir)
+  UNION ALL SELECT CONCAT('version', CHAR(31), @@version)
+  UNION ALL SELECT CONCAT('read_only', CHAR(31), @@read_only)"
+"""
+
+# mariabackup streams a copy of the running server (xbstream) with the redo log written
+# meanwhile; with a third argument, only the pages changed since that log sequence
+# number (--incremental-lsn: no earlier backup needs to be on disk). It prints the
+# checkpoint the next incremental starts from and the binary log position the copy is
+# consistent with (extra/mariabackup: xtrabackup.cc, backup_mysql.cc).
+FULL_BACKUP = _SOCKET + b"""set -eu
+command -v mariabackup >/dev/null || { echo "mariabackup is not installed (Debian package mariadb-backup)" >&2; exit 4; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd /
+mariabackup --backup --stream=xbstream --user=root $sock --target-dir="$work" ${3:+--incremental-lsn=$3}
+"""
+
+# FLUSH BINARY LOGS closes the binary log being written; the closed ones newer than the
+# newest on tape ($4) are sent as a tar stream. The server keeps its binary logs as its
+# own expiry says: mzops removes none.
+LOG_BACKUP = _MYSQL + b"""set -eu
+dir=$2; last=${4:-}
+my_run "FLUSH BINARY LOGS"
+current=$(my_run "SHOW MASTER STATUS" | cut -f1)
+when=$(my_run "SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%f+00:00')")
+list=$(mktemp)
+trap 'rm -f "$list" "$list.found"' EXIT
+my_run "SHOW BINARY LOGS" | cut -f1 | awk -v last="$last" -v current="$current" \\
+  '$1 == current { exit } $1 > last { print }' > "$list"
+upto=$(tail -n 1 "$list")
+[ -n "$upto" ] || upto=$last
+echo "mzops: upto=$upto" >&2
+echo "mzops: upto_time=$when" >&2
+cd "$dir"
+# a binary log the index lists but the disk lacks is left out here and named as a gap
+while read -r name; do
+  if [ -f "$name" ]; then echo "$name"; else echo "binary log $name is listed but gone" >&2; fi
+done < "$list" > "$list.found"
+tar --create --format=posix --file=- --files-from="$list.found" </dev/null
+"""
+
+# The backup extracted in DIR/base and DIR/inc-N, the binary logs in DIR/binlogs:
+# prepared (the full, then each incremental applied in order), started as a server of
+# its own on a socket in DIR (no networking, no binary log of its own), then the binary
+# logs from the last backup's position replayed by mysqlbinlog up to TARGET:
+# time=ISO (events logged before the next second after it: binary logs keep seconds)
+# or position=FILE:POS (drills). sh -s -- DIR TARGET FILE POS INCREMENTS
+RESTORE_START = _MYSQL + b"""set -eu
+dir=$1; target=$2; file=$3; pos=$4; increments=$5
+cd /
+log=$dir/mzops-restore.log
+mariabackup --prepare --target-dir="$dir/base" >"$log" 2>&1 || { tail -n 5 "$log" >&2; exit 1; }
+n=1
+while [ "$n" -le "$increments" ]; do
+  mariabackup --prepare --target-dir="$dir/base" --incremental-dir="$dir/inc-$n" >>"$log" 2>&1 \\
+    || { tail -n 5 "$log" >&2; exit 1; }
+  n=$((n + 1))
+done
+chown -R mysql:mysql "$dir"     # the copy's server makes its socket and logs there
+setsid mariadbd --no-defaults --datadir="$dir/base" --socket="$dir/mysqld.sock" --skip-networking \\
+  --skip-log-bin --user=mysql --pid-file="$dir/mysqld.pid" --log-error="$dir/mysqld.err" \\
+  </dev/null >/dev/null 2>&1 &
+i=0
+until my_client_ok=$("$my_client" -S "$dir/mysqld.sock" -NBe "SELECT 1" 2>/dev/null) && [ "$my_client_ok" = 1 ]; do
+  i=$((i + 1))
+  [ $i -le 240 ] || { echo "the copy's server did not start:" >&2; tail -n 5 "$dir/mysqld.err" >&2; exit 1; }
+  sleep 0.5
+done
+ls "$dir/binlogs" 2>/dev/null | sort | awk -v first="$file" '$1 >= first' > "$dir/mzops-binlogs"
+case $target in
+  position=*)
+    stop=${target#position=}
+    awk -v last="${stop%%:*}" '$1 <= last' "$dir/mzops-binlogs" > "$dir/mzops-binlogs.new"
+    mv "$dir/mzops-binlogs.new" "$dir/mzops-binlogs"
+    limit="--stop-position=${stop##*:}" ;;
+  *)
+    at=$(printf '%s\\n' "${target#time=}" | sed 's/T/ /; s/\\.[0-9]*//; s/+00:00$//')
+    stop=$(date -u -d "$at UTC + 1 second" '+%Y-%m-%d %H:%M:%S')
+    limit="--stop-datetime=$stop" ;;
+esac
+if [ -s "$dir/mzops-binlogs" ]; then
+  ( cd "$dir/binlogs" && TZ=UTC xargs mysqlbinlog --start-position="$pos" "$limit" < "$dir/mzops-binlogs" ) \\
+    | "$my_client" -S "$dir/mysqld.sock" 2>>"$log" || { echo "the binary logs could not be replayed:" >&2;
+                                                         tail -n 5 "$log" >&2; exit 1; }
+fi
+echo "replayed $(wc -l < "$dir/mzops-binlogs") binary logs from $file:$pos" >&2
+echo "mzops: port=3306"
+echo "mzops: socket=$dir/mysqld.sock"
+echo "mzops: data_directory=$dir/base"
+"""
+
+# Every InnoDB table of the user's schemas: its row count and an order-free sum of each
+# row's CRC32 (every column QUOTEd, NULL as NULL), all read in one consistent snapshot
+# whose binary log position MariaDB gives (binlog_snapshot_file/position, set by START
+# TRANSACTION WITH CONSISTENT SNAPSHOT): replayed to that position, a copy holds what
+# the snapshot saw. sh -s -- PORT [SOCKET]; lines mariadb US position US FILE:POS, then
+# mariadb US SCHEMA.TABLE US ROWS US SUM.
+TABLE_SUMS = b"""set -eu
+[ -z "${2:-}" ] || export MYSQL_UNIX_PORT=$2
+""" + _MYSQL + b"""
+us=$(printf '\\037')
+sums=$(my_run "SELECT CONCAT('SELECT CONCAT_WS(CHAR(31), ''mariadb'', ', QUOTE(CONCAT(t.table_schema, '.', t.table_name)),
+  ', COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS(''#'', ', GROUP_CONCAT(CONCAT('QUOTE(\\`', c.column_name, '\\`)')
+  ORDER BY c.ordinal_position), '))), 0)) FROM \\`', t.table_schema, '\\`.\\`', t.table_name, '\\`;')
+  FROM information_schema.tables t JOIN information_schema.columns c USING (table_schema, table_name)
+  WHERE t.engine = 'InnoDB' AND t.table_type = 'BASE TABLE'
+    AND t.table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
+  GROUP BY t.table_schema, t.table_name ORDER BY t.table_schema, t.table_name")
+{ echo "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY;"
+  echo "SELECT CONCAT_WS(CHAR(31), 'mariadb', 'position', CONCAT(MAX(IF(variable_name = 'BINLOG_SNAPSHOT_FILE',
+    variable_value, NULL)), ':', MAX(IF(variable_name = 'BINLOG_SNAPSHOT_POSITION', variable_value, NULL))))
+    FROM information_schema.session_status WHERE variable_name LIKE 'BINLOG_SNAPSHOT_%';"
+  printf '%s\\n' "$sums"
+  echo "COMMIT;"; } | "$my_client" $sock -NB
+"""
+
+# The engine's own check of a copy: every table (mariadb-check, CHECK TABLE).
+COPY_CHECK = _MYSQL + b"""set -eu
+out=$(mariadb-check --all-databases --check -S "$1/mysqld.sock" 2>&1) || { printf '%s\\n' "$out" >&2; exit 1; }
+bad=$(printf '%s\\n' "$out" | awk 'NF > 1 && $NF != "OK" && $1 != "note" && $0 !~ /^(Warning|note)/')
+[ -z "$bad" ] || { printf '%s\\n' "$bad" >&2; exit 1; }
+"""
+
+RESTORE_REMOVE = b"""set -eu
+dir=$1
+[ -e "$dir" ] || exit 0
+[ -f "$dir/.mzops-restore" ] || { echo "$dir is not a copy mzops restored" >&2; exit 3; }
+if [ -f "$dir/mysqld.pid" ]; then
+  pid=$(cat "$dir/mysqld.pid")
+  kill "$pid" 2>/dev/null || true
+  i=0
+  while kill -0 "$pid" 2>/dev/null && [ $i -lt 120 ]; do i=$((i + 1)); sleep 0.5; done
+  kill -9 "$pid" 2>/dev/null || true
+fi
+rm -rf -- "$dir"
+"""
+
+BINLOG = re.compile(r"^(.+)\.(\d{6,})$")
+
+
+class _Backup:
+    """MariaDB's part of the backup contract: mariabackup fulls and incrementals from the
+    catalogued log sequence number, the server's own binary logs collected with every
+    run, point-in-time restore by mysqlbinlog into a scratch server."""
+
+    backup_facts = BACKUP_FACTS
+    full_backup = FULL_BACKUP
+    log_backup = LOG_BACKUP
+    log_commit = None
+    restore_start = RESTORE_START
+    incremental = True
+    full_format = "xbstream (mariabackup --backup --stream=xbstream)"
+    full_extract = "mbstream -x -C BACKUP_DIR, then mariabackup --prepare"
+    table_sums = TABLE_SUMS
+    copy_check = COPY_CHECK
+    restore_remove = RESTORE_REMOVE
+
+    def backup_problems(self, facts: dict[str, str]) -> list[str]:
+        missing = [f"the server did not say {key} (@@{key})" for key in ("log_bin", "log_bin_basename",
+                                                                        "data_directory") if key not in facts]
+        if missing:
+            return missing
+        if facts["log_bin"] not in ("1", "ON"):
+            return ["binary logging is off (log_bin): no point in time can be restored (harden with rule "
+                    "my.binlog; it takes a restart)"]
+        return []
+
+    def log_directory(self, facts: dict[str, str]) -> str:
+        return facts["log_bin_basename"].rsplit("/", 1)[0]
+
+    def full_positions(self, said: str) -> dict[str, str]:
+        """mariabackup: "The latest check point (for incremental): '44404'" and "MySQL binlog
+        position: filename 'mysql-bin.000001', position '925'" (extra/mariabackup)."""
+        lsn = re.search(r"The latest check point \(for incremental\): '(\d+)'", said)
+        binlog = re.search(r"MySQL binlog position: filename '([^']+)', position '(\d+)'", said)
+        if not lsn or not binlog:
+            raise ValueError("mariabackup did not print its checkpoint and binary log position")
+        return {"to_lsn": lsn.group(1), "binlog_file": binlog.group(1), "binlog_pos": binlog.group(2)}
+
+    def restore_facts(self, facts: dict[str, str]) -> dict:
+        return {"version": facts.get("version", "")}
+
+    def restore_layout(self, kind: str, increment: int) -> tuple[str, str]:
+        if kind == "log":
+            return "binlogs", 'mkdir -p "$1" && exec tar -x -f - -C "$1"'
+        return ("base" if kind == "full" else f"inc-{increment}"), 'mkdir -p "$1" && exec mbstream -x -C "$1"'
+
+    def restore_args(self, base: dict, increments: int) -> list[str]:
+        return [base["binlog_file"], base["binlog_pos"], str(increments)]
+
+    def log_gaps(self, full: dict, logs: list[str], upto: str) -> list[str]:
+        """Every binary log from the one the backup's position is in to UPTO (their
+        names' six-digit sequence, log.cc's find_uniq_filename) must be on tape."""
+        first = BINLOG.match(full["binlog_file"])
+        last = BINLOG.match(upto)
+        if not first or not last or first.group(1) != last.group(1):
+            return [full["binlog_file"]] if not logs else []
+        width = len(first.group(2))
+        have = {int(m.group(2)) for m in map(BINLOG.match, logs) if m and m.group(1) == first.group(1)}
+        return [f"{first.group(1)}.{n:0{width}d}" for n in range(int(first.group(2)), int(last.group(2)) + 1)
+                if n not in have]
+
+
+class MariaDB(_Backup, Engine):
     name = "mariadb"
     family = "mysql"
     default_port = 3306

@@ -9,6 +9,9 @@ from mzops.engines.mariadb import MariaDB
 class MySQL(MariaDB):
     name = "mysql"
     client = "mysql"
+    # MySQL 8's backups are Percona XtraBackup's or MySQL Enterprise Backup's, not
+    # mariabackup's: none yet (a backup job for it is refused when the policy loads).
+    backup_facts = full_backup = log_backup = restore_start = table_sums = copy_check = restore_remove = None
 
 
 ENGINE = MySQL()

@@ -110,7 +110,7 @@ rm -f .mzops-sending
 # a socket in DIR (listen_addresses empty: no TCP), recovery to TARGET then promotion;
 # hot_standby off, so it takes connections only once the target is reached and it is
 # read-write. Recovery that ends before the target is a FATAL of the server's own.
-# TARGET: time=ISO (recovery_target_time) or lsn=X/Y (recovery_target_lsn, for drills).
+# TARGET: time=ISO (recovery_target_time) or position=X/Y (recovery_target_lsn, for drills).
 RESTORE_START = b"""set -eu
 dir=$1; target=$2; shift 2
 cd /
@@ -131,7 +131,7 @@ rm -f "$dir/standby.signal" "$dir/postmaster.pid"
   echo "hot_standby = off"
   echo "restore_command = 'cp \\"$dir/mzops-wal/%f\\" \\"%p\\"'"
   case $target in
-    lsn=*) echo "recovery_target_lsn = '${target#lsn=}'" ;;
+    position=*) echo "recovery_target_lsn = '${target#position=}'" ;;
     *) echo "recovery_target_time = '${target#time=}'" ;;
   esac
   echo "recovery_target_action = 'promote'"
@@ -157,7 +157,7 @@ if ! opened; then
   # commits and aborts only); with none after it in the WAL given, which reaches past the
   # target, the end of that WAL is the state at the target: replayed to its end instead.
   case $target in
-    lsn=*) ;;
+    position=*) ;;
     *) if grep -q "recovery ended before configured recovery target was reached" "$dir/mzops-restore.log"; then
          sed -i '/^recovery_target_time = /d' "$dir/postgresql.conf"
          touch "$dir/recovery.signal"
@@ -181,7 +181,7 @@ echo "mzops: socket=$dir"
 # as numeric: no overflow, no sort, no memory for the table), per database, each database
 # in one REPEATABLE READ transaction whose WAL insert position is read first: replayed to
 # that position, a copy holds what the snapshot saw. sh -s -- PORT [SOCKET_DIR]; lines
-# DB US lsn US POSITION, then DB US SCHEMA.TABLE US ROWS US SUM.
+# DB US position US LSN, then DB US SCHEMA.TABLE US ROWS US SUM.
 TABLE_SUMS = _PSQL + b"""set -eu
 PORT=$1; [ -z "${2:-}" ] || export PGHOST=$2
 us=$(printf '\037')
@@ -195,7 +195,7 @@ ORDER BY n.nspname, c.relname
 SQL
 )
   { echo "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
-    echo "SELECT 'lsn', pg_current_wal_insert_lsn();"
+    echo "SELECT 'position', pg_current_wal_insert_lsn();"
     printf '%s\n' "$sums"
     echo "COMMIT;"; } | psql_run -d "$db" -F "$us" | sed "s/^/$db$us/"
 done
@@ -259,10 +259,11 @@ class _Backup:
     log_backup = LOG_BACKUP
     log_commit = LOG_COMMIT
     restore_start = RESTORE_START
+    full_format = "POSIX tar (pg_basebackup -Ft -X fetch: the data directory and the WAL it needs)"
+    full_extract = "tar -x -f - -C DATA_DIRECTORY"
     table_sums = TABLE_SUMS
     copy_check = COPY_CHECK
     restore_remove = RESTORE_REMOVE
-    log_folder = "mzops-wal"
 
     def backup_problems(self, facts: dict[str, str]) -> list[str]:
         problems = []
@@ -316,6 +317,12 @@ class _Backup:
                     have.add(number)
         last = segment_number(upto, size)[1]
         return [segment_name(timeline, n, size) for n in range(first, last + 1) if n not in have]
+
+    def restore_layout(self, kind: str, increment: int) -> tuple[str, str]:
+        return ("mzops-wal" if kind == "log" else ""), 'mkdir -p "$1" && exec tar -x -f - -C "$1"'
+
+    def restore_args(self, base: dict, increments: int) -> list[str]:
+        return list(base.get("settings", []))
 
     def restore_facts(self, facts: dict[str, str]) -> dict:
         """What a restore of a full taken now needs to know: the WAL segment size and the

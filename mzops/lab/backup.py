@@ -65,9 +65,12 @@ def prepare(hosts: list[LabHost], lab_dir: Path, inventory: Path) -> Path:
     jobs = {"lab-system": {"assets": ["hosts"], "paths": ["/etc", "/root"], "pool": "daily",
                            "levels": {"full_every_days": 7}, "retention": {"restorable_days": 35}}}
     primary_db = next((h for h in hosts if h.databases and h.site == "primary"), None)
-    if primary_db is not None:         # its PostgreSQL: fulls and WAL, restored anywhere with PostgreSQL 15
-        jobs["lab-pg"] = {"kind": "database", "assets": [f"{primary_db.name}-{files.LAB_DATABASES['postgresql'][0]}"],
-                          "pool": "daily", "levels": {"full_every_days": 7}, "retention": {"restorable_days": 35}}
+    dr_db = next((h for h in hosts if h.databases and h.site == "dr"), None)
+    if primary_db is not None:         # its servers, restored and drilled on the DR site's database host
+        for job, engine in (("lab-pg", "postgresql"), ("lab-mariadb", "mariadb")):
+            jobs[job] = {"kind": "database", "assets": [f"{primary_db.name}-{files.LAB_DATABASES[engine][0]}"],
+                         "pool": "daily", "levels": {"full_every_days": 7}, "retention": {"restorable_days": 35},
+                         **({"drill_host": dr_db.name} if dr_db else {})}
     (base / "jobs.yml").write_text(_dump({"jobs": jobs}))
     seen = server_inventory(lab_dir)
     shutil.rmtree(seen, ignore_errors=True)

@@ -76,7 +76,7 @@ SYSTEMD = Layer(
            "apt-get clean; rm -rf /var/lib/apt/lists/*",
 )
 
-DB_PACKAGES = ("postgresql", "postgresql-15-pgaudit", "mariadb-server", "mariadb-client")
+DB_PACKAGES = ("postgresql", "postgresql-15-pgaudit", "mariadb-server", "mariadb-client", "mariadb-backup")
 DATABASES = Layer(name="db", packages=DB_PACKAGES, parent=BASE,
                   finish="apt-get clean; rm -rf /var/lib/apt/lists/*")
 DATABASES_SYSTEMD = Layer(name="db-systemd", packages=DB_PACKAGES, parent=SYSTEMD,

@@ -103,3 +103,45 @@ def test_wal_archiving_by_hardening_then_backup_and_point_in_time_restore_on_the
     report = json.loads(server(home, "backup", "report", "-f", "json").stdout)
     [row] = [r for r in report["assets"] if r["asset"] == ASSET]
     assert row["drill"]["passed"] and row["drill"]["first_byte_seconds"] <= row["drill"]["seconds"]
+
+
+MY_ASSET = "labdb1-mariadb"
+
+
+def my_sql(home, host: str, text: str, socket: str | None = None) -> str:
+    argv = ["mariadb", *(["-S", socket] if socket else []), "-NBe", text]
+    proc = run_mzops("lab", "exec", host, "--", *argv, home=home)
+    assert proc.returncode == 0, proc.stderr[-800:]
+    return proc.stdout.strip()
+
+
+def test_mariadb_binary_log_by_hardening_then_full_incremental_and_restore_on_the_dr_host(lab, archiving, tmp_path):
+    home, inv = archiving, lab["inventory"]
+    refused = server(home, "backup", "run", "lab-mariadb", "--json")
+    assert refused.returncode == 1 and "binary logging is off" in json.loads(refused.stdout)["outcomes"][0]["message"]
+    applied = run_mzops("-i", inv, "harden", "run", "--limit", MY_ASSET, "--rules", "my.binlog", "--apply",
+                        "--restart", "--json", home=tmp_path)
+    assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
+    assert my_sql(home, SOURCE, "SELECT @@log_bin") == "1"
+    my_sql(home, SOURCE, "CREATE DATABASE shop; CREATE TABLE shop.t (n int PRIMARY KEY) ENGINE=InnoDB; "
+                         "INSERT INTO shop.t VALUES (10)")
+    first = server(home, "backup", "run", "lab-mariadb", "--json")
+    assert first.returncode == 0 and "a full" in json.loads(first.stdout)["outcomes"][0]["message"], first.stdout
+    my_sql(home, SOURCE, "INSERT INTO shop.t VALUES (11)")
+    second = server(home, "backup", "run", "lab-mariadb", "--json")
+    assert second.returncode == 0 and "an incremental" in json.loads(second.stdout)["outcomes"][0]["message"]
+    my_sql(home, SOURCE, "INSERT INTO shop.t VALUES (1)")
+    my_sql(home, SOURCE, "DO SLEEP(1.2)")
+    between = my_sql(home, SOURCE, "SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%f+00:00')")
+    my_sql(home, SOURCE, "DO SLEEP(1.2)")
+    my_sql(home, SOURCE, "INSERT INTO shop.t VALUES (2)")
+    assert server(home, "backup", "run", "lab-mariadb").returncode == 0
+    restored = server(home, "backup", "restore", "--asset", MY_ASSET, "--at", between, "--to", COPY_HOST, "--json")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    where = json.loads(restored.stdout)
+    assert [s["kind"] for s in where["plan"]["steps"]][:2] == ["full", "incremental"]
+    assert my_sql(home, COPY_HOST, "SELECT GROUP_CONCAT(n ORDER BY n) FROM shop.t", where["socket"]) == "1,10,11"
+    drilled = server(home, "backup", "drill", "--asset", MY_ASSET, "--json")      # onto the job's drill_host
+    assert drilled.returncode == 0, drilled.stdout + drilled.stderr
+    [result] = json.loads(drilled.stdout)["drills"]
+    assert result["passed"] and result["host"] == COPY_HOST and "tables of mariadb" in result["checked"]
