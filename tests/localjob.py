@@ -24,3 +24,21 @@ def local_job(work: Path, paths: list[str], cartridges: dict[str, dict] | None =
                     {"j": JobSpec(assets=["h"], paths=paths, pool="p",
                                   **{"retention": {"restorable_days": 35}, **job})}, {})
     return policy, Catalogue(f"sqlite:///{work}/catalogue.sqlite"), engine.LocalTarget("h", str(work / "state"))
+
+
+def database_job(work: Path, engine_name: str, port: int, job: str, capacity: int = 2_000_000_000,
+                 block_size: int = 256 * 1024):
+    """Database job JOB backing up asset `db` (ENGINE_NAME on PORT, on host `h`) to pool `p`
+    of a one-drive library under WORK: (policy, estate, catalogue)."""
+    from mzops.inventory.model import Asset, Estate
+    lib = FileLibrary.create(work / "lib", drives=1, slots=4)
+    lib.add_cartridge(1, "P001", capacity=capacity)
+    lib.add_cartridge(2, "P002", capacity=capacity)
+    policy = Policy(work, {"lib": LibrarySpec(site="primary", kind="file", path=str(work / "lib"), drives=1,
+                                              slots=4)},
+                    {"p": PoolSpec(library="lib", label="P{n:03d}", block_size=block_size)},
+                    {job: JobSpec(kind="database", assets=["db"], pool="p", retention={"restorable_days": 35})}, {})
+    estate = Estate("test", {"db": Asset("db", "database", "core", "primary", db_engine=engine_name, db_port=port,
+                                         db_server="h"),
+                             "h": Asset("h", "host", "core", "primary")}, {}, {}, {})
+    return policy, estate, Catalogue(f"sqlite:///{work}/catalogue.sqlite")

@@ -15,8 +15,8 @@ import sqlite3
 import zlib
 from pathlib import Path
 
-from sqlalchemy import (BigInteger, Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator, create_engine, event, func,
-                        inspect, or_, select)
+from sqlalchemy import (BigInteger, Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator,
+                        create_engine, event, func, inspect, or_, select)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from mzops import paths

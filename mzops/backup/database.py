@@ -91,6 +91,12 @@ def full_due(catalogue: Catalogue, name: str, asset: str, every_days: int, reque
     return None
 
 
+def _told(text: str) -> dict[str, str]:
+    """The `mzops: KEY=VALUE` lines an engine's script printed among its other output."""
+    return dict(line[len("mzops: "):].split("=", 1) for line in text.splitlines()
+                if line.startswith("mzops: ") and "=" in line)
+
+
 def _failed(asset: str, message: str, started: float) -> Outcome:
     return Outcome(asset, "failed", message, seconds=time.monotonic() - started)
 
@@ -172,8 +178,7 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
                             f"{run_id}-{asset}-{name}-log", "the logs")
     except (TapeError, MzopsError) as exc:
         return _failed(asset, f"{name}: {exc}", started)
-    said = dict(line[len("mzops: "):].split("=", 1) for line in streamed.said.splitlines()
-                if line.startswith("mzops: ") and "=" in line)
+    said = _told(streamed.said)
     if "upto" not in said or "upto_time" not in said:
         return _failed(asset, f"{name}: the log collection did not say how far it reached", started)
     names = [f["path"] for f in streamed.files if f["kind"] == "file"]
@@ -256,7 +261,7 @@ class Plan:
                                      for p in restoring.parts_of(r, library)]} for r in self.chain]}
 
 
-def _log_runs(catalogue: Catalogue, job: str, asset: str) -> tuple[list[Run], dict[str, str]]:
+def log_runs(catalogue: Catalogue, job: str, asset: str) -> tuple[list[Run], dict[str, str]]:
     from sqlalchemy import select
     with catalogue.session() as session:
         runs = list(session.scalars(select(Run).where(Run.job == job, Run.asset == asset, Run.kind == "log")
@@ -271,7 +276,7 @@ def plan(policy: Policy, catalogue: Catalogue, estate: Estate, job: str, asset: 
     """The full and log collections a restore of ASSET to AT (UTC ISO 8601) reads, every
     log between them checked to be on tape."""
     wanted = dt.datetime.fromisoformat(at)
-    runs, where = _log_runs(catalogue, job, asset)
+    runs, where = log_runs(catalogue, job, asset)
     closing = [r for r in runs if dt.datetime.fromisoformat(facts_of(r)["upto_time"]) >= wanted]
     if not closing:
         last = facts_of(runs[-1])["upto_time"]
@@ -350,8 +355,8 @@ def restore(policy: Policy, catalogue: Catalogue, estate: Estate, found: Plan, h
         folder, extract = engine.restore_layout(run.kind, increments)
         with ssh.feed(target, extract, [f"{directory}/{folder}".rstrip("/")]) as proc:
             try:
-                for record in restoring._plain(restoring.records(mounter, run, block, restoring.parts_of(run, library)),
-                                               run, resolver):
+                parts = restoring.parts_of(run, library)
+                for record in restoring.plaintext(restoring.records(mounter, run, block, parts), run, resolver):
                     if first_read is None:
                         first_read = time.monotonic() - started
                         if first_byte is not None:
@@ -370,8 +375,7 @@ def restore(policy: Policy, catalogue: Catalogue, estate: Estate, found: Plan, h
     if opened.rc != 0:
         raise OperationFailed(f"{host}: the copy in {directory} did not open at {found.target}: "
                               f"{opened.stderr[-500:]}")
-    said = dict(line[len("mzops: "):].split("=", 1) for line in opened.stdout.decode(errors="replace").splitlines()
-                if line.startswith("mzops: ") and "=" in line)
+    said = _told(opened.stdout.decode(errors="replace"))
     return {"host": host, "port": int(said.get("port", engine.default_port)),
             "data_directory": said.get("data_directory", directory), "folder": directory,
             "socket": said.get("socket", ""), "at": found.target,

@@ -156,7 +156,7 @@ def _database(policy, catalogue, estate, job, asset, rng, host, resolver, target
     if not host:
         raise InputError(f"job {job}: no drill host (`drill_host:` in jobs.yml, or --to HOST)")
     result.host = host
-    runs, where = database._log_runs(catalogue, job, asset)
+    runs, where = database.log_runs(catalogue, job, asset)
     points = [(run, name, sums) for run in _window(policy, job, runs, now)
               for name, sums in sorted(database.facts_of(run).get("sums", {}).items()) if sums.get("position")]
     if not points:

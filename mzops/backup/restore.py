@@ -87,7 +87,7 @@ def records(mounter: Mounter, run: Run, block: int, parts=None) -> Iterator[byte
                                   f"does not match its checksum ({size} bytes read, {part.bytes} written)")
 
 
-def _plain(records: Iterator[bytes], run: Run, resolver) -> Iterator[bytes]:
+def plaintext(records: Iterator[bytes], run: Run, resolver) -> Iterator[bytes]:
     """The run's tar stream: its records, decrypted when the job encrypts."""
     if not run.encryption:
         return records
@@ -114,7 +114,7 @@ def restore(policy: Policy, catalogue: Catalogue, job: str, asset: str, destinat
         span = (catalogue.member_span(step_run.id, members[0]) if len(members) == 1 and not step_run.encryption
                 else None)
         source = (_span(mounter, step_run, parts_of(step_run, library), block, span[0], span[1]) if span else
-                  _plain(records(mounter, step_run, block, parts_of(step_run, library)), step_run, resolver))
+                  plaintext(records(mounter, step_run, block, parts_of(step_run, library)), step_run, resolver))
         proc = subprocess.Popen(extract_command(str(destination), members), stdin=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
         try:
@@ -196,10 +196,14 @@ def verify(policy: Policy, catalogue: Catalogue, job: str, asset: str, library: 
         before = len(problems)
         recorded = {f.raw: f.sha256 for f in catalogue.files_of(run.id) if f.kind == "file"}
         try:
-            for member in archive.members(_plain(records(mounter, run, block, parts_of(run, library)), run,
-                                                 resolver)):
-                if member.kind == "file" and recorded.get(member.raw) != member.sha256:
-                    problems.append(f"{run.id}: {display(member.raw)}: checksum differs from the catalogue")
+            stream = plaintext(records(mounter, run, block, parts_of(run, library)), run, resolver)
+            if run.kind != "files" and not recorded:
+                for _ in stream:          # an engine's own format (xbstream): each part's checksum only
+                    pass
+            else:
+                for member in archive.members(stream):
+                    if member.kind == "file" and recorded.get(member.raw) != member.sha256:
+                        problems.append(f"{run.id}: {display(member.raw)}: checksum differs from the catalogue")
         except (MzopsError, archive.StreamError) as exc:
             problems.append(f"{run.id}: {exc}")
         with catalogue.session() as session, session.begin():

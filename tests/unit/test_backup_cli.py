@@ -20,6 +20,15 @@ from conftest import REPO, run_mzops
     (["backup", "report", "-f", "pdf"], "--format: table, json or html (got 'pdf')"),
     (["backup", "tapes", "list", "--library", "nope"], "--library: no library 'nope'"),
     (["backup", "tapes", "label", "--pool", "nope", "X00001L8"], "--pool: no pool 'nope'"),
+    (["backup", "restore", "--job", "core-pg", "--asset", "core-pg-01", "--to", "dr-db-01"],
+     "--at: a database is restored to a moment: give it"),
+    (["backup", "restore", "--job", "core-pg", "--asset", "core-pg-01", "--to", "dr-db-01", "--at",
+      "2026-12-01T10:00:00", "--path", "/etc"], "--path and --run are for files"),
+    (["backup", "restore", "--asset", "core-pg-01", "--to", "dr-db-01", "--at", "2026-12-01T10:00:00"],
+     "--job: core-pg-01 was backed up by no job yet"),
+    (["backup", "drill", "--asset", "core-pg-01"], "--asset core-pg-01: no catalogued backup to drill"),
+    (["backup", "drill", "--to", "core-pg-01"], "--to core-pg-01: not a host of"),
+    (["backup", "schedule", "install", "--drills", "yearly", "--dry-run"], "--drills: one of weekly, monthly"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, sample_inventory, args, message):
     shutil.copytree(REPO / "backup", tmp_path / "backup")

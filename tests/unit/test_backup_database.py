@@ -18,14 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from localjob import database_job
 from mzops.backup import database
-from mzops.backup.catalogue import Catalogue, Run
+from mzops.backup.catalogue import Run
 from mzops.backup.engine import LocalTarget
-from mzops.backup.policy import JobSpec, LibrarySpec, Policy, PoolSpec
 from mzops.backup.tape.filedrive import Cartridge
-from mzops.backup.tape.filelibrary import FileLibrary
 from mzops.engines import get
-from mzops.inventory.model import Asset, Estate
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 PORT = 55432
@@ -81,17 +79,7 @@ def server():
 
 @pytest.fixture
 def job(tmp_path):
-    lib = FileLibrary.create(tmp_path / "lib", drives=1, slots=4)
-    lib.add_cartridge(1, "P001", capacity=2_000_000_000)
-    lib.add_cartridge(2, "P002", capacity=2_000_000_000)
-    policy = Policy(tmp_path, {"lib": LibrarySpec(site="primary", kind="file", path=str(tmp_path / "lib"), drives=1,
-                                                  slots=4)},
-                    {"p": PoolSpec(library="lib", label="P{n:03d}", block_size=256 * 1024)},
-                    {"pg": JobSpec(kind="database", assets=["db"], pool="p", retention={"restorable_days": 35})}, {})
-    estate = Estate("test", {"db": Asset("db", "database", "core", "primary", db_engine="postgresql", db_port=PORT,
-                                         db_server="h"),
-                             "h": Asset("h", "host", "core", "primary")}, {}, {}, {})
-    return policy, estate, Catalogue(f"sqlite:///{tmp_path}/catalogue.sqlite")
+    return database_job(tmp_path, "postgresql", PORT, "pg")
 
 
 def back_up(job, run_id: str, **kw):
