@@ -7,6 +7,7 @@ measured (a failed drill is a finding)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from html import escape
 
 from sqlalchemy import select
@@ -53,8 +54,12 @@ def rows(policy: Policy, estate: Estate, catalogue: Catalogue, max_age_hours: fl
             if len(verified) == len(chain):
                 row["verified"] = min(v.at for v in verified)
                 row["verify_problems"] = "\n".join(v.problems for v in verified if v.problems)
+            gaps = json.loads(last.facts or "{}").get("gaps")
             if row["verify_problems"]:
                 row["status"] = "verify failed"
+            elif gaps:
+                row["status"] = (f"log {gaps[0]} missing from tape: the times it covers cannot be restored "
+                                 "(the next run takes a full)")
             elif row["drill"] and not row["drill"]["passed"]:
                 row["status"] = f"the last restore drill failed ({row['drill']['at']}): {row['drill']['problems'][:200]}"
             elif age > max_age_hours:

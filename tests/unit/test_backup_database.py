@@ -172,6 +172,9 @@ def test_a_wal_segment_missing_from_the_archive_is_named_and_the_next_run_takes_
     policy, estate, catalogue = job
     with pytest.raises(Exception, match=f"log {lost} is not on tape.*none attempted"):
         database.plan(policy, catalogue, estate, "pg", "db", at)
+    from mzops.backup import report
+    [row] = report.rows(policy, estate, catalogue, 26)
+    assert row["status"].startswith(f"log {lost} missing from tape")
     again = back_up(job, "r3")
     assert again.state == "changed" and f"a full (the chain lacks log {lost})" in again.message
 
