@@ -47,6 +47,25 @@ def test_every_engine_keeps_the_contract(name):
     assert "db:stat" not in engine.host_lines(1, engine.account_queries)
     assert engine.sql_exec and engine.after_restore
 
+BACKUP_SCRIPTS = ("backup_facts", "full_backup", "log_backup", "restore_start", "table_sums", "copy_check",
+                  "restore_remove")
+BACKUP_METHODS = ("backup_problems", "log_directory", "full_positions", "restore_facts", "restore_layout",
+                  "restore_args", "log_gaps")
+
+
+@pytest.mark.parametrize("name", sorted(engines.known()))
+def test_an_engine_with_backups_has_the_whole_of_them(name):
+    """A backup is worth what its restore and its drill are: an engine that backs up has
+    every script and parser of the contract, or none (the policy then refuses its jobs)."""
+    engine = engines.get(name)
+    if engine.full_backup is None:
+        assert all(getattr(engine, script) is None for script in BACKUP_SCRIPTS), name
+        return
+    assert all(getattr(engine, script) for script in BACKUP_SCRIPTS), name
+    assert engine.full_format and engine.full_extract
+    for method in BACKUP_METHODS:
+        assert getattr(type(engine), method) is not getattr(Engine, method), f"{name} lacks {method}"
+
 
 def test_an_unknown_engine_names_the_asset_and_the_known_ones():
     with pytest.raises(Exception) as err:
