@@ -165,7 +165,9 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
     began = utcnow()
     # what each table holds now, at a log position the collection below reaches: a drill
     # replays a copy to it and compares
+    steps = {"backup": time.monotonic() - started}            # seconds of each step, for the record
     sums, said_sums = table_sums(engine, target, port)
+    steps["checksums"] = time.monotonic() - started - sum(steps.values())
     if said_sums:
         warnings.append(f"no table checksums for drills: {said_sums}")
     header = {"job": name, "run": run_id, "asset": asset, "level": str(parent.level + 1), "parent run": parent.id,
@@ -195,6 +197,7 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
         facts=json.dumps({"upto": said["upto"], "upto_time": said["upto_time"], "logs": len(names),
                           "gaps": gaps[:20], "sums": sums})))
     made.append((key, streamed.writer.bytes, len(names), "log"))
+    steps["logs"] = time.monotonic() - started - sum(steps.values())
     if engine.log_commit is not None:
         # the logs leave the server only now that they are catalogued (a failure here sends them again)
         committed = ssh.run_script(target, engine.log_commit, [str(port), directory], timeout=120)
@@ -202,7 +205,8 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
             warnings.append(f"the archived logs stay on the server: {committed.stderr[-200:]}")
     seconds = time.monotonic() - started
     record = {"runs": [k for k, _, _, _ in made], "run": made[-1][0], "job": name, "level": parent.level + 1,
-              "bytes": sum(b for _, b, _, _ in made), "files": sum(n for _, _, n, _ in made), "warnings": warnings}
+              "bytes": sum(b for _, b, _, _ in made), "files": sum(n for _, _, n, _ in made), "warnings": warnings,
+              "steps": {k: round(v, 3) for k, v in steps.items()}}
     if gaps:
         return Outcome(asset, "failed", f"{name}: log {gaps[0]} is missing from the archive ({len(gaps)} missing "
                        f"before {said['upto']}): no restore can pass it; the next run takes a new full",
