@@ -2,17 +2,20 @@
 
 A database job's run, per server: first the engine's health (a server that is down, an
 archive command that fails, archiving that is off: an error for that asset, nothing
-written); then a full when one is due (none yet, `full_every_days` passed, the chain has
-a gap in its logs, or `--level full`); then always a collection of the logs archived
-since the last run. Runs form the same chains as file levels: a full is level 0, each
-log collection the next level with the run before it as its parent, so retention, the
-copy job, manifests and the report treat them as they treat files. The archived logs
-leave the server's archive directory only once catalogued.
+written); then a full when one is due (none yet, `full_every_days` passed, the chain
+has a gap in its logs, or `--level full`), else an incremental where the engine takes
+them (MariaDB); then the table checksums a drill compares against, and always a
+collection of the logs archived since the last run. Runs form the same chains as file
+levels: a full is level 0, each incremental or log collection the next level with the
+run before it as its parent, so retention, the copy job, manifests and the report treat
+them as they treat files. Archived logs leave the server (where mzops keeps them:
+PostgreSQL's archive folder) only once catalogued.
 
 A restore to time T takes the first log collection that closed after T whose chain's
-full was consistent before T, checks that no log is missing between the full's end and
-that collection (named, before anything is written), extracts the full and the logs
-onto the chosen host, and lets the engine replay to T and open the copy there.
+full was complete before T, and of that chain the full and incrementals complete
+before T and the log collections after the last of them; checks that no log is missing
+from that backup's end to the collection (named, before anything is written); extracts
+them onto the chosen host; and lets the engine replay to T and open the copy there.
 """
 
 from __future__ import annotations
