@@ -194,10 +194,13 @@ WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') 
 ORDER BY n.nspname, c.relname
 SQL
 )
-  { echo "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
-    echo "SELECT 'position', pg_current_wal_insert_lsn();"
-    printf '%s\n' "$sums"
-    echo "COMMIT;"; } | psql_run -d "$db" -F "$us" | sed "s/^/$db$us/"
+  # read whole before it is printed: in a pipe, psql stopping at an error would leave a
+  # shorter list with sed's success, and a drill would compare fewer tables than there are
+  read=$({ echo "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+           echo "SELECT 'position', pg_current_wal_insert_lsn();"
+           printf '%s\n' "$sums"
+           echo "COMMIT;"; } | psql_run -d "$db" -F "$us")
+  printf '%s\n' "$read" | sed "s/^/$db$us/"
 done
 """
 
