@@ -309,10 +309,37 @@ def _remove_cgroups() -> list[str]:
     for top in sorted(Path("/sys/fs/cgroup").glob(f"*/{files.CGROUP_ROOT}")) + \
             sorted(Path("/sys/fs/cgroup").glob(files.CGROUP_ROOT)):
         for folder in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-            folder.rmdir()
-        top.rmdir()
+            _remove_cgroup(folder)
+        _remove_cgroup(top)
         removed.append(f"cgroup {top}")
     return removed
+
+
+def _remove_cgroup(folder: Path, timeout: float = 15.0) -> None:
+    """rmdir one cgroup, killing what is still in it. A killed task leaves its cgroup
+    a moment after it is gone from the namespace (the kernel releases it after exit),
+    so EBUSY is retried for a while before it is an error."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pids = (folder / "cgroup.procs").read_text().split()
+        except OSError:
+            pids = []
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        try:
+            folder.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            if time.monotonic() > deadline:
+                left = f" (processes {', '.join(pids)})" if pids else ""
+                raise OperationFailed(f"cannot remove cgroup {folder}: {err.strerror}{left}") from None
+        time.sleep(0.1)
 
 
 def _kill_namespace_processes(namespaces: list[str]) -> None:
