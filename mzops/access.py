@@ -59,6 +59,13 @@ COMMANDS: dict[str, set[str]] = {
     "backup schedule": {"operator"},
     "backup prune": {"operator", "scheduler"},
     "backup report": {"operator", "auditor", "scheduler"},
+    # DR: auditors and the scheduler (monitoring) read; changes and switches are operators'.
+    "dr plans": READ,
+    "dr status": {"operator", "auditor", "scheduler"},
+    "dr history": READ,
+    "dr protect": {"operator"},
+    "dr failover": {"operator"},
+    "dr failback": {"operator"},
 }
 
 

@@ -9,7 +9,7 @@ import typer
 
 from mzops import __version__
 from mzops import access, oplog, secrets
-from mzops.cli import accounts, audit, backup, common, firewall, harden, inventory, lab, log, secrets_cmd
+from mzops.cli import accounts, audit, backup, common, dr, firewall, harden, inventory, lab, log, secrets_cmd
 from mzops.errors import InputError, MzopsError
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(accounts.app, name="accounts")
 app.add_typer(harden.app, name="harden")
 app.add_typer(firewall.app, name="firewall")
 app.add_typer(backup.app, name="backup")
+app.add_typer(dr.app, name="dr")
 app.add_typer(log.app, name="log")
 app.add_typer(secrets_cmd.app, name="secrets")
 

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from mzops.backup import policy as backup_policy
+from mzops.dr import plan as dr_plans
 from mzops.cli import common
 from mzops.errors import InputError, MzopsError
 from mzops.inventory import loader, register, validate
@@ -111,6 +112,11 @@ def validate_cmd(
                 backup_policy.load(backup_policy.folder_of(inv), estate)
             except MzopsError as exc:
                 problems.append(str(exc))
+            for name in dr_plans.names(inv):
+                try:
+                    dr_plans.load(inv, name, estate)
+                except MzopsError as exc:
+                    problems.append(str(exc))
     if common.want_json(ctx, as_json):
         common.print_json({"valid": not problems, "problems": problems})
     else:

@@ -184,6 +184,65 @@ class Engine:
         raise NotImplementedError
 
 
+    # ------------------------------------------------------------- replication (DR)
+    # Shell run as root on a server's host. A secret the script needs (the replication
+    # account's password) is the first line of the script (never argv); see mzops.dr.
+    # None: the engine has no replication yet (a DR plan naming it is refused).
+    replication_facts: ClassVar[bytes | None] = None   # sh -s -- PORT DATA: KEY\x1fVALUE lines, also of a stopped server
+    protect: ClassVar[bytes | None] = None             # sh -s -- PORT SELF OTHER OTHER_PORT ACCOUNT NAME PEER SYNC KEEP MODE
+    standby_build: ClassVar[bytes | None] = None       # sh -s -- PORT OTHER OTHER_PORT ACCOUNT: a fresh standby of OTHER
+    server_stop: ClassVar[bytes | None] = None         # sh -s -- PORT DATA MODE (fast: clean, immediate: a fence)
+    server_start: ClassVar[bytes | None] = None        # sh -s -- PORT DATA
+    promote: ClassVar[bytes | None] = None             # sh -s -- PORT SECONDS: writable, not following anyone
+    rejoin: ClassVar[bytes | None] = None              # sh -s -- PORT DATA OTHER OTHER_PORT ACCOUNT: standby of OTHER
+    write_probe: ClassVar[bytes | None] = None         # sh -s -- PORT: a write that must succeed on a primary
+
+    def replication_state(self, asset: str, facts: dict[str, str]) -> "ReplicationState":
+        """What `replication_facts` says of one server (pure)."""
+        raise NotImplementedError
+
+    def replication_problems(self, facts: dict[str, str]) -> list[str]:
+        """Why the server could not be turned back into a standby after a failover
+        (pure; PostgreSQL: pg_rewind needs data checksums or wal_log_hints)."""
+        raise NotImplementedError
+
+    def position(self, text: str) -> int:
+        """A log position as a number that orders positions (pure)."""
+        raise NotImplementedError
+
+
+PRIMARY, STANDBY, STOPPED, DOWN = "primary", "standby", "stopped", "unknown"
+
+
+@dataclass
+class ReplicationState:
+    """One server as the DR machinery sees it. ROLE: primary (writable), standby
+    (replaying), stopped (cleanly: POSITION is its last, shutdown, checkpoint), unknown
+    (not reachable, or stopped without a clean shutdown). POSITION: a primary's WAL end,
+    a standby's replay position, a stopped server's last checkpoint (None: unknown)."""
+
+    asset: str
+    role: str
+    position: int | None = None
+    position_text: str = ""
+    timeline: int | None = None
+    following: str = ""             # a standby's primary (address), when streaming
+    streaming: bool = False
+    was: str = ""                   # a stopped server: primary or standby before it stopped
+    lag_seconds: float | None = None
+    problem: str = ""
+    facts: dict = None
+    system: str = ""                # the cluster's identity: a standby's is its primary's
+
+    def same_cluster(self, other: "ReplicationState") -> bool:
+        return bool(self.system) and self.system == other.system
+
+    def to_dict(self) -> dict:
+        return {"asset": self.asset, "role": self.role, "position": self.position_text, "timeline": self.timeline,
+                "following": self.following, "streaming": self.streaming, "was": self.was,
+                "lag_seconds": self.lag_seconds, "problem": self.problem}
+
+
 def sections_text(rows, sep: str) -> bytes:
     """Rows as a section's text, cells as the server's own client prints them."""
     def cell(value) -> str:

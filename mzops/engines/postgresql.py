@@ -335,6 +335,326 @@ class _Backup:
                              if facts.get(key, "").isdigit()]}
 
 
+
+# ----------------------------------------------------------------- replication (DR)
+
+# Finds the data directory of the cluster on $PORT when the server is down (Debian's
+# pg_lsclusters; else the DATA given) and runs the server's own pg_ctl on it: through
+# pg_ctlcluster where it is (it keeps Debian's config layout), pg_ctl elsewhere.
+_PG_SERVICE = br"""
+pg_data() {
+  [ -n "${data:-}" ] && return 0
+  data=$( (cd / && runuser -u postgres -- psql -XAtq -p "$PORT" -d postgres -c 'SHOW data_directory') 2>/dev/null) || data=
+  [ -n "$data" ] || data=$(pg_lsclusters -h 2>/dev/null | awk -v p="$PORT" '$3 == p {print $6; exit}')
+  [ -n "$data" ] || { echo "no PostgreSQL cluster on port $PORT here" >&2; exit 3; }
+}
+pg_bin() { pg_data; bin=/usr/lib/postgresql/$(cat "$data/PG_VERSION")/bin; [ -x "$bin/pg_ctl" ] || bin=$(dirname "$(command -v pg_ctl)"); }
+pg_service() {   # start | stop MODE
+  pg_bin
+  cluster=$(pg_lsclusters -h 2>/dev/null | awk -v d="$data" '$6 == d {print $1, $2; exit}')
+  if [ -n "$cluster" ]; then
+    if [ "$1" = stop ]; then pg_ctlcluster -m "$2" $cluster stop; else pg_ctlcluster $cluster start; fi
+  elif [ "$1" = stop ]; then
+    (cd / && runuser -u postgres -- "$bin/pg_ctl" -D "$data" -m "$2" -w stop)
+  else
+    (cd / && runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$data/mzops-start.log" -w start)
+  fi
+}
+pg_up() { (cd / && runuser -u postgres -- pg_isready -q -p "$PORT"); }
+"""
+
+# Role, positions and links of the server on $1; when it does not answer, what its
+# control file says (pg_controldata: cluster state, last checkpoint), so a cleanly
+# stopped primary still has a position a promotion can be gated on.
+REPLICATION_FACTS = _PSQL + _PG_SERVICE + br"""set -u
+PORT=$1; data=${2:-}
+us=$(printf '\037')
+if out=$(psql_run -F "$us" 2>&1 <<'SQL'
+SELECT 'running', 'true'
+UNION ALL SELECT name, setting FROM pg_settings WHERE name IN ('data_directory', 'config_file', 'hba_file',
+  'listen_addresses', 'wal_log_hints', 'data_checksums', 'synchronous_standby_names', 'primary_conninfo',
+  'server_version_num', 'port')
+UNION ALL SELECT 'in_recovery', pg_is_in_recovery()::text
+UNION ALL SELECT 'system', system_identifier::text FROM pg_control_system()
+UNION ALL SELECT 'position', CASE WHEN pg_is_in_recovery() THEN coalesce(pg_last_wal_replay_lsn()::text, '')
+                                  ELSE pg_current_wal_lsn()::text END
+UNION ALL SELECT 'receive_position', coalesce(pg_last_wal_receive_lsn()::text, '')
+UNION ALL SELECT 'replay_paused', CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() ELSE '' END
+UNION ALL SELECT 'last_replay', coalesce(extract(epoch FROM pg_last_xact_replay_timestamp())::text, '')
+UNION ALL SELECT 'now', extract(epoch FROM now())::text
+UNION ALL SELECT 'timeline', CASE WHEN pg_is_in_recovery()
+    THEN coalesce((SELECT received_tli::text FROM pg_stat_wal_receiver), (SELECT timeline_id::text FROM pg_control_checkpoint()))
+    ELSE (('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int)::text END
+UNION ALL SELECT 'receiver', concat_ws(' ', status, sender_host, sender_port) FROM pg_stat_wal_receiver
+UNION ALL SELECT 'sender', concat_ws(' ', coalesce(host(client_addr), 'local'), application_name, state, sync_state,
+  coalesce(replay_lsn::text, '0/0'), coalesce(extract(epoch FROM replay_lag)::text, '0')) FROM pg_stat_replication
+SQL
+); then
+  printf '%s\n' "$out"
+  exit 0
+fi
+echo "running${us}false"
+echo "said${us}$(printf '%s' "$out" | tail -n 1)"
+[ -n "$data" ] || data=$(pg_lsclusters -h 2>/dev/null | awk -v p="$PORT" '$3 == p {print $6; exit}')
+[ -n "$data" ] && [ -f "$data/PG_VERSION" ] || { echo "control${us}none"; exit 0; }
+pg_bin
+echo "data_directory${us}$data"
+[ -f "$data/standby.signal" ] && echo "standby_signal${us}true"
+[ -f "$data/postmaster.pid" ] && kill -0 "$(head -n 1 "$data/postmaster.pid")" 2>/dev/null && echo "postmaster${us}alive"
+"$bin/pg_controldata" "$data" | sed -n \
+  -e "s/^Database cluster state: *\(.*\)$/cluster_state${us}\1/p" \
+  -e "s/^Database system identifier: *\(.*\)$/system${us}\1/p" \
+  -e "s/^Latest checkpoint location: *\(.*\)$/checkpoint${us}\1/p" \
+  -e "s/^Latest checkpoint's TimeLineID: *\(.*\)$/checkpoint_timeline${us}\1/p" \
+  -e "s/^wal_log_hints setting: *\(.*\)$/wal_log_hints${us}\1/p" \
+  -e "s/^Data page checksum version: *\(.*\)$/checksum_version${us}\1/p"
+"""
+
+# Replication set up on one side of a pair (run on both: the configuration is the same
+# on each side, pointing at the other, so a switch of roles is only standby.signal):
+# the account (a SCRAM verifier: the password never reaches the server's log), its
+# pg_hba lines for the other side, and a drop-in the server includes, outside the data
+# directory where it can (pg_basebackup and pg_rewind never copy it): listen on this
+# side's address, wal_log_hints (pg_rewind), WAL kept for the other side, and the
+# other side as primary_conninfo (used only while standby.signal is there). MODE:
+# check (print what would change), apply, apply-restart. The first script lines set
+# MZOPS_VERIFIER and MZOPS_PASSWORD (the standby's pgpass file: libpq needs it there).
+PROTECT = _PSQL + (_FILES / "validate.sh").read_bytes() + br"""set -eu
+PORT=$1; self=$2; other=$3; other_port=$4; account=$5; name=$6; peer=$7; sync=$8; keep=$9; mode=${10}
+conf=$(echo "SHOW config_file" | psql_run); hba=$(echo "SHOW hba_file" | psql_run)
+data=$(echo "SHOW data_directory" | psql_run)
+home=$(getent passwd postgres | cut -d: -f6)
+pgpass=$home/.mzops-dr.pgpass
+if grep -Eq "^[[:space:]]*include_dir[[:space:]]*=[[:space:]]*'conf\.d'" "$conf"; then
+  dropin=$(dirname "$conf")/conf.d/mzops-dr.conf; include=
+else
+  dropin=$(dirname "$conf")/mzops-dr.conf; include="include_if_exists = 'mzops-dr.conf'"
+fi
+case $dropin in "$data"/*) echo "the configuration lives in the data directory ($conf): pg_rewind would copy the other side's over it" >&2; exit 6;; esac
+listen=$(echo "SHOW listen_addresses" | psql_run)
+case ",$(echo "$listen" | tr -d ' ')," in *",*,"*|*",$self,"*) ;; *) listen="$listen,$self";; esac
+want=$(cat <<EOF
+# mzops dr (generated): replication with $other; primary_conninfo is used only while
+# standby.signal is in the data directory
+listen_addresses = '$listen'
+wal_log_hints = on
+hot_standby = on
+wal_keep_size = '$keep'
+primary_conninfo = 'host=$other port=$other_port user=$account passfile=$pgpass application_name=$name'
+synchronous_standby_names = '$( [ "$sync" = on ] && echo "$peer" )'
+EOF
+)
+changes=
+[ "$(cat "$dropin" 2>/dev/null)" = "$want" ] || changes="$changes
+change: $dropin (listen on $self, wal_log_hints, primary_conninfo to $other)"
+[ -z "$include" ] || grep -qxF "$include" "$conf" || changes="$changes
+change: $conf: $include"
+hba_lines="host replication $account $other/32 scram-sha-256 # mzops-dr
+host postgres $account $other/32 scram-sha-256 # mzops-dr"
+[ "$(grep -F '# mzops-dr' "$hba" || true)" = "$hba_lines" ] || changes="$changes
+change: $hba: replication and rewind from $other by $account (scram-sha-256)"
+role=$(psql_run <<SQL
+SELECT rolreplication::text || ' ' || rolcanlogin::text || ' ' || pg_has_role(oid, 'pg_checkpoint', 'MEMBER')::text
+  FROM pg_roles WHERE rolname = '$account'
+SQL
+)
+[ "$role" = "true true true" ] || changes="$changes
+change: role $account (LOGIN REPLICATION, pg_checkpoint, pg_rewind's functions)"
+restart=
+[ "$(echo "SHOW wal_log_hints" | psql_run)" = on ] || restart=" wal_log_hints"
+echo "$listen" | grep -q "$self" && [ "$(echo "SHOW listen_addresses" | psql_run)" = "$listen" ] || restart="$restart listen_addresses"
+[ -z "$changes" ] || printf '%s\n' "$changes" | sed '/^$/d'
+[ -z "$restart" ] || echo "restart: needed for$restart"
+[ "$mode" != check ] || exit 0
+if [ -n "$restart" ] && [ "$mode" != apply-restart ]; then
+  echo "a restart is needed ($restart): add --restart" >&2; exit 7
+fi
+umask 077
+printf '%s\n' "$MZOPS_PASSWORD" > "$pgpass.new" && chown postgres: "$pgpass.new" && mv "$pgpass.new" "$pgpass"
+psql_run >/dev/null <<SQL
+SET log_statement = 'none';
+DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$account') THEN CREATE ROLE "$account"; END IF; END\$\$;
+ALTER ROLE "$account" LOGIN REPLICATION PASSWORD '$MZOPS_VERIFIER';
+GRANT pg_checkpoint TO "$account";
+GRANT EXECUTE ON FUNCTION pg_catalog.pg_ls_dir(text, boolean, boolean), pg_catalog.pg_stat_file(text, boolean),
+  pg_catalog.pg_read_binary_file(text), pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean) TO "$account";
+SQL
+[ -f "$hba.mzops-before-dr" ] || cp -p "$hba" "$hba.mzops-before-dr"
+{ printf '%s\n' "$hba_lines"; grep -vF '# mzops-dr' "$hba"; } > "$hba.new" && chown --reference="$hba" "$hba.new" \
+  && chmod --reference="$hba" "$hba.new" && mv "$hba.new" "$hba"
+mkdir -p "$(dirname "$dropin")"
+printf '%s\n' "$want" > "$dropin.new" && chown --reference="$conf" "$dropin.new" && chmod 0644 "$dropin.new" && mv "$dropin.new" "$dropin"
+[ -z "$include" ] || grep -qxF "$include" "$conf" || echo "$include" >> "$conf"
+rejected || { echo "the server rejects the new configuration: nothing reloaded" >&2; exit 1; }
+if [ -n "$restart" ]; then
+""" + (_FILES / "restart.sh").read_bytes().replace(b"set -e\n", b"", 1) + br"""
+else
+  echo "SELECT pg_reload_conf()" | psql_run >/dev/null
+fi
+"""
+
+# This side made a fresh standby of OTHER: stopped; its data directory put aside once
+# (the way back: DATA.mzops-before-dr) or emptied; a base backup streamed from OTHER as
+# the replication account; standby.signal; started, and waited for until it streams.
+STANDBY_BUILD = _PSQL + _PG_SERVICE + br"""set -eu
+PORT=$1; other=$2; other_port=$3; account=$4
+pg_bin
+home=$(getent passwd postgres | cut -d: -f6)
+if pg_up; then pg_service stop fast; fi
+if [ -e "$data.mzops-before-dr" ]; then rm -rf -- "$data"; else mv "$data" "$data.mzops-before-dr"; fi
+install -d -o postgres -g postgres -m 0700 "$data"
+(cd / && runuser -u postgres -- env PGPASSFILE="$home/.mzops-dr.pgpass" "$bin/pg_basebackup" -h "$other" \
+   -p "$other_port" -U "$account" -D "$data" -X stream -c fast -w) >&2
+touch "$data/standby.signal"; chown postgres: "$data/standby.signal"
+pg_service start >&2
+i=0
+until [ "$(echo "SELECT status FROM pg_stat_wal_receiver" | psql_run 2>/dev/null)" = streaming ]; do
+  i=$((i + 1)); [ $i -le 120 ] || { echo "the standby does not stream from $other within 60 s" >&2; exit 1; }
+  sleep 0.5
+done
+"""
+
+SERVER_STOP = _PSQL + _PG_SERVICE + br"""set -eu
+PORT=$1; data=${2:-}; mode=${3:-fast}
+pg_data
+if pg_up; then pg_service stop "$mode" >&2; fi
+pg_up && { echo "the server still answers after stop -m $mode" >&2; exit 1; }
+exit 0
+"""
+
+SERVER_START = _PSQL + _PG_SERVICE + br"""set -eu
+PORT=$1; data=${2:-}
+pg_up && exit 0
+pg_service start >&2
+"""
+
+# pg_promote waits for the promotion to finish (wait => true); then the server must
+# answer writable. A synchronous standby name pointing at the side that is gone would
+# hold every commit: cleared here (the report says it), set again by the next protect.
+PROMOTE = _PSQL + br"""set -eu
+PORT=$1; seconds=$2
+[ "$(echo "SELECT pg_is_in_recovery()" | psql_run)" = t ] || { echo "not a standby: nothing to promote" >&2; exit 4; }
+[ "$(echo "SELECT pg_promote(true, $seconds)" | psql_run)" = t ] || { echo "pg_promote did not finish within $seconds s" >&2; exit 1; }
+[ "$(echo "SELECT pg_is_in_recovery()" | psql_run)" = f ] || { echo "still in recovery after pg_promote" >&2; exit 1; }
+if [ -n "$(echo "SHOW synchronous_standby_names" | psql_run)" ]; then
+  conf=$(echo "SHOW config_file" | psql_run)
+  for f in "$(dirname "$conf")/conf.d/mzops-dr.conf" "$(dirname "$conf")/mzops-dr.conf"; do
+    [ -f "$f" ] && sed -i "s/^synchronous_standby_names = .*/synchronous_standby_names = ''/" "$f"
+  done
+  echo "SELECT pg_reload_conf()" | psql_run >/dev/null
+  echo "mzops: synchronous replication off until the other side follows again" >&2
+fi
+"""
+
+# The old primary made a standby of OTHER (stopped first): CHECKPOINT on OTHER (a new
+# primary's control file names its new timeline only after one: without it pg_rewind
+# says "no rewind required" and the copy silently misses rows), pg_rewind from OTHER,
+# this side's own configuration files put back (pg_rewind copies the source's, port
+# and all, where they live in the data directory), standby.signal, started.
+REJOIN = _PSQL + _PG_SERVICE + br"""set -eu
+PORT=$1; data=${2:-}; other=$3; other_port=$4; account=$5
+pg_data; pg_bin
+home=$(getent passwd postgres | cut -d: -f6)
+source="host=$other port=$other_port user=$account dbname=postgres passfile=$home/.mzops-dr.pgpass"
+if pg_up; then pg_service stop fast >&2; fi
+keep=$(mktemp -d)
+for f in postgresql.conf pg_hba.conf pg_ident.conf postgresql.auto.conf; do
+  [ -f "$data/$f" ] && cp -p "$data/$f" "$keep/$f"
+done
+(cd / && runuser -u postgres -- psql -XAtq -d "$source" -c CHECKPOINT) >&2
+# a server that crashed is first recovered by pg_rewind in single-user mode, which must
+# read the cluster's configuration where Debian keeps it, outside the data directory
+config=
+cluster=$(pg_lsclusters -h 2>/dev/null | awk -v d="$data" '$6 == d {print $1 "/" $2; exit}')
+[ -f "$data/postgresql.conf" ] || [ -z "$cluster" ] || config="--config-file=/etc/postgresql/$cluster/postgresql.conf"
+(cd / && runuser -u postgres -- "$bin/pg_rewind" -D "$data" --source-server="$source" $config) >&2
+for f in postgresql.conf pg_hba.conf pg_ident.conf postgresql.auto.conf; do
+  [ -f "$keep/$f" ] && cp -p "$keep/$f" "$data/$f"
+done
+rm -rf "$keep"
+touch "$data/standby.signal"; chown postgres: "$data/standby.signal"
+pg_service start >&2
+"""
+
+WRITE_PROBE = _PSQL + br"""set -eu
+PORT=$1
+psql_run <<'SQL'
+BEGIN;
+CREATE TEMPORARY TABLE mzops_write_probe (at timestamptz) ON COMMIT DROP;
+INSERT INTO mzops_write_probe VALUES (now());
+SELECT txid_current() > 0;
+COMMIT;
+SQL
+"""
+
+
+class _Replication:
+    """PostgreSQL's part of the DR contract: streaming replication, promotion by
+    pg_promote, the way back by pg_rewind."""
+
+    replication_facts = REPLICATION_FACTS
+    protect = PROTECT
+    standby_build = STANDBY_BUILD
+    server_stop = SERVER_STOP
+    server_start = SERVER_START
+    promote = PROMOTE
+    rejoin = REJOIN
+    write_probe = WRITE_PROBE
+
+    def position(self, text: str) -> int:
+        return lsn(text)
+
+    def replication_state(self, asset: str, facts: dict[str, str]):
+        state = self._replication_state(asset, facts)
+        state.system = facts.get("system", "")
+        return state
+
+    def _replication_state(self, asset: str, facts: dict[str, str]):
+        from mzops.engines.base import DOWN, PRIMARY, STANDBY, STOPPED, ReplicationState
+        if facts.get("running") == "true":
+            standby = facts.get("in_recovery") == "true"
+            text = facts.get("position", "")
+            receiver = facts.get("receiver", "").split()
+            state = ReplicationState(asset, STANDBY if standby else PRIMARY, lsn(text) if text else None, text,
+                                     int(facts["timeline"]) if facts.get("timeline", "").isdigit() else None,
+                                     facts=facts)
+            if standby:
+                state.streaming = bool(receiver) and receiver[0] == "streaming"
+                state.following = receiver[1] if len(receiver) > 1 else ""
+                if facts.get("replay_paused") not in ("", "not paused", None):
+                    state.problem = f"replay is {facts['replay_paused']}"
+                elif not state.streaming:
+                    state.problem = "not streaming from a primary (" + (receiver[0] if receiver else "no WAL receiver") + ")"
+            return state
+        said = facts.get("said", "")
+        if facts.get("control") == "none" or "cluster_state" not in facts:
+            return ReplicationState(asset, DOWN, problem=f"the server does not answer ({said or 'no answer'}) "
+                                    "and its control file cannot be read", facts=facts)
+        cluster = facts["cluster_state"]
+        text = facts.get("checkpoint", "")
+        if facts.get("postmaster") == "alive":
+            return ReplicationState(asset, DOWN, problem=f"the postmaster runs but does not answer: {said}",
+                                    facts=facts)
+        if cluster in ("shut down", "shut down in recovery"):
+            return ReplicationState(asset, STOPPED, lsn(text), text, int(facts.get("checkpoint_timeline") or 0),
+                                    was=STANDBY if cluster.endswith("recovery") else PRIMARY, facts=facts)
+        # "in production" with no postmaster: it crashed (or was killed); WAL after its
+        # last checkpoint may exist that nobody can read now.
+        return ReplicationState(asset, DOWN, lsn(text) if text else None, text, was=PRIMARY
+                                if cluster == "in production" else STANDBY,
+                                problem=f"stopped without a clean shutdown (pg_controldata: {cluster}): its last "
+                                        "position is not known", facts=facts)
+
+    def replication_problems(self, facts: dict[str, str]) -> list[str]:
+        hints = facts.get("wal_log_hints", "")
+        checksums = facts.get("data_checksums", "")
+        if facts.get("running") != "true":
+            checksums = "on" if facts.get("checksum_version", "0") not in ("", "0") else "off"
+        if hints == "on" or checksums == "on":
+            return []
+        return ["neither data checksums nor wal_log_hints: pg_rewind cannot turn this server into a standby "
+                "after a failover (dr protect sets wal_log_hints; it takes a restart)"]
+
 @dataclass(frozen=True)
 class PgRole:
     name: str
@@ -347,7 +667,7 @@ class PgRole:
     config: dict[str, str]
 
 
-class PostgreSQL(_Backup, Engine):
+class PostgreSQL(_Backup, _Replication, Engine):
     name = "postgresql"
     family = "postgresql"
     default_port = 5432

@@ -72,6 +72,9 @@ def prepare(hosts: list[LabHost], lab_dir: Path, inventory: Path) -> Path:
                          "pool": "daily", "levels": {"full_every_days": 7}, "retention": {"restorable_days": 35},
                          **({"drill_host": dr_db.name} if dr_db else {})}
     (base / "jobs.yml").write_text(_dump({"jobs": jobs}))
+    if primary_db is not None and dr_db is not None:
+        (base / "dr").mkdir(exist_ok=True)
+        (base / "dr" / "lab-pg.yml").write_text(_dump({"plan": dr_plan(primary_db, dr_db)}))
     seen = server_inventory(lab_dir)
     shutil.rmtree(seen, ignore_errors=True)
     shutil.copytree(inventory, seen)
@@ -81,6 +84,31 @@ def prepare(hosts: list[LabHost], lab_dir: Path, inventory: Path) -> Path:
     hosts_yml = seen / "hosts.yml"
     hosts_yml.write_text(hosts_yml.read_text().replace(str(lab_dir / "ssh" / "config"), str(config)))
     return base
+
+
+# The lab's replication password: an environment variable of the controller (tests and
+# the demo set it), like any other credential reference; never written by the lab.
+DR_PASSWORD_REFERENCE = "env:MZOPS_LAB_DR_PASSWORD"
+
+
+def dr_plan(primary_db: LabHost, dr_db: LabHost) -> dict:
+    """The lab's PostgreSQL pair as a DR plan: labdb1 (primary site) to labdb2 (DR site)."""
+    suffix = files.LAB_DATABASES["postgresql"][0]
+    return {
+        "service": "lab records",
+        "databases": [{"primary": f"{primary_db.name}-{suffix}", "standby": f"{dr_db.name}-{suffix}",
+                       "mode": "asynchronous"}],
+        "replication": {"account": "mzops_replication", "credentials": DR_PASSWORD_REFERENCE,
+                        "wal_keep": "512MB"},
+        "steps": [
+            {"name": "preflight", "kind": "preflight", "group": 1, "timeout": 30},
+            {"name": "fence", "kind": "fence", "group": 1, "after": ["preflight"], "timeout": 60,
+             "confirm": "Stop the lab records database at the primary site?"},
+            {"name": "promote", "kind": "promote", "group": 2, "timeout": 60},
+            {"name": "smoke", "kind": "smoke", "group": 4, "timeout": 30},
+            {"name": "notify", "kind": "notify", "group": 5, "timeout": 15},
+        ],
+    }
 
 
 def server_command(lab_dir: Path, site: str, args: list[str]) -> tuple[list[str], dict]:

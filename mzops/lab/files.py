@@ -218,7 +218,10 @@ def inventory(hosts: list[LabHost], lab_dir: Path) -> dict[str, str]:
             {"account": "root", "person": "lab.admin", "kind": "service", "assets": ["hosts", *(
                 ["databases"] if kinds["databases"] else []), *(["firewalls"] if kinds["firewalls"] else [])]},
             *([{"account": "postgres", "person": "lab.admin", "kind": "service", "assets": ["databases"]},
-               {"account": "mysql", "person": "lab.admin", "kind": "service", "assets": ["databases"]}]
+               {"account": "mysql", "person": "lab.admin", "kind": "service", "assets": ["databases"]},
+               # `mzops dr protect` creates it on both sides of the lab's PostgreSQL pair
+               {"account": "mzops_replication", "person": "lab.admin", "kind": "service",
+                "assets": ["databases"]}]
               if kinds["databases"] else []),
         ],
     }

@@ -197,3 +197,21 @@ def test_string_literals_follow_each_servers_escaping():
 
     assert postgresql.literal("o'b\\x") == "'o''b\\x'"
     assert mariadb.literal("o'b\\x") == "'o''b\\\\x'"
+
+
+REPLICATION_SCRIPTS = ("replication_facts", "protect", "standby_build", "server_stop", "server_start", "promote",
+                       "rejoin", "write_probe")
+REPLICATION_METHODS = ("replication_state", "replication_problems", "position")
+
+
+@pytest.mark.parametrize("name", sorted(engines.known()))
+def test_an_engine_with_replication_has_the_whole_of_it(name):
+    """A failover is worth what its failback is: an engine that replicates can also be
+    fenced, promoted and turned back into a standby, or a DR plan naming it is refused."""
+    engine = engines.get(name)
+    if engine.replication_facts is None:
+        assert all(getattr(engine, script) is None for script in REPLICATION_SCRIPTS), name
+        return
+    assert all(getattr(engine, script) for script in REPLICATION_SCRIPTS), name
+    for method in REPLICATION_METHODS:
+        assert getattr(type(engine), method) is not getattr(Engine, method), f"{name} lacks {method}"

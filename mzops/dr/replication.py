@@ -1,0 +1,159 @@
+"""Replication of a plan's databases to the DR site: set up or checked (`dr protect`),
+shown (`dr status`), and an old primary turned into a standby of the new one (rejoin,
+used by failback)."""
+
+from __future__ import annotations
+
+import time
+
+from mzops.dr.mission import Link, Mission, Side, links_of, read_state
+from mzops.dr.plan import Plan
+from mzops.dr.steps import StepFailed
+from mzops.engines.base import PRIMARY, STANDBY
+from mzops.inventory.model import Estate
+from mzops.run import CHANGED, FAILED, OK, REFUSED, UNREACHABLE, Outcome
+from mzops.secrets import Resolver
+
+
+def application_name(side: Side) -> str:
+    """How a standby names itself to its primary (synchronous_standby_names lists it)."""
+    return side.name.replace("-", "_").replace(".", "_")
+
+
+def protect_args(mission: Mission, link: Link, side: Side, other: Side, mode: str, sync: bool) -> list[str]:
+    spec = mission.plan.spec.replication
+    return [side.port, side.asset.address, other.asset.address, other.port, spec.account, application_name(side),
+            application_name(other), "on" if sync else "off", spec.wal_keep, mode]
+
+
+def _configure(mission: Mission, link: Link, side: Side, other: Side, mode: str, sync: bool) -> tuple[int, list[str], str]:
+    done = mission.run_script(side, side.engine.protect, protect_args(mission, link, side, other, mode, sync),
+                              timeout=300, secrets=mode != "check")
+    said = [line for line in done.stdout.decode(errors="replace").splitlines() if line.strip()]
+    return done.rc, said, done.stderr
+
+
+def streams_from(state, other: Side) -> bool:
+    return state.role == STANDBY and state.streaming and state.following == other.asset.address
+
+
+def protect(mission: Mission, apply: bool, restart: bool) -> list[Outcome]:
+    """Per pair: the configuration both sides need (the same shape on each, pointing at
+    the other) and, if the DR side is not streaming from the primary site yet, a fresh
+    standby built there from a base backup (its old data directory kept aside)."""
+    out = []
+    mode = "check" if not apply else ("apply-restart" if restart else "apply")
+    for link in mission.links:
+        begin = time.monotonic()
+        home, away = read_state(link.home), read_state(link.away)
+        name = f"{link.home.name} -> {link.away.name}"
+        if away.role == PRIMARY and home.role != PRIMARY:
+            out.append(Outcome(name, REFUSED, f"{link.away.name} is the primary: this plan has failed over "
+                                              f"(`mzops dr failback {mission.plan.name}`)"))
+            continue
+        if home.role != PRIMARY:
+            state = UNREACHABLE if "unreachable" in home.problem else FAILED
+            out.append(Outcome(name, state, f"{link.home.name} is {home.role}: {home.problem or 'not a primary'}"))
+            continue
+        sync = link.pair.mode == "synchronous"
+        lines, problem = [], ""
+        build = not streams_from(away, link.home)
+        # synchronous only once the standby streams: before, every commit would wait for it
+        for side, other in ((link.home, link.away), (link.away, link.home)):
+            if side is link.away and away.role not in (PRIMARY, STANDBY):
+                lines.append(f"{side.name}: {away.role} ({away.problem}): rebuilt as a standby")
+                continue
+            rc, said, err = _configure(mission, link, side, other, mode, sync and not build)
+            lines += [f"{side.name}: {line}" for line in said]
+            if rc != 0:
+                problem = f"{side.name}: {err.strip().splitlines()[-1] if err.strip() else f'exit {rc}'}"
+                break
+        if not problem and build:
+            lines.append(f"{link.away.name}: rebuilt as a standby of {link.home.name} (pg_basebackup; its data "
+                         "directory kept aside as DATA.mzops-before-dr)")
+            if apply:
+                done = mission.run_script(link.away, link.away.engine.standby_build,
+                                          [link.away.port, link.home.asset.address, link.home.port,
+                                           mission.plan.spec.replication.account], timeout=3600)
+                if done.rc != 0:
+                    problem = f"{link.away.name}: the standby was not built: {done.stderr.strip()[-300:]}"
+                elif sync:
+                    rc, said, err = _configure(mission, link, link.home, link.away, "apply", True)
+                    if rc != 0:
+                        problem = f"{link.home.name}: synchronous replication not set: {err.strip()[-200:]}"
+        changes = [line for line in lines if ": change:" in line or "rebuilt" in line or "restart:" in line]
+        if problem:
+            state = FAILED
+        elif not changes:
+            state = OK
+        else:
+            state = CHANGED if apply else OK
+        if not problem and not changes:
+            lines.append(f"{link.away.name} streams from {link.home.name}: protected")
+        out.append(Outcome(name, state, problem or ("; ".join(changes) if changes else lines[-1]),
+                           diff="\n".join(lines), seconds=time.monotonic() - begin))
+    return out
+
+
+def rejoin(mission: Mission, side: Side, other: Side, wait: float) -> str:
+    """SIDE (the old primary, or the side given up) made a standby of OTHER, then
+    waited for until it streams and has replayed to OTHER's position of then; then the
+    pair's configuration applied again on OTHER (synchronous replication back on)."""
+    state = read_state(side)
+    if streams_from(state, other):
+        said = f"{side.name} already streams from {other.name}"
+    else:
+        done = mission.run_script(side, side.engine.rejoin,
+                                  [side.port, side.data, other.asset.address, other.port,
+                                   mission.plan.spec.replication.account], timeout=wait)
+        if done.rc != 0:
+            raise mission.fail(side, done, "could not follow " + other.name)
+        said = f"{side.name} rewound (after a CHECKPOINT on {other.name}) and started as its standby"
+    primary = read_state(other)
+    deadline = time.monotonic() + wait
+    while True:
+        state = read_state(side)
+        if streams_from(state, other) and (state.position or 0) >= (primary.position or 0):
+            break
+        if time.monotonic() > deadline:
+            raise StepFailed(f"{side.name} does not catch up with {other.name} ({state.position_text or '?'} of "
+                             f"{primary.position_text}; {state.problem or state.role})")
+        time.sleep(0.2)
+    link = next(link for link in mission.links if side in link.sides)
+    if link.pair.mode == "synchronous":
+        rc, _, err = _configure(mission, link, other, side, "apply", True)
+        if rc != 0:
+            raise StepFailed(f"{other.name}: synchronous replication not set again: {err.strip()[-200:]}")
+        said += "; synchronous replication on again"
+    return said + f"; caught up at {state.position_text}"
+
+
+def status(plan: Plan, estate: Estate, resolver: Resolver) -> dict:
+    """Per pair: each side's role and position, which site is primary, the lag."""
+    pairs = []
+    for link in links_of(plan, estate, resolver):
+        read_state(link.home), read_state(link.away)
+        primary = next((s for s in link.sides if s.state.role == PRIMARY), None)
+        standby = next((s for s in link.sides if s is not primary), None)
+        lag_bytes = lag_seconds = None
+        if primary is not None and standby.state.role == STANDBY:
+            lag_bytes = max(0, (primary.state.position or 0) - (standby.state.position or 0))
+            for line in (primary.state.facts or {}).get("sender", "").splitlines():
+                fields = line.split()
+                if fields and fields[0] == standby.asset.address and len(fields) >= 6:
+                    lag_seconds = float(fields[5])
+            facts = standby.state.facts or {}
+            if lag_seconds is None and facts.get("last_replay") and facts.get("now"):
+                lag_seconds = round(float(facts["now"]) - float(facts["last_replay"]), 3)
+        both = sum(1 for s in link.sides if s.state.role == PRIMARY)
+        pairs.append({
+            "primary": link.home.name, "standby": link.away.name, "mode": link.pair.mode,
+            "primary_site": primary.asset.site if primary else None,
+            "state": ("not protected (two separate clusters)" if not link.home.state.same_cluster(link.away.state)
+                      and link.home.state.system and link.away.state.system
+                      else "TWO WRITABLE PRIMARIES (a split brain, or copies never paired)" if both == 2 else "protected" if primary and streams_from(
+                standby.state, primary) else "not protected" if primary else "no primary"),
+            "lag_bytes": lag_bytes, "lag_seconds": lag_seconds,
+            "servers": [{**s.state.to_dict(), "site": s.asset.site} for s in link.sides],
+        })
+    return {"plan": plan.name, "service": plan.spec.service, "pairs": pairs}

@@ -1,0 +1,194 @@
+"""DR between the lab's two sites, on real PostgreSQL 15: labdb1 (primary site) and
+labdb2 (DR site) paired by `mzops dr protect` (preview, a refused apply that needs a
+restart, the apply), then a planned failover and a failback with a client writing all
+along, where every acknowledged row must be on the side that took over; a lagging
+standby refused; a step over its timeout stopping the run with the old primary started
+again; a disaster with the primary killed; and one with the primary's host unreachable,
+refused until a person says how it is fenced. Facts behind the gates:
+shared/notes/backup-dr.md (pg_rewind after a promotion needs a CHECKPOINT first)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import MZOPS, REPO, run_mzops
+
+pytestmark = pytest.mark.lab
+
+HOME_DB, AWAY_DB = "labdb1", "labdb2"
+PLAN = "lab-pg"
+ENV = {"MZOPS_LAB_DR_PASSWORD": "lab:dr\\pass word"}
+
+
+def sql(home, host: str, text: str, check: bool = True) -> subprocess.CompletedProcess:
+    quoted = text.replace("'", "'\\''")
+    proc = run_mzops("lab", "exec", host, "--", "sh", "-c",
+                     f"cd / && exec runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d postgres -c '{quoted}'",
+                     home=home)
+    if check:
+        assert proc.returncode == 0, proc.stderr[-800:]
+    return proc
+
+
+def dr(home, inv, *args: str) -> subprocess.CompletedProcess:
+    return run_mzops("-i", inv, "dr", *args, home=home, env=ENV)
+
+
+def writer(home, host: str, first: int, seconds: int) -> subprocess.Popen:
+    """A client inserting one row per transaction for SECONDS, printing each id the
+    server acknowledged (a failed insert is not acknowledged, and the client goes on)."""
+    loop = (f"cd / && i={first}; end=$(( $(date +%s) + {seconds} )); while [ $(date +%s) -lt $end ]; do "
+            "if runuser -u postgres -- psql -XAtq -d postgres -c \"INSERT INTO t VALUES ($i)\" >/dev/null 2>&1; "
+            "then echo $i; fi; i=$((i + 1)); done")
+    return subprocess.Popen([*MZOPS, "lab", "exec", host, "--", "sh", "-c", loop], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, env={**os.environ, "MZOPS_HOME": str(home)})
+
+
+def acknowledged(proc: subprocess.Popen) -> set[int]:
+    out, _ = proc.communicate(timeout=120)
+    return {int(line) for line in out.split()}
+
+
+def rows(home, host: str) -> set[int]:
+    return {int(n) for n in sql(home, host, "SELECT n FROM t").stdout.split()}
+
+
+@pytest.fixture
+def pair(lab, lab_session):
+    home = lab_session.home
+    assert lab_session.run("lab", "reset", HOME_DB, AWAY_DB).returncode == 0
+    yield home, lab["inventory"]
+    lab_session.run("lab", "reset", HOME_DB, AWAY_DB)
+
+
+def protected(home, inv) -> None:
+    done = dr(home, inv, "protect", PLAN, "--apply", "--restart")
+    assert done.returncode == 0, done.stdout + done.stderr
+    sql(home, HOME_DB, "CREATE TABLE t (n int PRIMARY KEY)")
+
+
+def test_protect_then_planned_failover_and_failback_lose_no_acknowledged_row(pair):
+    home, inv = pair
+    status = dr(home, inv, "status", PLAN, "--json")
+    assert status.returncode == 1 and "protected" != json.loads(status.stdout)[0]["pairs"][0]["state"]
+    preview = dr(home, inv, "protect", PLAN)
+    assert preview.returncode == 0, preview.stderr
+    assert "preview only" in preview.stdout and "rebuilt as a standby of labdb1-pg" in preview.stdout
+    assert "restart: needed" in preview.stdout
+    assert sql(home, HOME_DB, "SHOW listen_addresses").stdout.strip() == "localhost", "a preview changes nothing"
+    refused = dr(home, inv, "protect", PLAN, "--apply")
+    assert refused.returncode == 1 and "add --restart" in refused.stdout, refused.stdout
+    conf_d = run_mzops("lab", "exec", HOME_DB, "--", "ls", "/etc/postgresql/15/main/conf.d", home=home).stdout
+    assert "mzops-dr.conf" not in conf_d, "a refused apply leaves nothing half-changed"
+    protected(home, inv)
+    again = dr(home, inv, "protect", PLAN)
+    assert again.returncode == 0 and "change:" not in again.stdout and "protected" in again.stdout, again.stdout
+    status = json.loads(dr(home, inv, "status", PLAN, "--json").stdout)[0]["pairs"][0]
+    assert status["state"] == "protected" and status["primary_site"] == "primary"
+    # the password reached neither the record nor the output
+    assert "pass word" not in again.stdout + again.stderr
+
+    # a prompt needs a terminal or --yes: refused before anything runs
+    asked = dr(home, inv, "failover", PLAN, "--planned")
+    assert asked.returncode == 2 and "--yes" in asked.stderr
+    client = writer(home, HOME_DB, 1, 8)
+    run_mzops("lab", "exec", HOME_DB, "--", "sleep", "2", home=home)
+    done = dr(home, inv, "failover", PLAN, "--planned", "--yes", "--json")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    record = json.loads(done.stdout)
+    assert [s["result"] for s in record["steps"]] == ["ok"] * 5
+    assert record["rpo"]["lost_wal_bytes"] == 0 and record["rto_seconds"] > 0
+    acked = acknowledged(client)
+    assert len(acked) > 5
+    assert acked <= rows(home, AWAY_DB), "a row the old primary acknowledged is missing at the DR site"
+    assert sql(home, HOME_DB, "INSERT INTO t VALUES (-1)", check=False).returncode != 0, "two writable primaries"
+    roles = {c["asset"]: c["role"] for c in record["components"]}
+    assert roles == {"labdb1-pg": "stopped", "labdb2-pg": "primary"}
+
+    # failback with the client writing at the DR site meanwhile
+    client = writer(home, AWAY_DB, 100000, 8)
+    run_mzops("lab", "exec", AWAY_DB, "--", "sleep", "2", home=home)
+    back = dr(home, inv, "failback", PLAN, "--yes", "--json")
+    assert back.returncode == 0, back.stdout[-3000:] + back.stderr[-2000:]
+    record = json.loads(back.stdout)
+    assert [s["name"] for s in record["steps"]][0] == "follow-dr-site"
+    assert record["steps"][-1]["name"] == "protect-again" and record["result"] == "ok"
+    acked = acknowledged(client)
+    assert acked and acked <= rows(home, HOME_DB), "a row acknowledged at the DR site is missing after failback"
+    assert sql(home, AWAY_DB, "INSERT INTO t VALUES (-2)", check=False).returncode != 0, "the DR side is read-only"
+    status = json.loads(dr(home, inv, "status", PLAN, "--json").stdout)[0]["pairs"][0]
+    assert status["state"] == "protected" and status["primary_site"] == "primary"
+    history = json.loads(dr(home, inv, "history", "--json").stdout)
+    assert [r["mode"] for r in history][-2:] == ["planned", "failback"]
+
+
+def test_a_lagging_standby_is_refused_and_a_step_over_its_timeout_starts_the_old_primary_again(pair):
+    home, inv = pair
+    protected(home, inv)
+    sql(home, AWAY_DB, "SELECT pg_wal_replay_pause()")
+    sql(home, HOME_DB, "INSERT INTO t SELECT generate_series(1, 400000)")     # tens of MB of WAL
+    lagging = dr(home, inv, "failover", PLAN, "--planned", "--yes", "--json")
+    assert lagging.returncode == 1, lagging.stdout[-2000:]
+    record = json.loads(lagging.stdout)
+    assert record["steps"][0]["result"] == "failed" and "bytes of WAL behind" in record["steps"][0]["message"]
+    assert {c["asset"]: c["role"] for c in record["components"]} == {"labdb1-pg": "primary", "labdb2-pg": "standby"}
+    sql(home, AWAY_DB, "SELECT pg_wal_replay_resume()")
+
+    # the same plan with a fence step that cannot finish in time
+    plan = Path(inv).parent / "backup" / "dr" / f"{PLAN}.yml"
+    tight = yaml.safe_load(plan.read_text())
+    next(s for s in tight["plan"]["steps"] if s["kind"] == "fence")["timeout"] = 0.01
+    (plan.parent / "lab-pg-tight.yml").write_text(yaml.safe_dump(tight))
+    try:
+        run_mzops("lab", "exec", AWAY_DB, "--", "sleep", "3", home=home)          # caught up
+        stopped = dr(home, inv, "failover", "lab-pg-tight", "--planned", "--yes", "--json")
+    finally:
+        (plan.parent / "lab-pg-tight.yml").unlink()
+    assert stopped.returncode == 1, stopped.stdout[-2000:]
+    record = json.loads(stopped.stdout)
+    fence = next(s for s in record["steps"] if s["kind"] == "fence")
+    assert fence["result"] == "failed" and "timeout" in fence["message"]
+    assert [s["result"] for s in record["steps"]][2:] == ["not run"] * 3
+    assert any("started again" in note for note in record["notes"]), record["notes"]
+    assert {c["asset"]: c["role"] for c in record["components"]} == {"labdb1-pg": "primary", "labdb2-pg": "standby"}
+    assert sql(home, HOME_DB, "INSERT INTO t VALUES (-1)", check=False).returncode == 0
+
+
+def test_disaster_primary_killed_then_primary_unreachable_refused_until_fenced_by_a_person(pair):
+    home, inv = pair
+    protected(home, inv)
+    sql(home, HOME_DB, "INSERT INTO t SELECT generate_series(1, 1000)")
+    run_mzops("lab", "exec", AWAY_DB, "--", "sleep", "1", home=home)
+    assert dr(home, inv, "status", PLAN).returncode == 0          # positions seen: the estimate after a loss
+    killed = run_mzops("lab", "exec", HOME_DB, "--", "sh", "-c",
+                       "kill -9 $(head -n 1 /var/lib/postgresql/15/main/postmaster.pid)", home=home)
+    assert killed.returncode == 0
+    done = dr(home, inv, "failover", PLAN, "--disaster", "--yes", "--json")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    record = json.loads(done.stdout)
+    assert record["pairs"][0]["promoted"] and record["rpo"]["lost_wal_bytes"] == 0
+    assert len(rows(home, AWAY_DB)) == 1000
+    # back, then the primary's host unreachable (its sshd gone) with its server running
+    back = dr(home, inv, "failback", PLAN, "--yes")
+    assert back.returncode == 0, back.stdout[-3000:] + back.stderr[-2000:]
+    run_mzops("lab", "exec", HOME_DB, "--", "pkill", "-x", "sshd", home=home)
+    refused = dr(home, inv, "failover", PLAN, "--disaster", "--yes", "--json")
+    assert refused.returncode == 1, refused.stdout[-2000:]
+    record = json.loads(refused.stdout)
+    fence = next(s for s in record["steps"] if s["kind"] == "fence")
+    assert fence["result"] == "failed" and "--fenced-by" in fence["message"]
+    assert sql(home, AWAY_DB, "SELECT pg_is_in_recovery()").stdout.strip() == "t", "nothing was promoted"
+    # a person fences it (here: its server killed by hand) and says so
+    run_mzops("lab", "exec", HOME_DB, "--", "sh", "-c",
+              "kill -9 $(head -n 1 /var/lib/postgresql/15/main/postmaster.pid)", home=home)
+    fenced = dr(home, inv, "failover", PLAN, "--disaster", "--yes", "--fenced-by", "server killed by hand", "--json")
+    assert fenced.returncode == 0, fenced.stdout[-3000:]
+    record = json.loads(fenced.stdout)
+    assert "fenced by" in record["pairs"][0]["fenced"] and "server killed by hand" in record["pairs"][0]["fenced"]
+    assert sql(home, AWAY_DB, "SELECT pg_is_in_recovery()").stdout.strip() == "f"

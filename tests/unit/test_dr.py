@@ -1,0 +1,212 @@
+"""DR plans (validated like the inventory), the position gate, PostgreSQL's replication
+facts as the DR machinery reads them, and the replication account's secrets as a real
+PostgreSQL 15 and libpq take them. The switches themselves run on the lab's two sites:
+tests/integration/test_dr_lab.py."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_mzops
+from mzops.dr import plan as plans
+from mzops.dr.mission import DISASTER, PLANNED, Link, Mission, Side
+from mzops.dr.remote import pgpass_line, scram_verifier
+from mzops.dr.steps import StepFailed
+from mzops.engines import get
+from mzops.engines.base import DOWN, PRIMARY, STANDBY, STOPPED, ReplicationState
+from mzops.errors import InputError
+from mzops.inventory import loader
+
+PG = get("postgresql")
+SAMPLE = REPO / "backup" / "dr" / "core-records.yml"
+
+
+@pytest.fixture
+def estate_and_plans(tmp_path, sample_inventory):
+    shutil.copytree(REPO / "backup", tmp_path / "backup")
+    return loader.load(sample_inventory), sample_inventory, tmp_path / "backup" / "dr" / "core-records.yml"
+
+
+def test_the_sample_plan_loads_in_its_order(estate_and_plans):
+    estate, inventory, _ = estate_and_plans
+    found = plans.load(inventory, "core-records", estate)
+    assert [s.name for s in found.steps] == ["preflight", "fence-primary", "promote", "smoke", "notify"]
+    assert found.pairs[0].mode == "synchronous" and found.spec.replication.max_lag_bytes == 16 << 20
+    assert found.steps[1].spec.confirm and found.steps[3].params.sql
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("kind: preflight, group: 1", "kind: prefligth, group: 1", r"plan.steps.0.kind: no step kind 'prefligth'"),
+    ("    - {name: promote, kind: promote, group: 2, timeout: 120}\n", "",
+     r"plan.steps: a plan has a promote step"),
+    ("kind: fence\n      group: 1", "kind: fence\n      group: 3", r"preflight, fence and promote run in that order"),
+    ("after: [preflight]", "after: [prefight]", r"plan.steps.1.after: no step named 'prefight'"),
+    ("group: 1, timeout: 60}", "group: 2, timeout: 60}", r"plan.steps.1.after: 'preflight' is in a later priority"),
+    ("primary: core-pg-01, standby: dr-pg-01", "primary: core-mysql-01, standby: dr-pg-01",
+     r"core-mysql-01: mzops has no replication for database engine 'mysql'"),
+    ("standby: dr-pg-01", "standby: dr-pg-02", r"plan.databases.0.standby: 'dr-pg-02' is no database asset"),
+    ('credentials: "vault:secret/mzops/dr/core-records#password"', "credentials: hunter2",
+     r"plan.replication.credentials: a credential reference .*never the password"),
+    ("wal_keep: 4GB", "wal_keep: 4 gigs", r"plan.replication.wal_keep: a size as PostgreSQL writes it"),
+    ("sql: [", "sqll: [", r"plan.steps.3.sqll: Extra inputs are not permitted"),
+    ("timeout: 60, sql", "timeout: -1, sql", r"plan.steps.3.timeout: Input should be greater than 0"),
+    ("mode: synchronous", "mode: sometimes", r"plan.databases.0.mode: Input should be 'asynchronous' or 'synchronous'"),
+])
+def test_a_wrong_plan_is_refused_naming_file_line_and_key(estate_and_plans, old, new, message):
+    estate, inventory, path = estate_and_plans
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(InputError) as raised:
+        plans.load(inventory, "core-records", estate)
+    assert re.search(r"core-records.yml:\d+: " if "plan." in message else "core-records.yml", str(raised.value))
+    assert re.search(message, str(raised.value)), str(raised.value)
+
+
+def test_a_pair_at_one_site_and_steps_waiting_for_each_other_are_refused(estate_and_plans):
+    estate, inventory, path = estate_and_plans
+    text = path.read_text()
+    path.write_text(text.replace("standby: dr-pg-01", "standby: core-pg-01"))
+    with pytest.raises(InputError, match="core-pg-01 is in two pairs|same site"):
+        plans.load(inventory, "core-records", estate)
+    path.write_text(text.replace("{name: preflight, kind: preflight, group: 1, timeout: 60}",
+                                 "{name: preflight, kind: preflight, group: 1, timeout: 60, after: [fence-primary]}"))
+    with pytest.raises(InputError, match="steps that wait for each other: preflight, fence-primary"):
+        plans.load(inventory, "core-records", estate)
+
+
+def test_inventory_validate_checks_the_plans(estate_and_plans):
+    _, inventory, path = estate_and_plans
+    assert run_mzops("-i", str(inventory), "inventory", "validate").returncode == 0
+    path.write_text(path.read_text().replace("kind: fence", "kind: fense"))
+    done = run_mzops("-i", str(inventory), "inventory", "validate")
+    assert done.returncode == 2 and re.search(r"core-records.yml:\d+: plan.steps.1.kind: no step kind 'fense'",
+                                              done.stderr), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# ----------------------------------------------------------------- facts -> state
+
+RUNNING = {"running": "true", "in_recovery": "false", "position": "0/3000148", "timeline": "2", "system": "7"}
+
+
+@pytest.mark.parametrize("facts,role,position,problem", [
+    (RUNNING, PRIMARY, 0x3000148, ""),
+    ({**RUNNING, "in_recovery": "true", "position": "0/3000060", "receiver": "streaming 10.0.0.1 5432",
+      "replay_paused": "not paused"}, STANDBY, 0x3000060, ""),
+    ({**RUNNING, "in_recovery": "true", "position": "0/3000060", "receiver": "waiting 10.0.0.1 5432",
+      "replay_paused": "not paused"}, STANDBY, 0x3000060, "not streaming from a primary (waiting)"),
+    ({**RUNNING, "in_recovery": "true", "position": "0/3000060", "receiver": "streaming 10.0.0.1 5432",
+      "replay_paused": "paused"}, STANDBY, 0x3000060, "replay is paused"),
+    # pg_controldata of a server stopped by `pg_ctl stop -m fast` (src/bin/pg_controldata: DBState names)
+    ({"running": "false", "cluster_state": "shut down", "checkpoint": "0/30254A0", "checkpoint_timeline": "1"},
+     STOPPED, 0x30254A0, ""),
+    ({"running": "false", "cluster_state": "in production", "checkpoint": "0/3000028"}, DOWN, 0x3000028,
+     "stopped without a clean shutdown"),
+    ({"running": "false", "cluster_state": "shut down", "checkpoint": "0/1", "postmaster": "alive",
+      "said": "FATAL: too many connections"}, DOWN, None, "the postmaster runs but does not answer"),
+    ({"running": "false", "control": "none", "said": "no such cluster"}, DOWN, None, "control file cannot be read"),
+])
+def test_replication_facts_become_a_state(facts, role, position, problem):
+    state = PG.replication_state("db", facts)
+    assert (state.role, state.position) == (role, position)
+    assert problem in state.problem and (problem or not state.problem)
+
+
+def test_a_standby_stopped_cleanly_says_it_was_one_and_rewind_needs_hints_or_checksums():
+    state = PG.replication_state("db", {"running": "false", "cluster_state": "shut down in recovery",
+                                        "checkpoint": "0/5000028"})
+    assert state.role == STOPPED and state.was == STANDBY
+    assert PG.replication_problems({"running": "true", "wal_log_hints": "off", "data_checksums": "off"})
+    assert not PG.replication_problems({"running": "true", "wal_log_hints": "on", "data_checksums": "off"})
+    assert not PG.replication_problems({"running": "false", "wal_log_hints": "off", "checksum_version": "1"})
+
+
+# ----------------------------------------------------------------- the gate
+
+def _link(source_last: int | None, basis: str, replayed: int) -> Link:
+    def side(name):
+        return Side(asset=type("A", (), {"name": name})(), server=None, engine=PG, target=None)
+    link = Link(pair=None, home=side("home"), away=side("away"))
+    link.source, link.target = link.home, link.away
+    link.source_last, link.source_last_text, link.source_last_basis = source_last, hex(source_last or 0), basis
+    link.target.state = ReplicationState("away", STANDBY, replayed, hex(replayed))
+    return link
+
+
+def _mission(mode: str, accept: bool = False) -> Mission:
+    return Mission(plan=None, estate=None, resolver=None, mode=mode, operator="op", run_id="r", accept_loss=accept)
+
+
+@pytest.mark.parametrize("last,basis,replayed,mode,accept,lost", [
+    (100, "shutdown checkpoint", 101, PLANNED, False, 0),     # replayed past the shutdown checkpoint
+    (100, "shutdown checkpoint", 100, PLANNED, False, None),  # at its start only: the record is not replayed
+    (100, "last seen", 100, DISASTER, False, 0),
+    (100, "last seen", 90, DISASTER, False, None),
+    (100, "last seen", 90, DISASTER, True, 10),
+    (None, "unknown", 90, DISASTER, False, None),
+    (None, "unknown", 90, PLANNED, True, None),
+])
+def test_the_gate_promotes_only_a_standby_that_has_the_old_primarys_last_position(last, basis, replayed, mode,
+                                                                                  accept, lost):
+    link, mission = _link(last, basis, replayed), _mission(mode, accept)
+    if lost is None and not (accept and mode == DISASTER):
+        with pytest.raises(StepFailed, match="not promoted|not known"):
+            mission.gate(link)
+        return
+    mission.gate(link)
+    assert link.lost_bytes == lost
+    assert bool(mission.notes) == (mode == DISASTER and accept), "an accepted loss is recorded with the name"
+
+
+# ----------------------------------------------------------------- secrets, as PostgreSQL takes them
+
+BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def as_postgres(*argv: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["runuser", "-u", "postgres", "--", *argv], cwd="/", capture_output=True, text=True,
+                          check=check, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def scram_server():
+    root = Path(tempfile.mkdtemp(prefix="mzops-dr-"))
+    os.chmod(root, 0o755)
+    shutil.chown(root, "postgres")
+    data = root / "data"
+    as_postgres(str(BIN / "initdb"), "-D", str(data), "-A", "peer", "--no-sync")
+    (data / "pg_hba.conf").write_text("local all postgres peer\nlocal all all scram-sha-256\n")
+    with open(data / "postgresql.conf", "a") as conf:
+        conf.write(f"port = 55433\nlisten_addresses = ''\nunix_socket_directories = '{root}'\nfsync = off\n"
+                   "log_statement = 'all'\n")
+    as_postgres(str(BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "start")
+    yield root
+    as_postgres(str(BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop", check=False)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_verifier_and_the_password_file_let_the_account_in_and_the_log_never_sees_the_password(scram_server):
+    root, password = scram_server, "dr:pass\\word with spaces"
+    verifier = scram_verifier(password)
+    as_postgres(str(BIN / "psql"), "-XAtq", "-h", str(root), "-p", "55433", "-d", "postgres", "-c",
+                f"CREATE ROLE mzops_replication LOGIN PASSWORD '{verifier}'")
+    passfile = root / "pgpass"
+    passfile.write_text(pgpass_line("mzops_replication", password) + "\n")
+    shutil.chown(passfile, "postgres")
+    passfile.chmod(0o600)
+    login = ["psql", "-XAtq", "-h", str(root), "-p", "55433", "-U", "mzops_replication", "-d", "postgres", "-w",
+             "-c", "SELECT current_user"]
+    done = as_postgres(str(BIN / login[0]), *login[1:], env={"PGPASSFILE": str(passfile)}, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "mzops_replication", done.stderr
+    passfile.write_text(pgpass_line("mzops_replication", password + "x") + "\n")
+    wrong = as_postgres(str(BIN / login[0]), *login[1:], env={"PGPASSFILE": str(passfile)}, check=False)
+    assert wrong.returncode != 0 and "password authentication failed" in wrong.stderr
+    assert password not in (root / "log").read_text()
