@@ -66,6 +66,7 @@ COMMANDS: dict[str, set[str]] = {
     "dr protect": {"operator"},
     "dr failover": {"operator"},
     "dr failback": {"operator"},
+    "dr drill": {"operator", "scheduler"},     # a copy on the DR host, removed; production untouched
 }
 
 

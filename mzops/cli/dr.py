@@ -72,8 +72,10 @@ def status_cmd(ctx: typer.Context, plan: Optional[str] = typer.Argument(None, he
         common.note_targets([n for p in found.pairs for n in (p.primary, p.standby)])
         state = replication.status(found, estate, resolver)
         runs = failovers.history(name)
-        state["last_run"] = ({k: runs[-1].get(k) for k in ("run_id", "mode", "result", "started", "rto_seconds")}
-                             if runs else None)
+        keys = ("run_id", "mode", "result", "started", "rto_seconds")
+        state["last_run"] = {k: runs[-1].get(k) for k in keys} if runs else None
+        drills = [r for r in runs if r.get("mode") == "drill"]
+        state["last_drill"] = {k: drills[-1].get(k) for k in keys} if drills else None
         out.append(state)
     bad = any(p["state"] != "protected" for s in out for p in s["pairs"])
     if common.want_json(ctx, as_json):
@@ -92,6 +94,9 @@ def status_cmd(ctx: typer.Context, plan: Optional[str] = typer.Argument(None, he
             if state["last_run"]:
                 run = state["last_run"]
                 typer.echo(f"  last run: {run['run_id']} {run['mode']} {run['result']} (RTO {run['rto_seconds']} s)")
+            drill = state["last_drill"]
+            typer.echo(f"  last drill: {drill['run_id']} {drill['result']} ({drill['started']})" if drill
+                       else "  last drill: none")
     if bad:
         raise typer.Exit(1)
 
@@ -199,6 +204,23 @@ def failback_cmd(
     with runlayer.exclusive("dr", f"dr failback {plan}"):
         record = failovers.failback(found, estate, common.resolver(ctx), user, common.run_id(), say=_say(ctx),
                                     confirm=confirm)
+    _show_run(ctx, record, as_json)
+
+
+@app.command("drill")
+def drill_cmd(
+    ctx: typer.Context,
+    plan: str = typer.Argument(..., help="The plan whose DR standbys are drilled."),
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Prove the DR site can take over, touching neither production nor its
+    replication: a throw-away copy of each DR standby opened read-write with no
+    network, written to, removed; the standby checked streaming before and after."""
+    found, estate = _plan(ctx, plan)
+    common.note_targets([n for p in found.pairs for n in (p.primary, p.standby)])
+    user, _ = oplog.current_user()
+    with runlayer.exclusive("dr", f"dr drill {plan}"):
+        record = failovers.drill(found, estate, common.resolver(ctx), user, common.run_id(), say=_say(ctx))
     _show_run(ctx, record, as_json)
 
 

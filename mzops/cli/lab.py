@@ -48,6 +48,22 @@ def reset(ctx: typer.Context, hosts: List[str] = typer.Argument(..., help="Lab h
     runtime.reset(list(hosts), log=lambda m: common.progress(ctx, m))
 
 
+link_app = typer.Typer(help="The metro link between the lab's two sites: cut, restore.", no_args_is_help=True)
+app.add_typer(link_app, name="link")
+
+
+@link_app.command("cut")
+def link_cut(ctx: typer.Context) -> None:
+    """Cut the metro link: no traffic between the sites; the controller stays at the DR site."""
+    runtime.link(True, log=lambda m: common.progress(ctx, m))
+
+
+@link_app.command("restore")
+def link_restore(ctx: typer.Context) -> None:
+    """Mend the metro link."""
+    runtime.link(False, log=lambda m: common.progress(ctx, m))
+
+
 @app.command("status")
 def status(ctx: typer.Context, as_json: bool = common.JsonOption) -> None:
     """Show the lab's hosts and inventory path."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from mzops.dr.mission import DISASTER, FAILBACK, PLANNED, RECORDS, Mission, links_of
+from mzops.dr import drill as drills
+from mzops.dr.mission import DISASTER, DRILL, FAILBACK, PLANNED, RECORDS, Mission, links_of
 from mzops.dr.plan import Plan, Step, StepSpec
 from mzops.dr.steps import known
 from mzops.errors import InputError, MzopsError
@@ -46,6 +47,17 @@ def failback(plan: Plan, estate: Estate, resolver: Resolver, operator: str, run_
     mission = _mission(plan, estate, resolver, FAILBACK, operator, run_id, say, confirm, "", False)
     steps = [_rejoin("follow-dr-site", "target", timeout), *plan.steps, _rejoin("protect-again", "source", timeout)]
     ok = mission.run(steps)
+    record = mission.record(ok)
+    RECORDS.save(run_id, record)
+    return record
+
+
+def drill(plan: Plan, estate: Estate, resolver: Resolver, operator: str, run_id: str,
+          say: Callable[[str], None] = print) -> dict:
+    """A DR drill of every pair of PLAN (mzops.dr.drill), recorded like a failover."""
+    mission = Mission(plan, estate, resolver, DRILL, operator, run_id, say=say)
+    mission.links = links_of(plan, estate, resolver)
+    ok = drills.drill(mission)
     record = mission.record(ok)
     RECORDS.save(run_id, record)
     return record

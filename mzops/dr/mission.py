@@ -33,7 +33,7 @@ from mzops.run import Records
 from mzops.secrets import Resolver
 
 RECORDS = Records("dr")
-PLANNED, DISASTER, FAILBACK = "planned", "disaster", "failback"
+PLANNED, DISASTER, FAILBACK, DRILL = "planned", "disaster", "failback", "drill"
 
 
 def utcnow() -> dt.datetime:

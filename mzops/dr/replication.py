@@ -20,10 +20,21 @@ def application_name(side: Side) -> str:
     return side.name.replace("-", "_").replace(".", "_")
 
 
+def service_address(mission: Mission, link: Link) -> str:
+    """The address an `address` step moves with this pair (bare), or ""."""
+    for step in mission.plan.steps:
+        if step.spec.kind == "address":
+            follows = step.params.follows
+            first = mission.plan.pairs[0]
+            if (follows is None and link.pair is first) or follows in (link.pair.primary, link.pair.standby):
+                return step.params.address.split("/")[0]
+    return ""
+
+
 def protect_args(mission: Mission, link: Link, side: Side, other: Side, mode: str, sync: bool) -> list[str]:
     spec = mission.plan.spec.replication
     return [side.port, side.asset.address, other.asset.address, other.port, spec.account, application_name(side),
-            application_name(other), "on" if sync else "off", spec.wal_keep, mode]
+            application_name(other), "on" if sync else "off", spec.wal_keep, mode, service_address(mission, link)]
 
 
 def _configure(mission: Mission, link: Link, side: Side, other: Side, mode: str, sync: bool) -> tuple[int, list[str], str]:
@@ -81,6 +92,8 @@ def protect(mission: Mission, apply: bool, restart: bool) -> list[Outcome]:
                     rc, said, err = _configure(mission, link, link.home, link.away, "apply", True)
                     if rc != 0:
                         problem = f"{link.home.name}: synchronous replication not set: {err.strip()[-200:]}"
+        if not problem:
+            problem = _place_address(mission, link, apply, lines)
         changes = [line for line in lines if ": change:" in line or "rebuilt" in line or "restart:" in line]
         if problem:
             state = FAILED
@@ -93,6 +106,32 @@ def protect(mission: Mission, apply: bool, restart: bool) -> list[Outcome]:
         out.append(Outcome(name, state, problem or ("; ".join(changes) if changes else lines[-1]),
                            diff="\n".join(lines), seconds=time.monotonic() - begin))
     return out
+
+
+HOLDS = b"""ip -o addr show dev "$2" 2>/dev/null | grep -qF " $1 "
+"""
+
+
+def _place_address(mission: Mission, link: Link, apply: bool, lines: list[str]) -> str:
+    """The plan's service address on the primary's host (where clients find the
+    service), not on the standby's. The problem, or ""."""
+    from mzops.dr.steps import address
+    step = next((s for s in mission.plan.steps if s.spec.kind == "address"
+                 and service_address(mission, link)), None)
+    if step is None:
+        return ""
+    cidr, device = step.params.address, step.params.device
+    for side, want in ((link.home, True), (link.away, False)):
+        held = mission.run_script(side, HOLDS, [cidr, device], timeout=30).rc == 0
+        if held == want:
+            continue
+        lines.append(f"{side.name}: change: service address {cidr} {'taken on' if want else 'removed from'} "
+                     f"{side.server.name} ({device})")
+        if apply:
+            done = mission.run_script(side, address.TAKE if want else address.RELEASE, [cidr, device], timeout=30)
+            if done.rc != 0:
+                return f"{side.name}: service address {cidr}: {done.stderr.strip()[-200:] or f'exit {done.rc}'}"
+    return ""
 
 
 def rejoin(mission: Mission, side: Side, other: Side, wait: float) -> str:

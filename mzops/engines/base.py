@@ -196,6 +196,7 @@ class Engine:
     promote: ClassVar[bytes | None] = None             # sh -s -- PORT SECONDS: writable, not following anyone
     rejoin: ClassVar[bytes | None] = None              # sh -s -- PORT DATA OTHER OTHER_PORT ACCOUNT: standby of OTHER
     write_probe: ClassVar[bytes | None] = None         # sh -s -- PORT: a write that must succeed on a primary
+    drill_copy: ClassVar[bytes | None] = None          # sh -s -- PORT DIR: the standby copied, opened isolated, written
 
     def replication_state(self, asset: str, facts: dict[str, str]) -> "ReplicationState":
         """What `replication_facts` says of one server (pure)."""

@@ -421,6 +421,7 @@ echo "data_directory${us}$data"
 # MZOPS_VERIFIER and MZOPS_PASSWORD (the standby's pgpass file: libpq needs it there).
 PROTECT = _PSQL + (_FILES / "validate.sh").read_bytes() + br"""set -eu
 PORT=$1; self=$2; other=$3; other_port=$4; account=$5; name=$6; peer=$7; sync=$8; keep=$9; mode=${10}
+service=${11:-}
 conf=$(echo "SHOW config_file" | psql_run); hba=$(echo "SHOW hba_file" | psql_run)
 data=$(echo "SHOW data_directory" | psql_run)
 home=$(getent passwd postgres | cut -d: -f6)
@@ -432,7 +433,9 @@ else
 fi
 case $dropin in "$data"/*) echo "the configuration lives in the data directory ($conf): pg_rewind would copy the other side's over it" >&2; exit 6;; esac
 listen=$(echo "SHOW listen_addresses" | psql_run)
-case ",$(echo "$listen" | tr -d ' ')," in *",*,"*|*",$self,"*) ;; *) listen="$listen,$self";; esac
+for address in $self $service; do
+  case ",$(echo "$listen" | tr -d ' ')," in *",*,"*|*",$address,"*) ;; *) listen="$listen,$address";; esac
+done
 want=$(cat <<EOF
 # mzops dr (generated): replication with $other; primary_conninfo is used only while
 # standby.signal is in the data directory
@@ -453,6 +456,12 @@ hba_lines="host replication $account $other/32 scram-sha-256 # mzops-dr
 host postgres $account $other/32 scram-sha-256 # mzops-dr"
 [ "$(grep -F '# mzops-dr' "$hba" || true)" = "$hba_lines" ] || changes="$changes
 change: $hba: replication and rewind from $other by $account (scram-sha-256)"
+# a service address that moves between the sites: listened on before it is here
+sysctl_file=/etc/sysctl.d/60-mzops-dr.conf
+if [ -n "$service" ] && { [ "$(cat /proc/sys/net/ipv4/ip_nonlocal_bind)" != 1 ] || [ ! -f "$sysctl_file" ]; }; then
+  changes="$changes
+change: $sysctl_file: net.ipv4.ip_nonlocal_bind = 1 (listen on the service address $service before it moves here)"
+fi
 role=$(psql_run <<SQL
 SELECT rolreplication::text || ' ' || rolcanlogin::text || ' ' || pg_has_role(oid, 'pg_checkpoint', 'MEMBER')::text
   FROM pg_roles WHERE rolname = '$account'
@@ -468,6 +477,10 @@ echo "$listen" | grep -q "$self" && [ "$(echo "SHOW listen_addresses" | psql_run
 [ "$mode" != check ] || exit 0
 if [ -n "$restart" ] && [ "$mode" != apply-restart ]; then
   echo "a restart is needed ($restart): add --restart" >&2; exit 7
+fi
+if [ -n "$service" ]; then
+  printf '%s\n' "# mzops dr (generated): the service address $service may move here" "net.ipv4.ip_nonlocal_bind = 1" > "$sysctl_file"
+  sysctl -q -w net.ipv4.ip_nonlocal_bind=1
 fi
 umask 077
 printf '%s\n' "$MZOPS_PASSWORD" > "$pgpass.new" && chown postgres: "$pgpass.new" && mv "$pgpass.new" "$pgpass"
@@ -588,6 +601,48 @@ SQL
 """
 
 
+# A drill's throw-away copy of the standby (sh -s -- PORT DIR): a base backup of the
+# standby itself over its local socket (pg_basebackup works from a standby: no load on
+# the primary), opened in DIR with a configuration of its own: no TCP (listen_addresses
+# empty: isolated from every network), a socket in DIR, no archiving, nobody to follow;
+# without a signal file it ends recovery at the backup's end and opens read-write, as a
+# promoted standby would. Then it must take a write. Removed by `restore_remove`.
+DRILL_COPY = _PSQL + _PG_SERVICE + br"""set -eu
+PORT=$1; dir=$2
+[ ! -e "$dir" ] || { echo "$dir exists: a drill copy goes to a new folder" >&2; exit 3; }
+[ "$(echo "SELECT pg_is_in_recovery()" | psql_run)" = t ] || { echo "not a standby: a drill copies the DR standby" >&2; exit 4; }
+pg_bin
+install -d -o postgres -g postgres -m 0700 "$dir"
+(cd / && runuser -u postgres -- "$bin/pg_basebackup" -p "$PORT" -D "$dir" -X stream -c fast) >&2
+touch "$dir/.mzops-restore"
+for f in postgresql.auto.conf postgresql.conf; do [ -f "$dir/$f" ] && mv "$dir/$f" "$dir/$f.from-standby"; done
+rm -f "$dir/standby.signal" "$dir/recovery.signal"
+{
+  echo "port = 5432"
+  echo "listen_addresses = ''"
+  echo "unix_socket_directories = '$dir'"
+  echo "hba_file = '$dir/mzops-hba.conf'"
+  echo "ident_file = '$dir/mzops-ident.conf'"
+  echo "archive_mode = off"
+  echo "max_wal_senders = 0"
+} > "$dir/postgresql.conf"
+echo "local all postgres peer" > "$dir/mzops-hba.conf"
+: > "$dir/mzops-ident.conf"
+chown -R postgres:postgres "$dir"
+(cd / && runuser -u postgres -- "$bin/pg_ctl" -D "$dir" -l "$dir/mzops-drill.log" -w -t 600 start) >&2
+PGHOST=$dir; export PGHOST
+PORT=5432
+[ "$(echo "SELECT pg_is_in_recovery()" | psql_run)" = f ] || { echo "the copy did not open read-write" >&2; exit 1; }
+psql_run <<'SQL' >/dev/null
+CREATE TABLE mzops_drill_probe (at timestamptz DEFAULT now());
+INSERT INTO mzops_drill_probe DEFAULT VALUES;
+DROP TABLE mzops_drill_probe;
+SQL
+echo "mzops: socket=$dir"
+echo "mzops: position=$(echo "SELECT pg_current_wal_lsn()" | psql_run)"
+"""
+
+
 class _Replication:
     """PostgreSQL's part of the DR contract: streaming replication, promotion by
     pg_promote, the way back by pg_rewind."""
@@ -600,6 +655,7 @@ class _Replication:
     promote = PROMOTE
     rejoin = REJOIN
     write_probe = WRITE_PROBE
+    drill_copy = DRILL_COPY
 
     def position(self, text: str) -> int:
         return lsn(text)

@@ -143,6 +143,17 @@ def _network(hosts: list[LabHost]) -> None:
             _ip("link", "set", interface, "up", netns=ns)
         if host.legs:
             _sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        if host.databases:
+            if not _ip("link", "show", topology.SERVICE_BRIDGE, netns=ctl, check=False).returncode == 0:
+                _ip("link", "add", topology.SERVICE_BRIDGE, "type", "bridge", netns=ctl)
+                _ip("addr", "add", f"{topology.SERVICE_NETWORK.network_address + 1}/24", "dev",
+                    topology.SERVICE_BRIDGE, netns=ctl)
+                _ip("link", "set", topology.SERVICE_BRIDGE, "up", netns=ctl)
+            port = topology.service_port(host.name)
+            _ip("link", "add", topology.SERVICE_DEVICE, "netns", ns, "type", "veth", "peer", "name", port,
+                "netns", ctl)
+            _ip("link", "set", port, "master", topology.SERVICE_BRIDGE, "up", netns=ctl)
+            _ip("link", "set", topology.SERVICE_DEVICE, "up", netns=ns)
     for name, routes in topology.firewall_routes(hosts).items():
         for network, via in routes:
             _ip("route", "add", network, "via", via, netns=topology.NETNS_PREFIX + name)
@@ -385,6 +396,8 @@ def reset(names: list[str], log=print) -> None:
                        entry.get("systemd", False), entry.get("firewall", False))
         _kill_namespace_processes([host.netns])
         _reset_net_sysctls(host)
+        if host.databases:          # a service address a DR run moved here goes with the reset
+            _ip("addr", "flush", "dev", topology.SERVICE_DEVICE, netns=host.netns, check=False)
         hdir = _host_dir(host)
         keep = {p.name: p.read_bytes() for p in (hdir / "upper/etc/ssh").glob("ssh_host_*")}
         for sub in ("upper", "work"):
@@ -464,6 +477,59 @@ def status() -> dict:
         })
     return {"up": True, "inventory": state["inventory"], "subnet": state["subnet"],
             "ssh_config": str(lab_dir() / "ssh" / "config"), "backup": state.get("backup"), "hosts": hosts}
+
+
+# ---------------------------------------------------------------- the metro link
+
+LINK_TABLE = "mzops_link"
+
+
+def link_rules(hosts: list[dict]) -> str:
+    """nftables rules of the lab router for a cut metro link: nothing routed between the
+    sites' networks, no frame between the sites' ports of the stretched segment, and the
+    controller (which stands at the DR site when the primary site is cut off) reaches
+    nothing at the primary site."""
+    primary, dr = (str(topology.SITE_NETWORKS[s]) for s in ("primary", "dr"))
+    ports = {site: [topology.service_port(h["name"]) for h in hosts if h["databases"] and h["site"] == site]
+             for site in ("primary", "dr")}
+    names = lambda items: "{ " + ", ".join(f'"{i}"' for i in items) + " }" if items else '{ "none" }'  # noqa: E731
+    return f"""table inet {LINK_TABLE} {{
+  chain forward {{ type filter hook forward priority -10; policy accept;
+    ip saddr {primary} ip daddr {dr} drop
+    ip saddr {dr} ip daddr {primary} drop
+  }}
+  chain output {{ type filter hook output priority -10; policy accept;
+    ip daddr {primary} drop
+  }}
+}}
+table bridge {LINK_TABLE} {{
+  chain forward {{ type filter hook forward priority -10; policy accept;
+    iifname {names(ports['primary'])} oifname {names(ports['dr'])} drop
+    iifname {names(ports['dr'])} oifname {names(ports['primary'])} drop
+  }}
+  chain output {{ type filter hook output priority -10; policy accept;
+    oifname {names(ports['primary'])} drop
+  }}
+}}
+"""
+
+
+def link(cut: bool, log=print) -> str:
+    """Cut or mend the metro link between the lab's two sites (idempotent)."""
+    require_root()
+    state = _state()
+    ctl = topology.CONTROL_NETNS
+    for family in ("inet", "bridge"):
+        _sh("ip", "netns", "exec", ctl, "nft", "delete", "table", family, LINK_TABLE, check=False)
+    if cut:
+        done = subprocess.run(["ip", "netns", "exec", ctl, "nft", "-f", "-"], input=link_rules(state["hosts"]),
+                              text=True, capture_output=True)
+        if done.returncode != 0:
+            raise OperationFailed(f"lab link cut: nft refused the rules: {done.stderr.strip()}")
+    said = "cut: the sites reach each other no more; the controller stands at the DR site" if cut else \
+        "restored: the sites reach each other again"
+    log(f"metro link {said}")
+    return "cut" if cut else "up"
 
 
 def run_as_server(site: str, args: list[str]) -> int:

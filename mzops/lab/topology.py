@@ -43,6 +43,22 @@ FIREWALL_OCTET = 254
 BACKUP_SERVERS = (("labbk1", "primary", "smc"), ("labbk2", "dr", "smc"))
 
 
+# The metro network's stretched segment (an L2 extension between the two sites, as
+# same-city DR pairs often have): every database host has a leg (eth1, no address of
+# its own) on it, so a service address can move between the sites. Its bridge is the
+# metro link: `lab link cut` stops frames between the two sites' ports.
+SERVICE_NETWORK = ipaddress.ip_network("10.77.40.0/24")
+SERVICE_BRIDGE = "mzbr-svc"
+SERVICE_DEVICE = "eth1"
+SERVICE_ADDRESS = str(SERVICE_NETWORK.network_address + 10)     # the lab records service
+SITE_NETWORKS = {"primary": ipaddress.ip_network("10.77.0.0/20"), "dr": ipaddress.ip_network("10.77.16.0/20")}
+
+
+def service_port(host_name: str) -> str:
+    """The router-side name of a database host's leg on the stretched segment."""
+    return f"s-{host_name}"[:15]
+
+
 @dataclass(frozen=True)
 class Segment:
     site: str

@@ -1,17 +1,20 @@
 """DR between the lab's two sites, on real PostgreSQL 15: labdb1 (primary site) and
 labdb2 (DR site) paired by `mzops dr protect` (preview, a refused apply that needs a
-restart, the apply), then a planned failover and a failback with a client writing all
-along, where every acknowledged row must be on the side that took over; a lagging
-standby refused; a step over its timeout stopping the run with the old primary started
-again; a disaster with the primary killed; and one with the primary's host unreachable,
-refused until a person says how it is fenced. Facts behind the gates:
+restart, the apply), then a planned failover and a failback with clients writing all
+along (one through the service address, which moves), where every acknowledged row
+must be on the side that took over; a lagging standby refused; a step over its timeout
+stopping the run with the old primary started again; a disaster with the primary
+killed; and one with the metro link cut and the old primary alive, refused until a
+person says how it is fenced, never with two writable primaries. Facts behind the gates:
 shared/notes/backup-dr.md (pg_rewind after a promotion needs a CHECKPOINT first)."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -48,6 +51,54 @@ def writer(home, host: str, first: int, seconds: int) -> subprocess.Popen:
             "then echo $i; fi; i=$((i + 1)); done")
     return subprocess.Popen([*MZOPS, "lab", "exec", host, "--", "sh", "-c", loop], cwd=REPO, text=True,
                             stdout=subprocess.PIPE, env={**os.environ, "MZOPS_HOME": str(home)})
+
+
+SERVICE = "10.77.40.10"          # the lab plan's service address (mzops.lab.topology.SERVICE_ADDRESS)
+APP_PASSWORD = "app-lab-pw"
+
+
+def service_writer(first: int, seconds: int) -> subprocess.Popen:
+    """A client of the service address, inside the lab router's namespace (the lab's
+    network, never the machine's): one row per transaction, each acknowledged id
+    printed; it reconnects for every row, so it follows the address when it moves."""
+    loop = (f"i={first}; end=$(( $(date +%s) + {seconds} )); while [ $(date +%s) -lt $end ]; do "
+            f"if psql -XAtq 'host={SERVICE} user=app dbname=postgres connect_timeout=2' "
+            "-c \"INSERT INTO t VALUES ($i)\" >/dev/null 2>&1; then echo $i; fi; i=$((i + 1)); done")
+    return subprocess.Popen(["nsenter", "--net=/run/netns/mzl-ctl", "runuser", "-u", "postgres", "--", "env",
+                             f"PGPASSWORD={APP_PASSWORD}", "sh", "-c", loop], cwd="/", text=True,
+                            stdout=subprocess.PIPE, start_new_session=True)
+
+
+def grows(home, host: str, than: int, timeout: float = 60) -> bool:
+    """HOST's table gets more rows than THAN within TIMEOUT (a client still writing)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if len(rows(home, host)) > than:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def stopped(proc: subprocess.Popen) -> set[int]:
+    """The ids a client had acknowledged when it was stopped."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    return acknowledged(proc)
+
+
+def app_account(home) -> None:
+    """The client's account (replicated) and its pg_hba line on both sides (not replicated)."""
+    sql(home, HOME_DB, f"CREATE ROLE app LOGIN PASSWORD '{APP_PASSWORD}'; GRANT ALL ON t TO app")
+    for host in (HOME_DB, AWAY_DB):
+        added = run_mzops("lab", "exec", host, "--", "sh", "-c",
+                          "sed -i '1i host postgres app 10.77.40.1/32 scram-sha-256' "
+                          "/etc/postgresql/15/main/pg_hba.conf && runuser -u postgres -- psql -XAtq -c "
+                          "'SELECT pg_reload_conf()' >/dev/null", home=home)
+        assert added.returncode == 0, added.stderr
+
+
+def holds_service(home, host: str) -> bool:
+    return f" {SERVICE}/" in run_mzops("lab", "exec", host, "--", "ip", "-o", "addr", "show", "dev", "eth1",
+                                       home=home).stdout
 
 
 def acknowledged(proc: subprocess.Popen) -> set[int]:
@@ -94,34 +145,42 @@ def test_protect_then_planned_failover_and_failback_lose_no_acknowledged_row(pai
     # the password reached neither the record nor the output
     assert "pass word" not in again.stdout + again.stderr
 
+    assert holds_service(home, HOME_DB) and not holds_service(home, AWAY_DB), "the address is on the primary"
+    app_account(home)
+
     # a prompt needs a terminal or --yes: refused before anything runs
     asked = dr(home, inv, "failover", PLAN, "--planned")
     assert asked.returncode == 2 and "--yes" in asked.stderr
-    client = writer(home, HOME_DB, 1, 8)
+    client, local = service_writer(1, 300), writer(home, HOME_DB, 500000, 6)
     run_mzops("lab", "exec", HOME_DB, "--", "sleep", "2", home=home)
     done = dr(home, inv, "failover", PLAN, "--planned", "--yes", "--json")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     record = json.loads(done.stdout)
-    assert [s["result"] for s in record["steps"]] == ["ok"] * 5
+    assert [s["result"] for s in record["steps"]] == ["ok"] * 6
     assert record["rpo"]["lost_wal_bytes"] == 0 and record["rto_seconds"] > 0
-    acked = acknowledged(client)
+    at_switch = len(rows(home, AWAY_DB))
+    assert grows(home, AWAY_DB, at_switch), "the client writes on through the moved service address"
+    acked = stopped(client) | acknowledged(local)
     assert len(acked) > 5
     assert acked <= rows(home, AWAY_DB), "a row the old primary acknowledged is missing at the DR site"
+    assert holds_service(home, AWAY_DB) and not holds_service(home, HOME_DB)
     assert sql(home, HOME_DB, "INSERT INTO t VALUES (-1)", check=False).returncode != 0, "two writable primaries"
     roles = {c["asset"]: c["role"] for c in record["components"]}
     assert roles == {"labdb1-pg": "stopped", "labdb2-pg": "primary"}
 
     # failback with the client writing at the DR site meanwhile
-    client = writer(home, AWAY_DB, 100000, 8)
+    client = service_writer(100000, 300)
     run_mzops("lab", "exec", AWAY_DB, "--", "sleep", "2", home=home)
     back = dr(home, inv, "failback", PLAN, "--yes", "--json")
     assert back.returncode == 0, back.stdout[-3000:] + back.stderr[-2000:]
     record = json.loads(back.stdout)
     assert [s["name"] for s in record["steps"]][0] == "follow-dr-site"
     assert record["steps"][-1]["name"] == "protect-again" and record["result"] == "ok"
-    acked = acknowledged(client)
+    assert grows(home, HOME_DB, len(rows(home, HOME_DB))), "the client writes on at the primary site"
+    acked = stopped(client)
     assert acked and acked <= rows(home, HOME_DB), "a row acknowledged at the DR site is missing after failback"
     assert sql(home, AWAY_DB, "INSERT INTO t VALUES (-2)", check=False).returncode != 0, "the DR side is read-only"
+    assert holds_service(home, HOME_DB) and not holds_service(home, AWAY_DB)
     status = json.loads(dr(home, inv, "status", PLAN, "--json").stdout)[0]["pairs"][0]
     assert status["state"] == "protected" and status["primary_site"] == "primary"
     history = json.loads(dr(home, inv, "history", "--json").stdout)
@@ -154,7 +213,7 @@ def test_a_lagging_standby_is_refused_and_a_step_over_its_timeout_starts_the_old
     record = json.loads(stopped.stdout)
     fence = next(s for s in record["steps"] if s["kind"] == "fence")
     assert fence["result"] == "failed" and "timeout" in fence["message"]
-    assert [s["result"] for s in record["steps"]][2:] == ["not run"] * 3
+    assert [s["result"] for s in record["steps"]][2:] == ["not run"] * 4
     assert any("started again" in note for note in record["notes"]), record["notes"]
     assert {c["asset"]: c["role"] for c in record["components"]} == {"labdb1-pg": "primary", "labdb2-pg": "standby"}
     assert sql(home, HOME_DB, "INSERT INTO t VALUES (-1)", check=False).returncode == 0
@@ -174,21 +233,56 @@ def test_disaster_primary_killed_then_primary_unreachable_refused_until_fenced_b
     record = json.loads(done.stdout)
     assert record["pairs"][0]["promoted"] and record["rpo"]["lost_wal_bytes"] == 0
     assert len(rows(home, AWAY_DB)) == 1000
-    # back, then the primary's host unreachable (its sshd gone) with its server running
+    # back, then the metro link cut with the old primary alive at its site
     back = dr(home, inv, "failback", PLAN, "--yes")
     assert back.returncode == 0, back.stdout[-3000:] + back.stderr[-2000:]
-    run_mzops("lab", "exec", HOME_DB, "--", "pkill", "-x", "sshd", home=home)
-    refused = dr(home, inv, "failover", PLAN, "--disaster", "--yes", "--json")
-    assert refused.returncode == 1, refused.stdout[-2000:]
-    record = json.loads(refused.stdout)
-    fence = next(s for s in record["steps"] if s["kind"] == "fence")
-    assert fence["result"] == "failed" and "--fenced-by" in fence["message"]
-    assert sql(home, AWAY_DB, "SELECT pg_is_in_recovery()").stdout.strip() == "t", "nothing was promoted"
-    # a person fences it (here: its server killed by hand) and says so
-    run_mzops("lab", "exec", HOME_DB, "--", "sh", "-c",
-              "kill -9 $(head -n 1 /var/lib/postgresql/15/main/postmaster.pid)", home=home)
-    fenced = dr(home, inv, "failover", PLAN, "--disaster", "--yes", "--fenced-by", "server killed by hand", "--json")
-    assert fenced.returncode == 0, fenced.stdout[-3000:]
-    record = json.loads(fenced.stdout)
-    assert "fenced by" in record["pairs"][0]["fenced"] and "server killed by hand" in record["pairs"][0]["fenced"]
-    assert sql(home, AWAY_DB, "SELECT pg_is_in_recovery()").stdout.strip() == "f"
+    assert dr(home, inv, "status", PLAN).returncode == 0
+    assert run_mzops("lab", "link", "cut", home=home).returncode == 0
+    try:
+        refused = dr(home, inv, "failover", PLAN, "--disaster", "--yes", "--json")
+        assert refused.returncode == 1, refused.stdout[-2000:]
+        record = json.loads(refused.stdout)
+        fence = next(s for s in record["steps"] if s["kind"] == "fence")
+        assert fence["result"] == "failed" and "--fenced-by" in fence["message"]
+        # never two writable primaries: the old one takes writes at its site, the DR standby none
+        assert sql(home, HOME_DB, "INSERT INTO t VALUES (-10)", check=False).returncode == 0
+        assert sql(home, AWAY_DB, "INSERT INTO t VALUES (-11)", check=False).returncode != 0
+        # a person at the primary site fences it (its server killed by hand) and says so
+        run_mzops("lab", "exec", HOME_DB, "--", "sh", "-c",
+                  "kill -9 $(head -n 1 /var/lib/postgresql/15/main/postmaster.pid)", home=home)
+        fenced = dr(home, inv, "failover", PLAN, "--disaster", "--yes", "--fenced-by", "server killed by hand",
+                    "--json")
+        assert fenced.returncode == 0, fenced.stdout[-3000:]
+        record = json.loads(fenced.stdout)
+        assert "fenced by" in record["pairs"][0]["fenced"] and "server killed by hand" in record["pairs"][0]["fenced"]
+        address = next(s for s in record["steps"] if s["kind"] == "address")
+        assert "not removed" in address["message"], "the lost site's address could not be released: said"
+        assert sql(home, AWAY_DB, "INSERT INTO t VALUES (-12)", check=False).returncode == 0
+        assert sql(home, HOME_DB, "INSERT INTO t VALUES (-13)", check=False).returncode != 0
+    finally:
+        assert run_mzops("lab", "link", "restore", home=home).returncode == 0
+    # mended: the old primary (with the row the DR site never saw) rewound into a standby
+    again = dr(home, inv, "failback", PLAN, "--yes", "--json")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert -10 not in rows(home, HOME_DB) and -12 in rows(home, HOME_DB)
+
+
+def test_a_drill_opens_a_copy_of_the_standby_isolated_and_leaves_production_and_replication_untouched(pair):
+    home, inv = pair
+    protected(home, inv)
+    sql(home, HOME_DB, "INSERT INTO t SELECT generate_series(1, 500)")
+    done = dr(home, inv, "drill", PLAN, "--json")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    record = json.loads(done.stdout)
+    assert record["mode"] == "drill" and [s["result"] for s in record["steps"]] == ["ok"] * 4
+    opened = next(s for s in record["steps"] if s["name"].startswith("open-copy"))
+    assert "isolated" in opened["message"] and "took a write" in opened["message"]
+    leftovers = run_mzops("lab", "exec", AWAY_DB, "--", "sh", "-c", "ls /var/lib/mzops/dr-drill 2>/dev/null | wc -l",
+                          home=home)
+    assert leftovers.stdout.strip() == "0", "the copy is removed"
+    # production writable, the standby still a standby and following: a new row arrives there
+    assert sql(home, AWAY_DB, "SELECT pg_is_in_recovery()").stdout.strip() == "t"
+    sql(home, HOME_DB, "INSERT INTO t VALUES (100001)")
+    assert grows(home, AWAY_DB, 500, timeout=30)
+    status = json.loads(dr(home, inv, "status", PLAN, "--json").stdout)[0]
+    assert status["pairs"][0]["state"] == "protected" and status["last_drill"]["result"] == "ok"

@@ -200,7 +200,7 @@ def test_string_literals_follow_each_servers_escaping():
 
 
 REPLICATION_SCRIPTS = ("replication_facts", "protect", "standby_build", "server_stop", "server_start", "promote",
-                       "rejoin", "write_probe")
+                       "rejoin", "write_probe", "drill_copy")
 REPLICATION_METHODS = ("replication_state", "replication_problems", "position")
 
 
