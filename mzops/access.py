@@ -63,6 +63,7 @@ COMMANDS: dict[str, set[str]] = {
     "dr plans": READ,
     "dr status": {"operator", "auditor", "scheduler"},
     "dr history": READ,
+    "dr report": {"operator", "auditor", "scheduler"},
     "dr protect": {"operator"},
     "dr failover": {"operator"},
     "dr failback": {"operator"},

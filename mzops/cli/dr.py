@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -222,6 +224,27 @@ def drill_cmd(
     with runlayer.exclusive("dr", f"dr drill {plan}"):
         record = failovers.drill(found, estate, common.resolver(ctx), user, common.run_id(), say=_say(ctx))
     _show_run(ctx, record, as_json)
+
+
+@app.command("report")
+def report_cmd(
+    ctx: typer.Context,
+    plan: Optional[str] = typer.Argument(None, help="A plan (default: every plan's runs)."),
+    fmt: str = typer.Option("html", "-f", "--format", help="html or json"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output"),
+) -> None:
+    """Every failover, failback and drill, newest first, with each step's times and
+    result, the RTO and the log lost: the evidence for GB/T 22239-2019 8.1.4.9 c)."""
+    from mzops.backup.volume import now
+    from mzops.dr import report
+    if fmt not in ("html", "json"):
+        raise InputError(f"--format: html or json (got {fmt!r})")
+    runs = list(reversed(failovers.history(plan)))
+    if fmt == "json":
+        text = json.dumps({"generated_at": now(), "runs": runs}, ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = report.html(runs, now())
+    common.emit_report(ctx, text, fmt, output, None, 0)
 
 
 @app.command("history")

@@ -210,3 +210,22 @@ def test_the_verifier_and_the_password_file_let_the_account_in_and_the_log_never
     wrong = as_postgres(str(BIN / login[0]), *login[1:], env={"PGPASSFILE": str(passfile)}, check=False)
     assert wrong.returncode != 0 and "password authentication failed" in wrong.stderr
     assert password not in (root / "log").read_text()
+
+
+def test_the_report_shows_every_step_the_rto_and_what_was_lost():
+    from mzops.dr import report
+    planned = {"run_id": "20261201T1", "plan": "p", "service": "s", "mode": "planned", "operator": "li.wei",
+               "result": "ok", "started": "2026-12-01T10:00:00+00:00", "rto_seconds": 1.4,
+               "rpo": {"lost_wal_bytes": 0, "basis": ["shutdown checkpoint"]},
+               "steps": [{"name": "fence", "kind": "fence", "group": 1, "started": "a", "ended": "b", "seconds": 0.5,
+                          "result": "ok", "message": "db1: stopped cleanly"}],
+               "notes": ["fence: answered yes by --yes (li.wei)"],
+               "components": [{"asset": "db1", "site": "primary", "role": "stopped", "position": "0/3", "problem": ""}]}
+    lost = {**planned, "run_id": "20261201T2", "mode": "disaster", "result": "failed", "rto_seconds": None,
+            "rpo": {"lost_wal_bytes": None, "basis": ["unknown"]},
+            "steps": [{**planned["steps"][0], "result": "failed", "message": "<db1>'s state cannot be known"}]}
+    text = report.html([lost, planned], "now")
+    assert "no committed row lost" in text and "unknown (unknown)" in text
+    assert '<tr class="failed"><td>1</td><td>fence</td>' in text and "&lt;db1&gt;" in text
+    assert text.index("20261201T2") < text.index("20261201T1"), "newest first, as given"
+    assert "answered yes by --yes (li.wei)" in text and "8.1.4.9 c)" in text
