@@ -86,7 +86,7 @@ def status_cmd(ctx: typer.Context, plan: Optional[str] = typer.Argument(None, he
         for state in out:
             typer.echo(f"{state['plan']} ({state['service']})")
             for pair in state["pairs"]:
-                lag = (f"lag {pair['lag_bytes']} B, {pair['lag_seconds']} s" if pair["lag_bytes"] is not None
+                lag = (f"lag {pair['lag']} {pair['lag_unit']}, {pair['lag_seconds']} s" if pair["lag"] is not None
                        else "lag unknown")
                 typer.echo(f"  {pair['primary']} -> {pair['standby']} [{pair['mode']}]: {pair['state']}, primary at "
                            f"{pair['primary_site'] or 'no site'}, {lag}")
@@ -150,9 +150,13 @@ def _show_run(ctx: typer.Context, record: dict, as_json: bool) -> None:
         for component in record["components"]:
             typer.echo(f"{component['asset']} ({component['site']}): {component['role']} {component['position']}"
                        + (f" - {component['problem']}" if component["problem"] else ""))
-        rpo = record["rpo"]["lost_wal_bytes"]
-        typer.echo(f"{record['mode']} {record['result']}: RTO {record['rto_seconds']} s, WAL lost "
-                   f"{'unknown' if rpo is None else rpo} B, run {record['run_id']}")
+        rpo, unit = record["rpo"]["lost"], " / ".join(record["rpo"].get("unit", []))
+        if record["mode"] == "drill":
+            typer.echo(f"drill {record['result']}: the copy took a write {record['rto_seconds']} s after the start, "
+                       f"run {record['run_id']}")
+        else:
+            typer.echo(f"{record['mode']} {record['result']}: RTO {record['rto_seconds']} s, lost "
+                       f"{'unknown' if rpo is None else rpo} {unit}, run {record['run_id']}")
     if record["result"] != "ok":
         raise typer.Exit(1)
 

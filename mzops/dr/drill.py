@@ -35,8 +35,8 @@ def drill(mission: Mission) -> bool:
 
         def copy() -> str:
             done = mission.run_script(standby, standby.engine.drill_copy, [standby.port, folder], timeout=3600)
-            said = dict(line[len("mzops: "):].split("=", 1) for line in done.stderr.splitlines()
-                        if line.startswith("mzops: ") and "=" in line)
+            lines = done.stdout.decode(errors="replace").splitlines() + done.stderr.splitlines()
+            said = dict(line[len("mzops: "):].split("=", 1) for line in lines if line.startswith("mzops: ") and "=" in line)
             if done.rc != 0:
                 raise mission.fail(standby, done, "the drill copy did not open")
             mission.writable_at = mission.writable_at or time.monotonic()

@@ -23,7 +23,7 @@ from typing import Callable
 from mzops import engines
 from mzops.connect import ssh
 from mzops.dr.plan import Pair, Plan, Step
-from mzops.dr.remote import pgpass_line, scram_verifier, with_secrets
+from mzops.dr.remote import with_secrets
 from mzops.dr.steps import StepFailed
 from mzops.engines.base import DOWN, PRIMARY, STANDBY, ReplicationState
 from mzops.errors import InputError, OperationFailed
@@ -47,6 +47,7 @@ class Side:
     engine: object
     target: ssh.Target
     state: ReplicationState | None = None
+    unreachable_at: float | None = None     # when its host last did not answer (within one run)
 
     @property
     def name(self) -> str:
@@ -72,6 +73,7 @@ class Link:
     source_last: int | None = None       # the old primary's last position, for the gate
     source_last_text: str = ""
     source_last_basis: str = ""
+    source_last_exact: bool = False      # the old primary's very last position (a clean stop), not an estimate
     fenced: str = ""                     # how the old primary was fenced
     promoted: bool = False
     lost_bytes: int | None = None
@@ -126,9 +128,17 @@ def links_of(plan: Plan, estate: Estate, resolver: Resolver) -> list[Link]:
             for pair in plan.pairs]
 
 
+# A host that did not answer is not asked again within this long in one run: behind a
+# cut link every question waits for ssh's connect timeout. Fencing always asks again.
+UNREACHABLE_CACHE = 30.0
+
+
 def read_state(side: Side, timeout: float = 30) -> ReplicationState:
     """The side's replication state now (unreachable: role unknown, said why)."""
+    if side.unreachable_at is not None and time.monotonic() - side.unreachable_at < UNREACHABLE_CACHE:
+        return side.state
     done = ssh.run_script(side.target, side.engine.replication_facts, [side.port, side.data], timeout=timeout)
+    side.unreachable_at = time.monotonic() if done.transport_failed else None
     if done.rc != 0:
         why = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.rc}"
         state = ReplicationState(side.name, DOWN, problem=("unreachable: " if done.transport_failed else "") + why)
@@ -182,19 +192,25 @@ class Mission:
     deadline: float = 0.0
     notes: list[str] = field(default_factory=list)
 
+    def lost(self, side: Side) -> bool:
+        """SIDE's host did not answer a moment ago, in a disaster run: steps that would
+        only tidy up there (release an address, check it takes no write) skip it."""
+        return self.mode == DISASTER and side.unreachable_at is not None and \
+            time.monotonic() - side.unreachable_at < UNREACHABLE_CACHE
+
     def remaining(self, floor: float = 5.0) -> float:
         return max(floor, self.deadline - time.monotonic())
 
     def run_script(self, side: Side, script: bytes, args: list[str], timeout: float | None = None,
                    secrets: bool = False):
         if secrets:
-            script = with_secrets(script, **self.replication_secrets())
+            script = with_secrets(script, **self.replication_secrets(side))
         return ssh.run_script(side.target, script, args, timeout=timeout or self.remaining())
 
-    def replication_secrets(self) -> dict[str, str]:
+    def replication_secrets(self, side: Side) -> dict[str, str]:
         spec = self.plan.spec.replication
         password = self.resolver.resolve(spec.credentials).reveal()
-        return {"MZOPS_PASSWORD": pgpass_line(spec.account, password), "MZOPS_VERIFIER": scram_verifier(password)}
+        return side.engine.replication_secrets(spec.account, password)
 
     def fail(self, side: Side, done, what: str) -> StepFailed:
         said = (done.stderr or "").strip().splitlines()
@@ -296,19 +312,21 @@ class Mission:
                              "have every committed transaction (a disaster run may accept that with --accept-loss)")
         state = target.state
         behind = link.source_last - (state.position or 0)
-        # a stopped primary's position is its shutdown checkpoint's start: replayed only
-        # when the standby is past it; a position seen while it ran is reached when equal
-        reached = behind < 0 if link.source_last_basis == "shutdown checkpoint" else behind <= 0
+        # PostgreSQL: a stopped primary's position is its shutdown checkpoint's start,
+        # replayed only when the standby is past it; a position seen while it ran (and
+        # MariaDB's last GTID) is reached when equal
+        strict = link.source_last_exact and link.source.engine.stopped_position_strict
+        reached = behind < 0 if strict else behind <= 0
         if reached:
             link.lost_bytes = 0
             return
         if self.mode == DISASTER and self.accept_loss:
             link.lost_bytes = max(0, behind)
-            self.notes.append(f"{target.name}: promoted {behind} bytes of WAL behind {link.source.name}'s last "
+            self.notes.append(f"{target.name}: promoted {behind} {target.engine.position_unit} behind {link.source.name}'s last "
                               f"known position ({link.source_last_basis}), loss accepted by {self.operator}")
             return
         raise StepFailed(f"{target.name} has replayed to {state.position_text}, {link.source.name} was at "
-                         f"{link.source_last_text} ({link.source_last_basis}): {max(behind, 0)} bytes of WAL "
+                         f"{link.source_last_text} ({link.source_last_basis}): {max(behind, 0)} {target.engine.position_unit} "
                          "would be lost; not promoted")
 
     # ------------------------------------------------------------- the record
@@ -333,13 +351,15 @@ class Mission:
             "rto_seconds": rto,              # from the command's start to the first write taken by the new primary
             "write_outage_seconds": round(self.writable_at - self.fenced_at, 3)
             if self.writable_at and self.fenced_at else None,
-            "rpo": {"lost_wal_bytes": (None if any(x is None for x in losses) else sum(losses)) if losses else None,
-                    "basis": [link.source_last_basis for link in self.links]},
+            "rpo": {"lost": (None if any(x is None for x in losses) else sum(losses)) if losses else None,
+                    "unit": sorted({link.source.engine.position_unit for link in self.links if link.source}),
+                    "basis": [link.source_last_basis for link in self.links],
+                    "exact": bool(self.links) and all(link.source_last_exact for link in self.links)},
             "steps": [s.to_dict() for s in self.steps],
             "pairs": [{"source": link.source.name if link.source else None,
                        "target": link.target.name if link.target else None, "fenced": link.fenced,
                        "promoted": link.promoted, "source_last": link.source_last_text,
-                       "lost_wal_bytes": link.lost_bytes} for link in self.links],
+                       "lost": link.lost_bytes} for link in self.links],
             "notes": self.notes,
             "components": self.components(),
         }

@@ -52,7 +52,8 @@ class Replication(_Strict):
     account: str = Field("mzops_replication", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     credentials: str             # a reference to the account's password (never the password)
     wal_keep: str = "2GB"        # WAL the primary keeps for a standby that falls behind
-    max_lag_bytes: int = 16 * 1024 ** 2   # a planned failover refuses a standby further behind
+    max_lag_bytes: int = 16 * 1024 ** 2   # a planned failover refuses a standby further behind (WAL)
+    max_lag_transactions: int = Field(1000, ge=0)   # the same for engines counting transactions (GTID)
 
     @field_validator("credentials")
     @classmethod
@@ -236,6 +237,9 @@ def _check_estate(doc: yamlfile.Located, spec: PlanSpec, estate: Estate) -> None
             if not asset.address:
                 raise doc.error(where, f"{name}: no ansible_host: the other side connects to that address")
         primary, standby = estate.assets[pair.primary], estate.assets[pair.standby]
+        if pair.mode == "synchronous" and not engines.get(primary.db_engine).synchronous:
+            raise doc.error(("plan", "databases", index, "mode"), f"synchronous replication is not built for "
+                                                                  f"{primary.db_engine} yet: asynchronous")
         if primary.db_engine != standby.db_engine:
             raise doc.error(("plan", "databases", index), f"{pair.primary} is {primary.db_engine}, "
                                                           f"{pair.standby} is {standby.db_engine}")

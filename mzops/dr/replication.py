@@ -80,15 +80,15 @@ def protect(mission: Mission, apply: bool, restart: bool) -> list[Outcome]:
                 problem = f"{side.name}: {err.strip().splitlines()[-1] if err.strip() else f'exit {rc}'}"
                 break
         if not problem and build:
-            lines.append(f"{link.away.name}: rebuilt as a standby of {link.home.name} (pg_basebackup; its data "
-                         "directory kept aside as DATA.mzops-before-dr)")
+            lines.append(f"{link.away.name}: rebuilt as a standby of {link.home.name} (from a copy of it; its "
+                         "data directory kept aside as DATA.mzops-before-dr)")
             if apply:
-                done = mission.run_script(link.away, link.away.engine.standby_build,
-                                          [link.away.port, link.home.asset.address, link.home.port,
-                                           mission.plan.spec.replication.account], timeout=3600)
-                if done.rc != 0:
-                    problem = f"{link.away.name}: the standby was not built: {done.stderr.strip()[-300:]}"
-                elif sync:
+                problem = build_standby(mission, link.away, link.home)
+                if not problem:       # the copy brought the primary's accounts: the standby's own again
+                    rc, _, err = _configure(mission, link, link.away, link.home, mode, False)
+                    if rc != 0:
+                        problem = f"{link.away.name}: {err.strip().splitlines()[-1] if err.strip() else f'exit {rc}'}"
+                if not problem and sync:
                     rc, said, err = _configure(mission, link, link.home, link.away, "apply", True)
                     if rc != 0:
                         problem = f"{link.home.name}: synchronous replication not set: {err.strip()[-200:]}"
@@ -106,6 +106,50 @@ def protect(mission: Mission, apply: bool, restart: bool) -> list[Outcome]:
         out.append(Outcome(name, state, problem or ("; ".join(changes) if changes else lines[-1]),
                            diff="\n".join(lines), seconds=time.monotonic() - begin))
     return out
+
+
+def build_standby(mission: Mission, side: Side, primary: Side) -> str:
+    """SIDE made a fresh standby of PRIMARY: by itself (PostgreSQL's pg_basebackup
+    pulls the copy), or around a copy PRIMARY writes and the controller relays (the
+    engine's seed_source / seed_receive). The problem, or ""."""
+    engine = side.engine
+    args = [side.port, primary.asset.address, primary.port, mission.plan.spec.replication.account]
+    if engine.seed_source is None:
+        done = mission.run_script(side, engine.standby_build, [*args, "all"], timeout=3600, secrets=True)
+        return "" if done.rc == 0 else f"{side.name}: the standby was not built: {done.stderr.strip()[-300:]}"
+    done = mission.run_script(side, engine.standby_build, [*args, "prepare"], timeout=600, secrets=True)
+    if done.rc != 0:
+        return f"{side.name}: not ready for a copy: {done.stderr.strip()[-300:]}"
+    folder = next((line.split("=", 1)[1] for line in done.stderr.splitlines()
+                   if line.startswith("mzops: data_directory=")), "")
+    if not folder:
+        return f"{side.name}: did not say where its data directory is"
+    problem = relay(primary, engine.seed_source, [primary.port, f"mzops dr seed of {side.name}"], side,
+                    engine.seed_receive, [folder])
+    if problem:
+        return problem
+    done = mission.run_script(side, engine.standby_build, [*args, "start"], timeout=1800, secrets=True)
+    return "" if done.rc == 0 else f"{side.name}: the standby did not start: {done.stderr.strip()[-300:]}"
+
+
+def relay(source: Side, script: bytes, args: list[str], target: Side, receive: str, receive_args: list[str]) -> str:
+    """SCRIPT's output on SOURCE's host fed to RECEIVE on TARGET's host, through the
+    controller (the two hosts need no access to each other). The problem, or ""."""
+    from mzops.connect import ssh
+    with ssh.stream(source.target, script, args) as out, ssh.feed(target.target, receive, receive_args) as into:
+        for chunk in iter(lambda: out.stdout.read(1 << 20), b""):
+            try:
+                into.stdin.write(chunk)
+            except BrokenPipeError:
+                break
+        into.stdin.close()
+        into.wait()
+        out.wait()
+        if out.returncode != 0:
+            return f"{source.name}: the copy failed: {out.stderr.read().decode(errors='replace').strip()[-300:]}"
+        if into.returncode != 0:
+            return f"{target.name}: the copy was not taken: {into.stderr.read().decode(errors='replace').strip()[-300:]}"
+    return ""
 
 
 HOLDS = b"""ip -o addr show dev "$2" 2>/dev/null | grep -qF " $1 "
@@ -144,10 +188,10 @@ def rejoin(mission: Mission, side: Side, other: Side, wait: float) -> str:
     else:
         done = mission.run_script(side, side.engine.rejoin,
                                   [side.port, side.data, other.asset.address, other.port,
-                                   mission.plan.spec.replication.account], timeout=wait)
+                                   mission.plan.spec.replication.account], timeout=wait, secrets=True)
         if done.rc != 0:
             raise mission.fail(side, done, "could not follow " + other.name)
-        said = f"{side.name} rewound (after a CHECKPOINT on {other.name}) and started as its standby"
+        said = f"{side.name} {side.engine.rejoin_method}, a standby of {other.name}"
     primary = read_state(other)
     deadline = time.monotonic() + wait
     while True:
@@ -174,14 +218,16 @@ def status(plan: Plan, estate: Estate, resolver: Resolver) -> dict:
         read_state(link.home), read_state(link.away)
         primary = next((s for s in link.sides if s.state.role == PRIMARY), None)
         standby = next((s for s in link.sides if s is not primary), None)
-        lag_bytes = lag_seconds = None
+        lag = lag_seconds = None
         if primary is not None and standby.state.role == STANDBY:
-            lag_bytes = max(0, (primary.state.position or 0) - (standby.state.position or 0))
+            lag = max(0, (primary.state.position or 0) - (standby.state.position or 0))
             for line in (primary.state.facts or {}).get("sender", "").splitlines():
                 fields = line.split()
                 if fields and fields[0] == standby.asset.address and len(fields) >= 6:
                     lag_seconds = float(fields[5])
             facts = standby.state.facts or {}
+            if lag_seconds is None:
+                lag_seconds = standby.state.lag_seconds
             if lag_seconds is None and facts.get("last_replay") and facts.get("now"):
                 lag_seconds = round(float(facts["now"]) - float(facts["last_replay"]), 3)
         both = sum(1 for s in link.sides if s.state.role == PRIMARY)
@@ -192,7 +238,7 @@ def status(plan: Plan, estate: Estate, resolver: Resolver) -> dict:
                       and link.home.state.system and link.away.state.system
                       else "TWO WRITABLE PRIMARIES (a split brain, or copies never paired)" if both == 2 else "protected" if primary and streams_from(
                 standby.state, primary) else "not protected" if primary else "no primary"),
-            "lag_bytes": lag_bytes, "lag_seconds": lag_seconds,
+            "lag": lag, "lag_unit": link.home.engine.position_unit, "lag_seconds": lag_seconds,
             "servers": [{**s.state.to_dict(), "site": s.asset.site} for s in link.sides],
         })
     return {"plan": plan.name, "service": plan.spec.service, "pairs": pairs}

@@ -8,14 +8,15 @@ from html import escape
 
 
 def _rpo(run: dict) -> str:
-    lost = (run.get("rpo") or {}).get("lost_wal_bytes")
+    lost = (run.get("rpo") or {}).get("lost")
+    unit = " / ".join((run.get("rpo") or {}).get("unit", [])) or "bytes of WAL"
     if run.get("mode") == "drill":
         return "—"
     basis = ", ".join(b for b in (run.get("rpo") or {}).get("basis", []) if b)
     if lost is None:
         return f"unknown ({escape(basis) or 'no promotion'})"
-    exact = "shutdown checkpoint" in basis
-    return f"{lost} B WAL {'(positions equal: no committed row lost)' if exact and lost == 0 else '(' + escape(basis) + ')'}"
+    exact = (run.get("rpo") or {}).get("exact", "shutdown checkpoint" in basis)
+    return f"{lost} {escape(unit)} {'(positions equal: no committed row lost)' if exact and lost == 0 else '(' + escape(basis) + ')'}"
 
 
 def html(runs: list[dict], generated: str) -> str:

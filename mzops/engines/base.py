@@ -197,6 +197,21 @@ class Engine:
     rejoin: ClassVar[bytes | None] = None              # sh -s -- PORT DATA OTHER OTHER_PORT ACCOUNT: standby of OTHER
     write_probe: ClassVar[bytes | None] = None         # sh -s -- PORT: a write that must succeed on a primary
     drill_copy: ClassVar[bytes | None] = None          # sh -s -- PORT DIR: the standby copied, opened isolated, written
+    # A standby that cannot copy its primary itself gets the copy relayed by the
+    # controller: `seed_source` on the primary (sh -s -- PORT LABEL) writes it, the
+    # short `seed_receive` on the standby (sh -c, "$1" its data directory) reads it;
+    # `standby_build` then runs twice, with phase "prepare" before and "start" after.
+    seed_source: ClassVar[bytes | None] = None
+    seed_receive: ClassVar[str | None] = None
+    synchronous: ClassVar[bool] = False                # a plan may ask for synchronous replication
+    stopped_position_strict: ClassVar[bool] = True     # a stopped primary's position must be passed, not reached
+    stopped_position_name: ClassVar[str] = "shutdown checkpoint"   # what that position is, in words
+    rejoin_method: ClassVar[str] = ""                  # how `rejoin` makes an old primary follow, in words
+    position_unit: ClassVar[str] = "bytes of WAL"      # what a difference of two positions counts
+
+    def replication_secrets(self, account: str, password: str) -> dict[str, str]:
+        """Shell variables the replication scripts read on their first lines (pure)."""
+        raise NotImplementedError
 
     def replication_state(self, asset: str, facts: dict[str, str]) -> "ReplicationState":
         """What `replication_facts` says of one server (pure)."""

@@ -10,6 +10,7 @@ the server does not have comes back as an error section. Rows come tab-separated
 from __future__ import annotations
 
 import datetime as dt
+import pathlib
 import re
 import ssl
 from collections import defaultdict
@@ -267,7 +268,371 @@ class _Backup:
                 if n not in have]
 
 
-class MariaDB(_Backup, Engine):
+# ----------------------------------------------------------------- replication (DR)
+
+_PROTECT_SH = (pathlib.Path(__file__).parent / "protect.sh").read_bytes()
+
+# Where the server keeps its data, its option files and how it is stopped and started
+# (systemd where it runs, Debian's init script elsewhere; an immediate stop is a kill).
+_MY_SERVICE = br"""
+my_data() {
+  [ -n "${data:-}" ] || data=$(my_run "SELECT @@datadir" 2>/dev/null) || data=
+  [ -n "$data" ] || data=/var/lib/mysql
+  data=${data%/}
+}
+my_conf_dir() {
+  for d in /etc/mysql/mariadb.conf.d /etc/my.cnf.d; do [ -d "$d" ] && { echo "$d"; return 0; }; done
+  echo "no MariaDB option folder (/etc/mysql/mariadb.conf.d, /etc/my.cnf.d)" >&2; exit 6
+}
+my_up() { "$my_client" $sock -NBe "SELECT 1" >/dev/null 2>&1; }
+my_service() {   # start | stop fast|immediate
+  if [ "$1" = stop ] && [ "${2:-fast}" = immediate ]; then
+    pkill -9 -x mariadbd 2>/dev/null || pkill -9 -x mysqld 2>/dev/null || true
+    i=0; while pgrep -x mariadbd >/dev/null 2>&1 && [ $i -lt 50 ]; do i=$((i + 1)); sleep 0.1; done
+    return 0
+  fi
+  if [ -d /run/systemd/system ]; then systemctl "$1" mariadb; else /etc/init.d/mariadb "$1" >/dev/null; fi
+}
+my_sql() { "$my_client" $sock -NB; }   # SQL on stdin: never in argv (a password in it)
+"""
+
+# Role and GTID positions (gtid_binlog_pos: what a primary wrote; gtid_slave_pos: what a
+# replica applied; Gtid_IO_Pos: what it received), or, for a server that is down, the
+# last GTID of its newest binary log and whether mzops stopped it cleanly (a marker
+# newer than that binary log: a server that started again made a newer one).
+REPLICATION_FACTS = _MYSQL + _MY_SERVICE + br"""set -u
+PORT=$1; data=${2:-}
+us=$(printf '\037')
+if out=$(my_run "SELECT CONCAT_WS(CHAR(31), 'running', 'true')
+  UNION ALL SELECT CONCAT_WS(CHAR(31), 'read_only', @@read_only)
+  UNION ALL SELECT CONCAT_WS(CHAR(31), 'server_id', @@server_id)
+  UNION ALL SELECT CONCAT_WS(CHAR(31), 'binlog_position', @@gtid_binlog_pos)
+  UNION ALL SELECT CONCAT_WS(CHAR(31), 'slave_position', @@gtid_slave_pos)
+  UNION ALL SELECT CONCAT_WS(CHAR(31), 'gtid_strict_mode', @@gtid_strict_mode)
+  UNION ALL SELECT CONCAT_WS(CHAR(31), 'log_bin', @@log_bin)
+  UNION ALL SELECT CONCAT_WS(CHAR(31), 'log_slave_updates', @@log_slave_updates)
+  UNION ALL SELECT CONCAT_WS(CHAR(31), 'data_directory', @@datadir)
+  UNION ALL SELECT CONCAT_WS(CHAR(31), 'now', UNIX_TIMESTAMP(NOW(6)))" 2>&1); then
+  printf '%s\n' "$out"
+  "$my_client" $sock -e 'SHOW SLAVE STATUS\G' 2>/dev/null | sed -n \
+    -e "s/^ *Master_Host: \(.*\)$/master${us}\1/p" \
+    -e "s/^ *Slave_IO_Running: \(.*\)$/io_running${us}\1/p" \
+    -e "s/^ *Slave_SQL_Running: \(.*\)$/sql_running${us}\1/p" \
+    -e "s/^ *Gtid_IO_Pos: \(.*\)$/receive_position${us}\1/p" \
+    -e "s/^ *Seconds_Behind_Master: \(.*\)$/behind${us}\1/p" \
+    -e "s/^ *Last_IO_Error: \(..*\)$/io_error${us}\1/p" \
+    -e "s/^ *Last_SQL_Error: \(..*\)$/sql_error${us}\1/p"
+  exit 0
+fi
+echo "running${us}false"
+echo "said${us}$(printf '%s' "$out" | tail -n 1)"
+my_data
+{ pgrep -x mariadbd >/dev/null 2>&1 || pgrep -x mysqld >/dev/null 2>&1; } && echo "postmaster${us}alive"
+[ -f "$data/.mzops-standby" ] && echo "standby_signal${us}true"
+index=$(ls "$data"/*.index 2>/dev/null | grep -v relay | head -n 1)
+[ -n "$index" ] || { echo "control${us}none"; exit 0; }
+last=$(tail -n 1 "$index"); case $last in /*) ;; *) last="$data/${last#./}";; esac
+if [ -f "$data/.mzops-clean-stop" ] && [ "$data/.mzops-clean-stop" -nt "$last" ]; then
+  echo "cluster_state${us}shut down"
+else
+  echo "cluster_state${us}crashed"
+fi
+gtid=$(mariadb-binlog "$last" 2>/dev/null | sed -n -e 's/.*Gtid list \[\(.*\)\].*/\1/p' \
+  -e 's/.*GTID \([0-9]*-[0-9]*-[0-9]*\).*/\1/p' | tail -n 1)
+echo "checkpoint${us}$gtid"
+"""
+
+# GTID replication set up on one side (run on both; each points at the other): an
+# option file (server_id from the address, the binary log, log_slave_updates,
+# gtid_strict_mode, bind_address), the replication account for the other side's
+# address (from its mysql_native_password hash: the password never reaches a log; not
+# binary-logged, so a replica never gets a transaction of its own). Arguments as
+# PostgreSQL's (KEEP unused); MZOPS_HASH on the script's first lines.
+PROTECT = _MYSQL + _MY_SERVICE + _PROTECT_SH + br"""set -eu
+PORT=$1; self=$2; other=$3; other_port=$4; account=$5; name=$6; peer=$7; sync=$8; keep=$9; mode=${10}
+service=${11:-}
+[ "$sync" != on ] || { echo "semi-synchronous replication is not built for MariaDB yet: mode asynchronous" >&2; exit 6; }
+dropin=$(my_conf_dir)/60-mzops-dr.cnf
+id=$(echo "$self" | awk -F. '{print $3 * 256 + $4}')
+basename=$(my_run "SELECT COALESCE(@@log_bin_basename, '')"); base=${basename##*/}; [ -n "$base" ] || base=mysql-bin
+bind=127.0.0.1,$self${service:+,$service}
+want=$(cat <<EOF
+[mariadbd]
+# mzops dr (generated): GTID replication with $other
+server_id = $id
+log_bin = $base
+log_slave_updates = ON
+gtid_strict_mode = ON
+bind_address = $bind
+EOF
+)
+changes=
+[ "$(cat "$dropin" 2>/dev/null)" = "$want" ] || changes="$changes
+change: $dropin (server_id $id, binary log, log_slave_updates, gtid_strict_mode, listen on $self)"
+granted=$(my_run "SELECT COUNT(*) FROM mysql.user WHERE user = '$account' AND host = '$other' AND Repl_slave_priv = 'Y'")
+[ "$granted" = 1 ] || changes="$changes
+change: account '$account'@'$other' (REPLICATION SLAVE)"
+service_check
+restart=
+[ "$(my_run "SELECT @@log_bin")" = 1 ] || restart="$restart log_bin"
+[ "$(my_run "SELECT @@log_slave_updates")" = 1 ] || restart="$restart log_slave_updates"
+[ "$(my_run "SELECT @@bind_address")" = "$bind" ] || restart="$restart bind_address"
+report_or_stop
+service_apply
+my_sql <<SQL
+SET SESSION sql_log_bin = 0;
+CREATE USER IF NOT EXISTS '$account'@'$other' IDENTIFIED BY PASSWORD '$MZOPS_HASH';
+ALTER USER '$account'@'$other' IDENTIFIED BY PASSWORD '$MZOPS_HASH';
+GRANT REPLICATION SLAVE ON *.* TO '$account'@'$other';
+SET GLOBAL server_id = $id;
+SET GLOBAL gtid_strict_mode = ON;
+SQL
+printf '%s\n' "$want" > "$dropin.new" && chmod 0644 "$dropin.new" && mv "$dropin.new" "$dropin"
+my_print_defaults --mysqld >/dev/null || { echo "the option files do not parse: nothing restarted" >&2; exit 1; }
+if [ -n "$restart" ]; then
+  my_service stop fast
+  my_service start
+  i=0; until my_up; do i=$((i + 1)); [ $i -lt 60 ] || { echo "mariadb did not come back within 30 s" >&2; exit 1; }; sleep 0.5; done
+fi
+"""
+
+# A fresh replica, in two parts around the copy streamed from the primary (mariabackup
+# --stream there, mbstream -x here, relayed by the controller): "prepare" stops this
+# server and empties its data directory (the old one kept aside once as
+# DATA.mzops-before-dr); "start" prepares the copy, starts it read-only, and replicates
+# from the primary from the copy's GTID (mariadb_backup_binlog_info). MZOPS_PASSWORD on
+# the first lines (CHANGE MASTER keeps it in the replica's master.info, as MariaDB does).
+STANDBY_BUILD = _MYSQL + _MY_SERVICE + br"""set -eu
+PORT=$1; other=$2; other_port=$3; account=$4; phase=$5
+my_data
+role=$(my_conf_dir)/61-mzops-dr-role.cnf
+if [ "$phase" = prepare ]; then
+  if my_up; then my_service stop fast; fi
+  if [ -e "$data.mzops-before-dr" ]; then rm -rf -- "$data"; else mv "$data" "$data.mzops-before-dr"; fi
+  install -d -o mysql -g mysql -m 0750 "$data"
+  echo "mzops: data_directory=$data" >&2
+  exit 0
+fi
+cd /
+mariabackup --prepare --target-dir="$data" >/tmp/mzops-dr-prepare.log 2>&1 || { tail -n 5 /tmp/mzops-dr-prepare.log >&2; exit 1; }
+gtid=$(cut -f3 "$data/mariadb_backup_binlog_info" 2>/dev/null || cut -f3 "$data/xtrabackup_binlog_info")
+chown -R mysql:mysql "$data"
+printf '%s\n' "[mariadbd]" "# mzops dr (generated): this server is a replica" "read_only = ON" > "$role"
+touch "$data/.mzops-standby"
+rm -f "$data/.mzops-clean-stop"
+my_service start
+i=0; until my_up; do i=$((i + 1)); [ $i -lt 60 ] || { echo "mariadb did not start" >&2; exit 1; }; sleep 0.5; done
+my_sql <<SQL
+SET GLOBAL read_only = ON;
+SET GLOBAL gtid_slave_pos = '$gtid';
+CHANGE MASTER TO MASTER_HOST = '$other', MASTER_PORT = $other_port, MASTER_USER = '$account',
+  MASTER_PASSWORD = '$MZOPS_PASSWORD', MASTER_USE_GTID = slave_pos;
+START SLAVE;
+SQL
+i=0
+until [ "$("$my_client" $sock -e 'SHOW SLAVE STATUS\G' | grep -cE 'Slave_(IO|SQL)_Running: Yes')" = 2 ]; do
+  i=$((i + 1)); [ $i -le 120 ] || { echo "the replica does not run from $other within 60 s" >&2;
+    "$my_client" $sock -e 'SHOW SLAVE STATUS\G' | grep -E 'Last_(IO|SQL)_Error:' >&2; exit 1; }
+  sleep 0.5
+done
+"""
+
+# The copy a fresh replica is made from, on the primary: mariabackup --stream (the
+# backup's own full script), and what the replica's side runs on it (argv: no secret).
+SEED_RECEIVE = 'command -v mbstream >/dev/null || { echo "mbstream is not installed (mariadb-backup)" >&2; exit 4; }; ' \
+               'exec mbstream -x -C "$1"'
+
+SERVER_STOP = _MYSQL + _MY_SERVICE + br"""set -eu
+PORT=$1; data=${2:-}; mode=${3:-fast}
+my_data
+if my_up; then my_service stop "$mode" >&2; fi
+my_up && { echo "the server still answers after the stop" >&2; exit 1; }
+if [ "$mode" = fast ]; then touch "$data/.mzops-clean-stop"; else rm -f "$data/.mzops-clean-stop"; fi
+"""
+
+SERVER_START = _MYSQL + _MY_SERVICE + br"""set -eu
+PORT=$1; data=${2:-}
+my_up && exit 0
+my_data
+rm -f "$data/.mzops-clean-stop"
+my_service start >&2
+i=0; until my_up; do i=$((i + 1)); [ $i -lt 60 ] || { echo "mariadb did not start" >&2; exit 1; }; sleep 0.5; done
+"""
+
+# The replica made the primary: replication stopped and forgotten, read_only off, the
+# role file gone (a restart keeps it writable).
+PROMOTE = _MYSQL + _MY_SERVICE + br"""set -eu
+PORT=$1; seconds=$2
+[ -n "$("$my_client" $sock -e 'SHOW SLAVE STATUS\G')" ] || { echo "not a replica: nothing to promote" >&2; exit 4; }
+my_sql <<'SQL'
+STOP SLAVE;
+RESET SLAVE ALL;
+SET GLOBAL read_only = OFF;
+SQL
+rm -f "$(my_conf_dir)/61-mzops-dr-role.cnf"
+my_data; rm -f "$data/.mzops-standby"
+"""
+
+# The old primary made a replica of OTHER: read-only before it starts (the role file),
+# then replicating from OTHER from the GTIDs it wrote itself (gtid_slave_pos set to its
+# gtid_binlog_pos, MASTER_USE_GTID = slave_pos). A server that wrote transactions OTHER
+# never had (an asynchronous disaster) is refused by OTHER's binary log in strict mode.
+REJOIN = _MYSQL + _MY_SERVICE + br"""set -eu
+PORT=$1; data=${2:-}; other=$3; other_port=$4; account=$5
+my_data
+printf '%s\n' "[mariadbd]" "# mzops dr (generated): this server is a replica" "read_only = ON" \
+  > "$(my_conf_dir)/61-mzops-dr-role.cnf"
+touch "$data/.mzops-standby"
+if ! my_up; then
+  rm -f "$data/.mzops-clean-stop"
+  my_service start >&2
+  i=0; until my_up; do i=$((i + 1)); [ $i -lt 60 ] || { echo "mariadb did not start" >&2; exit 1; }; sleep 0.5; done
+fi
+my_sql <<SQL
+SET GLOBAL read_only = ON;
+STOP SLAVE;
+SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos;
+CHANGE MASTER TO MASTER_HOST = '$other', MASTER_PORT = $other_port, MASTER_USER = '$account',
+  MASTER_PASSWORD = '$MZOPS_PASSWORD', MASTER_USE_GTID = slave_pos;
+START SLAVE;
+SQL
+"""
+
+# A write as an application makes it: refused while read_only is on (root itself
+# bypasses read_only, so it is checked first); not binary-logged.
+WRITE_PROBE = _MYSQL + br"""set -eu
+[ "$(my_run "SELECT @@read_only")" = 0 ] || { echo "read_only is on" >&2; exit 1; }
+my_run "SET SESSION sql_log_bin = 0; CREATE TEMPORARY TABLE mysql.mzops_write_probe (at TIMESTAMP);
+  INSERT INTO mysql.mzops_write_probe VALUES (NOW()); SELECT COUNT(*) FROM mysql.mzops_write_probe" >/dev/null
+"""
+
+# A drill's copy of the replica (sh -s -- PORT DIR): mariabackup of this replica into
+# DIR/base, prepared, opened by a server of its own on a socket in DIR with no network,
+# no binary log and no replication, read-write; a write; removed by restore_remove.
+DRILL_COPY = _MYSQL + br"""set -eu
+PORT=$1; dir=$2
+[ ! -e "$dir" ] || { echo "$dir exists: a drill copy goes to a new folder" >&2; exit 3; }
+[ -n "$("$my_client" $sock -e 'SHOW SLAVE STATUS\G')" ] || { echo "not a replica: a drill copies the DR replica" >&2; exit 4; }
+mkdir -p "$dir"; touch "$dir/.mzops-restore"
+cd /
+mariabackup --backup --user=root $sock --target-dir="$dir/base" >"$dir/mzops-drill.log" 2>&1 \
+  || { tail -n 5 "$dir/mzops-drill.log" >&2; exit 1; }
+mariabackup --prepare --target-dir="$dir/base" >>"$dir/mzops-drill.log" 2>&1 || { tail -n 5 "$dir/mzops-drill.log" >&2; exit 1; }
+chown -R mysql:mysql "$dir"
+setsid mariadbd --no-defaults --datadir="$dir/base" --socket="$dir/mysqld.sock" --skip-networking \
+  --skip-log-bin --skip-slave-start --user=mysql --pid-file="$dir/mysqld.pid" --log-error="$dir/mysqld.err" \
+  </dev/null >/dev/null 2>&1 &
+i=0
+until [ "$("$my_client" -S "$dir/mysqld.sock" -NBe "SELECT 1" 2>/dev/null)" = 1 ]; do
+  i=$((i + 1)); [ $i -le 240 ] || { echo "the copy's server did not start:" >&2; tail -n 5 "$dir/mysqld.err" >&2; exit 1; }
+  sleep 0.5
+done
+"$my_client" -S "$dir/mysqld.sock" -NB <<'SQL'
+CREATE DATABASE mzops_drill_probe;
+CREATE TABLE mzops_drill_probe.t (at TIMESTAMP);
+INSERT INTO mzops_drill_probe.t VALUES (NOW());
+DROP DATABASE mzops_drill_probe;
+SQL
+echo "mzops: socket=$dir/mysqld.sock"
+echo "mzops: position=$("$my_client" -S "$dir/mysqld.sock" -NBe "SELECT @@gtid_current_pos")"
+"""
+
+
+def gtid_number(text: str) -> int:
+    """A GTID position (domain-server-seq, one per domain, comma-separated) as a number
+    that grows with every transaction: the sum of the sequence numbers (in strict mode
+    each domain's only grows)."""
+    total = 0
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        fields = part.split("-")
+        if len(fields) != 3 or not all(f.isdigit() for f in fields):
+            raise ValueError(f"not a GTID position: {text!r}")
+        total += int(fields[2])
+    return total
+
+
+def _on(value: str | None) -> bool:
+    """A boolean system variable as MariaDB prints it: 1 in a plain SELECT, ON in a string."""
+    return (value or "").upper() in ("1", "ON")
+
+
+def native_hash(password: str) -> str:
+    """mysql_native_password's stored form: '*' and SHA1(SHA1(password)) in upper hex."""
+    import hashlib
+    return "*" + hashlib.sha1(hashlib.sha1(password.encode()).digest()).hexdigest().upper()
+
+
+class _Replication:
+    """MariaDB's part of the DR contract: GTID replication in strict mode, read_only on
+    the replica, promotion by RESET SLAVE ALL, the old primary re-pointed by GTID."""
+
+    replication_facts = REPLICATION_FACTS
+    protect = PROTECT
+    standby_build = STANDBY_BUILD
+    server_stop = SERVER_STOP
+    server_start = SERVER_START
+    promote = PROMOTE
+    rejoin = REJOIN
+    write_probe = WRITE_PROBE
+    drill_copy = DRILL_COPY
+    seed_source = FULL_BACKUP
+    seed_receive = SEED_RECEIVE
+    synchronous = False
+    stopped_position_strict = False    # a cleanly stopped primary's position is its last GTID: equal suffices
+    stopped_position_name = "last GTID of its binary log after a clean stop"
+    rejoin_method = "re-pointed by GTID (gtid_slave_pos from its own binary log)"
+    position_unit = "transactions"
+
+    def position(self, text: str) -> int:
+        return gtid_number(text)
+
+    def replication_secrets(self, account: str, password: str) -> dict[str, str]:
+        # a string literal of MariaDB's: backslash escapes, quote doubled
+        return {"MZOPS_HASH": native_hash(password),
+                "MZOPS_PASSWORD": password.replace("\\", "\\\\").replace("'", "''")}
+
+    def replication_state(self, asset: str, facts: dict[str, str]):
+        from mzops.engines.base import DOWN, PRIMARY, STANDBY, STOPPED, ReplicationState
+        if facts.get("running") == "true":
+            replica = bool(facts.get("master"))
+            text = facts.get("slave_position" if replica else "binlog_position", "")
+            state = ReplicationState(asset, STANDBY if replica or _on(facts.get("read_only")) else PRIMARY,
+                                     gtid_number(text), text, facts=facts)
+            if state.role == STANDBY:
+                state.following = facts.get("master", "")
+                state.streaming = facts.get("io_running") == "Yes" and facts.get("sql_running") == "Yes"
+                errors = "; ".join(facts[k] for k in ("io_error", "sql_error") if facts.get(k))
+                if not replica:
+                    state.problem = "read-only but replicating from nobody"
+                elif not _on(facts.get("read_only")):
+                    state.problem = "a replica with read_only off: applications can write to it"
+                elif not state.streaming:
+                    state.problem = (f"replication not running (IO {facts.get('io_running', '?')}, SQL "
+                                     f"{facts.get('sql_running', '?')}){': ' + errors if errors else ''}")
+                if facts.get("behind", "NULL").isdigit():      # Seconds_Behind_Master (NULL: not running)
+                    state.lag_seconds = float(facts["behind"])
+            return state
+        said = facts.get("said", "")
+        if facts.get("postmaster") == "alive":
+            return ReplicationState(asset, DOWN, problem=f"mariadbd runs but does not answer: {said}", facts=facts)
+        if facts.get("control") == "none" or "cluster_state" not in facts:
+            return ReplicationState(asset, DOWN, problem=f"the server does not answer ({said or 'no answer'}) and "
+                                    "has no binary log to read its last position from", facts=facts)
+        text = facts.get("checkpoint", "")
+        was = STANDBY if facts.get("standby_signal") == "true" else PRIMARY
+        if facts["cluster_state"] == "shut down":
+            return ReplicationState(asset, STOPPED, gtid_number(text), text, was=was, facts=facts)
+        return ReplicationState(asset, DOWN, gtid_number(text) if text else None, text, was=was,
+                                problem="stopped without a clean shutdown by mzops: its last binary log may "
+                                        "lack what it committed last (sync_binlog)", facts=facts)
+
+    def replication_problems(self, facts: dict[str, str]) -> list[str]:
+        if facts.get("running") == "true" and not _on(facts.get("log_bin")):
+            return ["no binary log: nothing to replicate from, no way back (dr protect turns it on)"]
+        return []
+
+
+class MariaDB(_Backup, _Replication, Engine):
     name = "mariadb"
     family = "mysql"
     default_port = 3306

@@ -7,7 +7,12 @@ protocol reader prints them the same way, so both paths feed the same parsers.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import pathlib
+import hashlib
+import hmac
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -338,6 +343,8 @@ class _Backup:
 
 # ----------------------------------------------------------------- replication (DR)
 
+_PROTECT_SH = (pathlib.Path(__file__).parent / "protect.sh").read_bytes()
+
 # Finds the data directory of the cluster on $PORT when the server is down (Debian's
 # pg_lsclusters; else the DATA given) and runs the server's own pg_ctl on it: through
 # pg_ctlcluster where it is (it keeps Debian's config layout), pg_ctl elsewhere.
@@ -419,7 +426,7 @@ echo "data_directory${us}$data"
 # other side as primary_conninfo (used only while standby.signal is there). MODE:
 # check (print what would change), apply, apply-restart. The first script lines set
 # MZOPS_VERIFIER and MZOPS_PASSWORD (the standby's pgpass file: libpq needs it there).
-PROTECT = _PSQL + (_FILES / "validate.sh").read_bytes() + br"""set -eu
+PROTECT = _PSQL + (_FILES / "validate.sh").read_bytes() + _PROTECT_SH + br"""set -eu
 PORT=$1; self=$2; other=$3; other_port=$4; account=$5; name=$6; peer=$7; sync=$8; keep=$9; mode=${10}
 service=${11:-}
 conf=$(echo "SHOW config_file" | psql_run); hba=$(echo "SHOW hba_file" | psql_run)
@@ -456,35 +463,24 @@ hba_lines="host replication $account $other/32 scram-sha-256 # mzops-dr
 host postgres $account $other/32 scram-sha-256 # mzops-dr"
 [ "$(grep -F '# mzops-dr' "$hba" || true)" = "$hba_lines" ] || changes="$changes
 change: $hba: replication and rewind from $other by $account (scram-sha-256)"
-# a service address that moves between the sites: listened on before it is here
-sysctl_file=/etc/sysctl.d/60-mzops-dr.conf
-if [ -n "$service" ] && { [ "$(cat /proc/sys/net/ipv4/ip_nonlocal_bind)" != 1 ] || [ ! -f "$sysctl_file" ]; }; then
-  changes="$changes
-change: $sysctl_file: net.ipv4.ip_nonlocal_bind = 1 (listen on the service address $service before it moves here)"
-fi
+service_check
+# a standby's roles are its primary's (replicated): set there
+standby=$(echo "SELECT pg_is_in_recovery()" | psql_run)
 role=$(psql_run <<SQL
 SELECT rolreplication::text || ' ' || rolcanlogin::text || ' ' || pg_has_role(oid, 'pg_checkpoint', 'MEMBER')::text
   FROM pg_roles WHERE rolname = '$account'
 SQL
 )
-[ "$role" = "true true true" ] || changes="$changes
+[ "$role" = "true true true" ] || [ "$standby" = t ] || changes="$changes
 change: role $account (LOGIN REPLICATION, pg_checkpoint, pg_rewind's functions)"
 restart=
 [ "$(echo "SHOW wal_log_hints" | psql_run)" = on ] || restart=" wal_log_hints"
 echo "$listen" | grep -q "$self" && [ "$(echo "SHOW listen_addresses" | psql_run)" = "$listen" ] || restart="$restart listen_addresses"
-[ -z "$changes" ] || printf '%s\n' "$changes" | sed '/^$/d'
-[ -z "$restart" ] || echo "restart: needed for$restart"
-[ "$mode" != check ] || exit 0
-if [ -n "$restart" ] && [ "$mode" != apply-restart ]; then
-  echo "a restart is needed ($restart): add --restart" >&2; exit 7
-fi
-if [ -n "$service" ]; then
-  printf '%s\n' "# mzops dr (generated): the service address $service may move here" "net.ipv4.ip_nonlocal_bind = 1" > "$sysctl_file"
-  sysctl -q -w net.ipv4.ip_nonlocal_bind=1
-fi
+report_or_stop
+service_apply
 umask 077
 printf '%s\n' "$MZOPS_PASSWORD" > "$pgpass.new" && chown postgres: "$pgpass.new" && mv "$pgpass.new" "$pgpass"
-psql_run >/dev/null <<SQL
+[ "$standby" = t ] || psql_run >/dev/null <<SQL
 SET log_statement = 'none';
 DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$account') THEN CREATE ROLE "$account"; END IF; END\$\$;
 ALTER ROLE "$account" LOGIN REPLICATION PASSWORD '$MZOPS_VERIFIER';
@@ -643,6 +639,23 @@ echo "mzops: position=$(echo "SELECT pg_current_wal_lsn()" | psql_run)"
 """
 
 
+def scram_verifier(password: str, salt: bytes | None = None, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for PASSWORD (RFC 5802/7677, as
+    libpq's pg_fe_scram_build_secret): the server never sees the password itself."""
+    salt = salt or os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client = hmac.new(salted, b"Client Key", "sha256").digest()
+    server = hmac.new(salted, b"Server Key", "sha256").digest()
+    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(hashlib.sha256(client).digest())}:{b64(server)}"
+
+
+def pgpass_line(account: str, password: str) -> str:
+    """A libpq password file line for ACCOUNT on any host (':' and '\\' escaped)."""
+    escaped = password.replace("\\", "\\\\").replace(":", "\\:")
+    return f"*:*:*:{account}:{escaped}"
+
+
 class _Replication:
     """PostgreSQL's part of the DR contract: streaming replication, promotion by
     pg_promote, the way back by pg_rewind."""
@@ -656,9 +669,14 @@ class _Replication:
     rejoin = REJOIN
     write_probe = WRITE_PROBE
     drill_copy = DRILL_COPY
+    synchronous = True
+    rejoin_method = "rewound by pg_rewind after a CHECKPOINT on the new primary"
 
     def position(self, text: str) -> int:
         return lsn(text)
+
+    def replication_secrets(self, account: str, password: str) -> dict[str, str]:
+        return {"MZOPS_PASSWORD": pgpass_line(account, password), "MZOPS_VERIFIER": scram_verifier(password)}
 
     def replication_state(self, asset: str, facts: dict[str, str]):
         state = self._replication_state(asset, facts)

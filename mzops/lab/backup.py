@@ -74,7 +74,8 @@ def prepare(hosts: list[LabHost], lab_dir: Path, inventory: Path) -> Path:
     (base / "jobs.yml").write_text(_dump({"jobs": jobs}))
     if primary_db is not None and dr_db is not None:
         (base / "dr").mkdir(exist_ok=True)
-        (base / "dr" / "lab-pg.yml").write_text(_dump({"plan": dr_plan(primary_db, dr_db)}))
+        for engine, name in (("postgresql", "lab-pg"), ("mariadb", "lab-mariadb")):
+            (base / "dr" / f"{name}.yml").write_text(_dump({"plan": dr_plan(primary_db, dr_db, engine)}))
     seen = server_inventory(lab_dir)
     shutil.rmtree(seen, ignore_errors=True)
     shutil.copytree(inventory, seen)
@@ -91,11 +92,17 @@ def prepare(hosts: list[LabHost], lab_dir: Path, inventory: Path) -> Path:
 DR_PASSWORD_REFERENCE = "env:MZOPS_LAB_DR_PASSWORD"
 
 
-def dr_plan(primary_db: LabHost, dr_db: LabHost) -> dict:
-    """The lab's PostgreSQL pair as a DR plan: labdb1 (primary site) to labdb2 (DR site)."""
-    suffix = files.LAB_DATABASES["postgresql"][0]
+# Each lab database engine's service: its name and its address on the shared segment.
+SERVICES = {"postgresql": ("records", 10), "mariadb": ("accounts", 11)}
+
+
+def dr_plan(primary_db: LabHost, dr_db: LabHost, engine: str = "postgresql") -> dict:
+    """A lab database pair as a DR plan: labdb1 (primary site) to labdb2 (DR site)."""
+    suffix = files.LAB_DATABASES[engine][0]
+    service, octet = SERVICES[engine]
+    address = topology.SERVICE_NETWORK.network_address + octet
     return {
-        "service": "lab records",
+        "service": f"lab {service}",
         "databases": [{"primary": f"{primary_db.name}-{suffix}", "standby": f"{dr_db.name}-{suffix}",
                        "mode": "asynchronous"}],
         "replication": {"account": "mzops_replication", "credentials": DR_PASSWORD_REFERENCE,
@@ -103,10 +110,10 @@ def dr_plan(primary_db: LabHost, dr_db: LabHost) -> dict:
         "steps": [
             {"name": "preflight", "kind": "preflight", "group": 1, "timeout": 30},
             {"name": "fence", "kind": "fence", "group": 1, "after": ["preflight"], "timeout": 60,
-             "confirm": "Stop the lab records database at the primary site?"},
+             "confirm": f"Stop the lab {service} database at the primary site?"},
             {"name": "promote", "kind": "promote", "group": 2, "timeout": 60},
             {"name": "service-address", "kind": "address", "group": 3, "timeout": 30,
-             "address": f"{topology.SERVICE_ADDRESS}/{topology.SERVICE_NETWORK.prefixlen}",
+             "address": f"{address}/{topology.SERVICE_NETWORK.prefixlen}",
              "device": topology.SERVICE_DEVICE},
             {"name": "smoke", "kind": "smoke", "group": 4, "timeout": 30},
             {"name": "notify", "kind": "notify", "group": 5, "timeout": 15},

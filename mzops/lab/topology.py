@@ -50,7 +50,6 @@ BACKUP_SERVERS = (("labbk1", "primary", "smc"), ("labbk2", "dr", "smc"))
 SERVICE_NETWORK = ipaddress.ip_network("10.77.40.0/24")
 SERVICE_BRIDGE = "mzbr-svc"
 SERVICE_DEVICE = "eth1"
-SERVICE_ADDRESS = str(SERVICE_NETWORK.network_address + 10)     # the lab records service
 SITE_NETWORKS = {"primary": ipaddress.ip_network("10.77.0.0/20"), "dr": ipaddress.ip_network("10.77.16.0/20")}
 
 

@@ -1,4 +1,4 @@
-"""DR between the lab's two sites, on real PostgreSQL 15: labdb1 (primary site) and
+"""DR between the lab's two sites, on real PostgreSQL 15 and MariaDB 10.11: labdb1 (primary site) and
 labdb2 (DR site) paired by `mzops dr protect` (preview, a refused apply that needs a
 restart, the apply), then a planned failover and a failback with clients writing all
 along (one through the service address, which moves), where every acknowledged row
@@ -53,7 +53,7 @@ def writer(home, host: str, first: int, seconds: int) -> subprocess.Popen:
                             stdout=subprocess.PIPE, env={**os.environ, "MZOPS_HOME": str(home)})
 
 
-SERVICE = "10.77.40.10"          # the lab plan's service address (mzops.lab.topology.SERVICE_ADDRESS)
+SERVICE = "10.77.40.10"          # the lab plan's service address (mzops.lab.backup.SERVICES)
 APP_PASSWORD = "app-lab-pw"
 
 
@@ -110,12 +110,20 @@ def rows(home, host: str) -> set[int]:
     return {int(n) for n in sql(home, host, "SELECT n FROM t").stdout.split()}
 
 
+@pytest.fixture(scope="module")
+def pristine_at_the_end(lab_session):
+    """The database hosts reset once after the module (each test resets them first)."""
+    yield
+    if lab_session.status is not None:
+        lab_session.run("lab", "reset", HOME_DB, AWAY_DB)
+
+
 @pytest.fixture
-def pair(lab, lab_session):
+def pair(lab, lab_session, pristine_at_the_end):
     home = lab_session.home
     assert lab_session.run("lab", "reset", HOME_DB, AWAY_DB).returncode == 0
     yield home, lab["inventory"]
-    lab_session.run("lab", "reset", HOME_DB, AWAY_DB)
+    run_mzops("lab", "link", "restore", home=home)      # whatever a failed test left cut
 
 
 def protected(home, inv) -> None:
@@ -157,7 +165,7 @@ def test_protect_then_planned_failover_and_failback_lose_no_acknowledged_row(pai
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     record = json.loads(done.stdout)
     assert [s["result"] for s in record["steps"]] == ["ok"] * 6
-    assert record["rpo"]["lost_wal_bytes"] == 0 and record["rto_seconds"] > 0
+    assert record["rpo"]["lost"] == 0 and record["rto_seconds"] > 0
     at_switch = len(rows(home, AWAY_DB))
     assert grows(home, AWAY_DB, at_switch), "the client writes on through the moved service address"
     acked = stopped(client) | acknowledged(local)
@@ -231,7 +239,7 @@ def test_disaster_primary_killed_then_primary_unreachable_refused_until_fenced_b
     done = dr(home, inv, "failover", PLAN, "--disaster", "--yes", "--json")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     record = json.loads(done.stdout)
-    assert record["pairs"][0]["promoted"] and record["rpo"]["lost_wal_bytes"] == 0
+    assert record["pairs"][0]["promoted"] and record["rpo"]["lost"] == 0
     assert len(rows(home, AWAY_DB)) == 1000
     # back, then the metro link cut with the old primary alive at its site
     back = dr(home, inv, "failback", PLAN, "--yes")
@@ -286,3 +294,74 @@ def test_a_drill_opens_a_copy_of_the_standby_isolated_and_leaves_production_and_
     assert grows(home, AWAY_DB, 500, timeout=30)
     status = json.loads(dr(home, inv, "status", PLAN, "--json").stdout)[0]
     assert status["pairs"][0]["state"] == "protected" and status["last_drill"]["result"] == "ok"
+
+
+# ----------------------------------------------------------------- MariaDB 10.11, GTID replication
+
+MY_PLAN = "lab-mariadb"
+
+
+def my(home, host: str, text: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = run_mzops("lab", "exec", host, "--", "mariadb", "-NB", "-e", text, home=home)
+    if check:
+        assert proc.returncode == 0, proc.stderr[-800:]
+    return proc
+
+
+def my_writer(home, host: str, first: int, seconds: int) -> subprocess.Popen:
+    """A client writing one row per transaction as an application (not root: root
+    passes read_only), printing each acknowledged id."""
+    loop = (f"i={first}; end=$(( $(date +%s) + {seconds} )); while [ $(date +%s) -lt $end ]; do "
+            "if mariadb -uapp -papp-lab-pw -h127.0.0.1 -e \"INSERT INTO dr.t VALUES ($i)\" >/dev/null 2>&1; "
+            "then echo $i; fi; i=$((i + 1)); done")
+    return subprocess.Popen([*MZOPS, "lab", "exec", host, "--", "sh", "-c", loop], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, env={**os.environ, "MZOPS_HOME": str(home)})
+
+
+def my_rows(home, host: str) -> set[int]:
+    return {int(n) for n in my(home, host, "SELECT n FROM dr.t").stdout.split()}
+
+
+def test_mariadb_protect_then_planned_failover_and_failback_lose_no_acknowledged_row(pair):
+    home, inv = pair
+    preview = dr(home, inv, "protect", MY_PLAN)
+    assert preview.returncode == 0 and "restart: needed" in preview.stdout, preview.stdout + preview.stderr
+    assert "rebuilt as a standby of labdb1-mariadb" in preview.stdout
+    done = dr(home, inv, "protect", MY_PLAN, "--apply", "--restart")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert my(home, AWAY_DB, "SELECT @@read_only").stdout.strip() == "1"
+    again = dr(home, inv, "protect", MY_PLAN)
+    assert again.returncode == 0 and "change:" not in again.stdout, again.stdout
+    my(home, HOME_DB, "CREATE DATABASE dr; CREATE TABLE dr.t (n int PRIMARY KEY); "
+                      "CREATE USER app@'127.0.0.1' IDENTIFIED BY 'app-lab-pw'; GRANT INSERT, SELECT ON dr.* TO app@'127.0.0.1'")
+    status = json.loads(dr(home, inv, "status", MY_PLAN, "--json").stdout)[0]["pairs"][0]
+    assert status["state"] == "protected", status
+    # an application cannot write to the replica
+    refused = run_mzops("lab", "exec", AWAY_DB, "--", "mariadb", "-uapp", "-papp-lab-pw", "-h127.0.0.1", "-e",
+                        "INSERT INTO dr.t VALUES (-1)", home=home)
+    assert refused.returncode != 0 and "read-only" in refused.stderr.lower() + refused.stdout.lower()
+
+    client = my_writer(home, HOME_DB, 1, 8)
+    run_mzops("lab", "exec", HOME_DB, "--", "sleep", "2", home=home)
+    over = dr(home, inv, "failover", MY_PLAN, "--planned", "--yes", "--json")
+    assert over.returncode == 0, over.stdout[-3000:] + over.stderr[-2000:]
+    record = json.loads(over.stdout)
+    assert all(s["result"] == "ok" for s in record["steps"]) and record["rpo"]["lost"] == 0
+    acked = acknowledged(client)
+    assert len(acked) > 5 and acked <= my_rows(home, AWAY_DB), "an acknowledged row is missing at the DR site"
+    assert {c["asset"]: c["role"] for c in record["components"]} == {"labdb1-mariadb": "stopped",
+                                                                     "labdb2-mariadb": "primary"}
+
+    client = my_writer(home, AWAY_DB, 100000, 8)
+    run_mzops("lab", "exec", AWAY_DB, "--", "sleep", "2", home=home)
+    back = dr(home, inv, "failback", MY_PLAN, "--yes", "--json")
+    assert back.returncode == 0, back.stdout[-3000:] + back.stderr[-2000:]
+    acked = acknowledged(client)
+    assert acked and acked <= my_rows(home, HOME_DB), "a row acknowledged at the DR site is missing after failback"
+    assert my(home, AWAY_DB, "SELECT @@read_only").stdout.strip() == "1"
+    status = json.loads(dr(home, inv, "status", MY_PLAN, "--json").stdout)[0]["pairs"][0]
+    assert status["state"] == "protected" and status["primary_site"] == "primary", status
+    assert my_rows(home, AWAY_DB) == my_rows(home, HOME_DB)
+    drill = dr(home, inv, "drill", MY_PLAN, "--json")
+    assert drill.returncode == 0 and "took a write" in drill.stdout, drill.stdout[-2000:]
+    assert my(home, AWAY_DB, "SELECT @@read_only").stdout.strip() == "1"

@@ -17,7 +17,7 @@ import pytest
 from conftest import REPO, run_mzops
 from mzops.dr import plan as plans
 from mzops.dr.mission import DISASTER, PLANNED, Link, Mission, Side
-from mzops.dr.remote import pgpass_line, scram_verifier
+from mzops.engines.postgresql import pgpass_line, scram_verifier
 from mzops.dr.steps import StepFailed
 from mzops.engines import get
 from mzops.engines.base import DOWN, PRIMARY, STANDBY, STOPPED, ReplicationState
@@ -137,6 +137,7 @@ def _link(source_last: int | None, basis: str, replayed: int) -> Link:
     link = Link(pair=None, home=side("home"), away=side("away"))
     link.source, link.target = link.home, link.away
     link.source_last, link.source_last_text, link.source_last_basis = source_last, hex(source_last or 0), basis
+    link.source_last_exact = basis == "shutdown checkpoint"
     link.target.state = ReplicationState("away", STANDBY, replayed, hex(replayed))
     return link
 
@@ -216,16 +217,70 @@ def test_the_report_shows_every_step_the_rto_and_what_was_lost():
     from mzops.dr import report
     planned = {"run_id": "20261201T1", "plan": "p", "service": "s", "mode": "planned", "operator": "li.wei",
                "result": "ok", "started": "2026-12-01T10:00:00+00:00", "rto_seconds": 1.4,
-               "rpo": {"lost_wal_bytes": 0, "basis": ["shutdown checkpoint"]},
+               "rpo": {"lost": 0, "unit": ["bytes of WAL"], "basis": ["shutdown checkpoint"], "exact": True},
                "steps": [{"name": "fence", "kind": "fence", "group": 1, "started": "a", "ended": "b", "seconds": 0.5,
                           "result": "ok", "message": "db1: stopped cleanly"}],
                "notes": ["fence: answered yes by --yes (li.wei)"],
                "components": [{"asset": "db1", "site": "primary", "role": "stopped", "position": "0/3", "problem": ""}]}
     lost = {**planned, "run_id": "20261201T2", "mode": "disaster", "result": "failed", "rto_seconds": None,
-            "rpo": {"lost_wal_bytes": None, "basis": ["unknown"]},
+            "rpo": {"lost": None, "basis": ["unknown"], "exact": False},
             "steps": [{**planned["steps"][0], "result": "failed", "message": "<db1>'s state cannot be known"}]}
     text = report.html([lost, planned], "now")
     assert "no committed row lost" in text and "unknown (unknown)" in text
     assert '<tr class="failed"><td>1</td><td>fence</td>' in text and "&lt;db1&gt;" in text
     assert text.index("20261201T2") < text.index("20261201T1"), "newest first, as given"
     assert "answered yes by --yes (li.wei)" in text and "8.1.4.9 c)" in text
+
+
+# ----------------------------------------------------------------- MariaDB
+
+MY = get("mariadb")
+# boolean variables as CONCAT_WS prints them (ON/OFF), the scripts' own SELECTs as 1/0
+MY_RUNNING = {"running": "true", "read_only": "OFF", "binlog_position": "0-3084-17", "slave_position": "",
+              "log_bin": "ON"}
+# SHOW SLAVE STATUS fields as MariaDB 10.11 prints them (sql/sql_repl.cc, show_master_info)
+MY_REPLICA = {**MY_RUNNING, "read_only": "ON", "slave_position": "0-3084-15", "master": "10.77.3.12",
+              "io_running": "Yes", "sql_running": "Yes", "receive_position": "0-3084-17", "behind": "0"}
+
+
+@pytest.mark.parametrize("facts,role,position,problem", [
+    (MY_RUNNING, PRIMARY, 17, ""),
+    (MY_REPLICA, STANDBY, 15, ""),
+    ({**MY_REPLICA, "io_running": "Connecting", "io_error": "error connecting to master"}, STANDBY, 15,
+     "replication not running (IO Connecting, SQL Yes): error connecting to master"),
+    ({**MY_REPLICA, "read_only": "OFF"}, STANDBY, 15, "read_only off: applications can write"),
+    ({**MY_RUNNING, "read_only": "1"}, STANDBY, 17, "replicating from nobody"),
+    ({"running": "false", "cluster_state": "shut down", "checkpoint": "0-3084-17"}, STOPPED, 17, ""),
+    ({"running": "false", "cluster_state": "crashed", "checkpoint": "0-3084-17"}, DOWN, 17, "sync_binlog"),
+    ({"running": "false", "postmaster": "alive", "said": "Too many connections"}, DOWN, None, "does not answer"),
+    ({"running": "false", "control": "none"}, DOWN, None, "no binary log"),
+])
+def test_mariadb_replication_facts_become_a_state(facts, role, position, problem):
+    state = MY.replication_state("db", facts)
+    assert (state.role, state.position) == (role, position)
+    assert problem in state.problem and (problem or not state.problem)
+
+
+def test_gtid_positions_order_transactions_and_a_wrong_one_is_refused():
+    from mzops.engines.mariadb import gtid_number, native_hash
+    assert gtid_number("") == 0 and gtid_number("0-1-5,1-2-7") == 12
+    assert gtid_number("0-1-5") < gtid_number("0-2-6"), "a new server id does not restart the count"
+    with pytest.raises(ValueError):
+        gtid_number("0-1")
+    # the documented example: PASSWORD('password') (MariaDB KB, "PASSWORD")
+    assert native_hash("password") == "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19"
+
+
+def test_a_synchronous_mariadb_pair_is_refused_and_mysql_has_no_replication(estate_and_plans):
+    estate, inventory, path = estate_and_plans
+    assert not MY.synchronous and get("mysql").replication_facts is None
+    text = path.read_text().replace("core-pg-01", "core-mysql-01")
+    path.write_text(text)
+    with pytest.raises(InputError, match="no replication for database engine 'mysql'"):
+        plans.load(inventory, "core-records", estate)
+
+
+def test_the_mariadb_password_is_a_string_literal_and_its_hash_what_the_server_stores():
+    secrets = MY.replication_secrets("mzops_replication", "it's a\\b")
+    assert secrets["MZOPS_PASSWORD"] == "it''s a\\\\b"      # inside '...': quote doubled, backslash escaped
+    assert secrets["MZOPS_HASH"].startswith("*") and len(secrets["MZOPS_HASH"]) == 41

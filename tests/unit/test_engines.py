@@ -201,7 +201,7 @@ def test_string_literals_follow_each_servers_escaping():
 
 REPLICATION_SCRIPTS = ("replication_facts", "protect", "standby_build", "server_stop", "server_start", "promote",
                        "rejoin", "write_probe", "drill_copy")
-REPLICATION_METHODS = ("replication_state", "replication_problems", "position")
+REPLICATION_METHODS = ("replication_state", "replication_problems", "position", "replication_secrets")
 
 
 @pytest.mark.parametrize("name", sorted(engines.known()))
@@ -215,3 +215,5 @@ def test_an_engine_with_replication_has_the_whole_of_it(name):
     assert all(getattr(engine, script) for script in REPLICATION_SCRIPTS), name
     for method in REPLICATION_METHODS:
         assert getattr(type(engine), method) is not getattr(Engine, method), f"{name} lacks {method}"
+    assert (engine.seed_source is None) == (engine.seed_receive is None), "a relayed copy has both ends"
+    assert engine.rejoin_method and engine.stopped_position_name

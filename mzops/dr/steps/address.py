@@ -84,9 +84,13 @@ def run(mission, step) -> str:
         raise StepFailed(f"follows: {params.follows!r} is in no pair of this plan")
     for link in links[:1]:
         source, target = link.source, link.target
-        done = mission.run_script(source, RELEASE, [params.address, params.device],
-                                  timeout=min(mission.remaining(), 20))
-        if done.rc != 0:
+        if mission.lost(source):
+            said.append(f"{params.address} not removed from {source.server.name} (unreachable: its site is fenced)")
+            done = None
+        else:
+            done = mission.run_script(source, RELEASE, [params.address, params.device],
+                                      timeout=min(mission.remaining(), 20))
+        if done is not None and done.rc != 0:
             if mission.mode != DISASTER:
                 raise mission.fail(source, done, f"{params.address} could not be removed")
             said.append(f"{params.address} not removed from {source.server.name} (unreachable: its site is fenced)")

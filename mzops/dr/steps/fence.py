@@ -7,6 +7,8 @@ recorded with their name)."""
 
 from __future__ import annotations
 
+import time
+
 from mzops.dr.steps import NoParams, StepFailed
 from mzops.engines.base import DOWN, PRIMARY, STANDBY, STOPPED
 
@@ -21,11 +23,15 @@ def run(mission, step) -> str:
         mode = "immediate" if mission.mode == DISASTER else "fast"
         done = mission.run_script(source, source.engine.server_stop, [source.port, source.data, mode],
                                   timeout=min(mission.remaining(), 30 if mission.mode == DISASTER else 600))
+        if not done.transport_failed:
+            source.unreachable_at = None            # it answered: ask it again
+        else:
+            source.unreachable_at = time.monotonic()
         state = read_state(source, timeout=min(mission.remaining(), 20)) if not done.transport_failed else None
         seen = last_known(source.name)
         if state is not None and state.role == STOPPED and state.was == PRIMARY:
             link.source_last, link.source_last_text = state.position, state.position_text
-            link.source_last_basis = "shutdown checkpoint"
+            link.source_last_basis, link.source_last_exact = source.engine.stopped_position_name, True
             link.fenced = f"stopped cleanly (-m {mode})"
         elif state is not None and state.role in (DOWN, STOPPED) and "unreachable" not in state.problem \
                 and done.rc == 0:

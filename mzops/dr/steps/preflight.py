@@ -1,5 +1,6 @@
 """Check before anything changes. Planned: the old primary runs and is writable, the
-standby streams from it and is no further behind than `max_lag_bytes`, and the old
+standby streams from it and is no further behind than `max_lag_bytes` (or
+`max_lag_transactions`, for engines that count transactions), and the old
 primary could later follow the new one (pg_rewind's needs). Disaster: the standby
 answers as a standby; the lost side is only looked at."""
 
@@ -27,9 +28,11 @@ def run(mission, step) -> str:
         if s.role != PRIMARY:
             raise StepFailed(f"{source.name} is {s.role}, not a running primary")
         lag = (s.position or 0) - (t.position or 0)
-        limit = mission.plan.spec.replication.max_lag_bytes
+        unit = target.engine.position_unit
+        spec = mission.plan.spec.replication
+        limit = spec.max_lag_bytes if unit == "bytes of WAL" else spec.max_lag_transactions
         if lag > limit:
-            raise StepFailed(f"{target.name} is {lag} bytes of WAL behind {source.name} (a planned failover takes "
+            raise StepFailed(f"{target.name} is {lag} {unit} behind {source.name} (a planned failover takes "
                              f"at most {limit}): let it catch up first"
                              + (f" ({t.problem})" if t.problem else ""))
         if t.problem:
@@ -40,5 +43,5 @@ def run(mission, step) -> str:
         problems = source.engine.replication_problems(s.facts)
         if problems:
             raise StepFailed(f"{source.name}: {problems[0]}; no way back after the failover")
-        said.append(f"{target.name} streams from {source.name}, {lag} bytes behind")
+        said.append(f"{target.name} streams from {source.name}, {lag} {unit} behind")
     return "; ".join(said)

@@ -28,6 +28,9 @@ def run(mission, step) -> str:
                                                               sql=statements), [])
             if checked.rc != 0:
                 raise mission.fail(target, checked, "a smoke check failed")
+        if mission.lost(source):
+            said.append(f"{target.name} takes writes; {source.name} not reachable (fenced: {link.fenced})")
+            continue
         old = mission.run_script(source, source.engine.write_probe, [source.port], timeout=min(mission.remaining(), 15))
         if old.rc == 0:
             raise StepFailed(f"{source.name} takes writes too: TWO WRITABLE PRIMARIES; fence {source.name} now")
