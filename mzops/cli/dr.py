@@ -16,15 +16,18 @@ from mzops.cli.inventory import load_estate
 from mzops.dr import failover as failovers
 from mzops.dr import plan as plans
 from mzops.dr import replication
-from mzops.dr.mission import DISASTER, PLANNED, Mission, links_of
+from mzops.dr.mission import DISASTER, PLANNED
 from mzops.errors import InputError
 
 app = typer.Typer(help="Disaster recovery: protect, status, failover, failback, history.", no_args_is_help=True)
 
 
 def _plan(ctx: typer.Context, name: str):
+    """The plan, the estate and who runs it; its databases named in the operation log."""
     estate = load_estate(ctx)
-    return plans.load(common.options(ctx).inventory, name, estate), estate
+    found = plans.load(common.options(ctx).inventory, name, estate)
+    common.note_targets([n for p in found.pairs for n in (p.primary, p.standby)])
+    return found, estate, oplog.current_user()[0]
 
 
 def _say(ctx: typer.Context):
@@ -115,14 +118,12 @@ def protect_cmd(
     """Set up or check replication of the plan's databases to the DR site: the preview
     names every change (files, pg_hba lines, the account, a restart, a standby rebuilt);
     --apply makes them, validated by the server before any reload."""
-    found, estate = _plan(ctx, plan)
-    common.note_targets([n for p in found.pairs for n in (p.primary, p.standby)])
-    user, _ = oplog.current_user()
-    mission = Mission(found, estate, common.resolver(ctx), "protect", user, common.run_id(), say=_say(ctx))
-    mission.links = links_of(found, estate, mission.resolver)
+    found, estate, user = _plan(ctx, plan)
+    run_id = common.run_id()
     with runlayer.exclusive("dr", f"dr protect {plan}"):
-        outcomes = replication.protect(mission, apply, restart)
-    result = runlayer.Result("dr", mission.run_id, outcomes)
+        outcomes = replication.protect_plan(found, estate, common.resolver(ctx), user, run_id, apply, restart,
+                                            say=_say(ctx))
+    result = runlayer.Result("dr", run_id, outcomes)
     if common.want_json(ctx, as_json):
         common.print_json({"plan": plan, "applied": apply, **result.summary(),
                            "outcomes": [o.to_dict() for o in outcomes]})
@@ -182,9 +183,7 @@ def failover_cmd(
         raise InputError("say --planned or --disaster")
     if planned and (fenced_by or accept_loss):
         raise InputError("--fenced-by and --accept-loss are for --disaster")
-    found, estate = _plan(ctx, plan)
-    common.note_targets([n for p in found.pairs for n in (p.primary, p.standby)])
-    user, _ = oplog.current_user()
+    found, estate, user = _plan(ctx, plan)
     confirm = _confirm(ctx, found, yes)
     with runlayer.exclusive("dr", f"dr failover {plan}"):
         record = failovers.failover(found, estate, common.resolver(ctx), PLANNED if planned else DISASTER, user,
@@ -203,9 +202,7 @@ def failback_cmd(
     """Return to the primary site: its old primary rewound into a standby of the DR
     site, caught up, a planned switch back through the plan's steps and gates, and the
     DR site a standby again."""
-    found, estate = _plan(ctx, plan)
-    common.note_targets([n for p in found.pairs for n in (p.primary, p.standby)])
-    user, _ = oplog.current_user()
+    found, estate, user = _plan(ctx, plan)
     confirm = _confirm(ctx, found, yes)
     with runlayer.exclusive("dr", f"dr failback {plan}"):
         record = failovers.failback(found, estate, common.resolver(ctx), user, common.run_id(), say=_say(ctx),
@@ -222,9 +219,7 @@ def drill_cmd(
     """Prove the DR site can take over, touching neither production nor its
     replication: a throw-away copy of each DR standby opened read-write with no
     network, written to, removed; the standby checked streaming before and after."""
-    found, estate = _plan(ctx, plan)
-    common.note_targets([n for p in found.pairs for n in (p.primary, p.standby)])
-    user, _ = oplog.current_user()
+    found, estate, user = _plan(ctx, plan)
     with runlayer.exclusive("dr", f"dr drill {plan}"):
         record = failovers.drill(found, estate, common.resolver(ctx), user, common.run_id(), say=_say(ctx))
     _show_run(ctx, record, as_json)

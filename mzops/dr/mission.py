@@ -165,7 +165,7 @@ class StepRecord:
     started: str = ""
     ended: str = ""
     seconds: float = 0.0
-    result: str = "not run"          # ok, failed, skipped, not run, continued (a disaster's lost-site error)
+    result: str = "not run"          # ok, failed or not run
     message: str = ""
 
     def to_dict(self) -> dict:

@@ -48,6 +48,13 @@ def streams_from(state, other: Side) -> bool:
     return state.role == STANDBY and state.streaming and state.following == other.asset.address
 
 
+def protect_plan(plan: Plan, estate: Estate, resolver: Resolver, operator: str, run_id: str, apply: bool,
+                 restart: bool, say=print) -> list[Outcome]:
+    mission = Mission(plan, estate, resolver, "protect", operator, run_id, say=say)
+    mission.links = links_of(plan, estate, resolver)
+    return protect(mission, apply, restart)
+
+
 def protect(mission: Mission, apply: bool, restart: bool) -> list[Outcome]:
     """Per pair: the configuration both sides need (the same shape on each, pointing at
     the other) and, if the DR side is not streaming from the primary site yet, a fresh

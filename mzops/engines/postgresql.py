@@ -109,6 +109,18 @@ xargs -r rm -f -- < .mzops-sending
 rm -f .mzops-sending
 """
 
+# A scratch copy's own settings (a restore's, a drill's) for the data directory $dir:
+# no TCP at all, a socket and access files of its own, nothing archived anywhere.
+_SCRATCH_CONF = br"""scratch_conf() {
+  echo "port = 5432"
+  echo "listen_addresses = ''"
+  echo "unix_socket_directories = '$dir'"
+  echo "hba_file = '$dir/mzops-hba.conf'"
+  echo "ident_file = '$dir/mzops-ident.conf'"
+  echo "archive_mode = off"
+}
+"""
+
 # The restored data directory DIR (base extracted, WAL in DIR/mzops-wal) opened as a
 # scratch instance: its own postgresql.conf (the backup's postgresql.auto.conf set
 # aside, so nothing of production's, archive_command above all, runs in the copy), only
@@ -116,7 +128,7 @@ rm -f .mzops-sending
 # hot_standby off, so it takes connections only once the target is reached and it is
 # read-write. Recovery that ends before the target is a FATAL of the server's own.
 # TARGET: time=ISO (recovery_target_time) or position=X/Y (recovery_target_lsn, for drills).
-RESTORE_START = b"""set -eu
+RESTORE_START = _SCRATCH_CONF + b"""set -eu
 dir=$1; target=$2; shift 2
 cd /
 version=$(cat "$dir/PG_VERSION")
@@ -127,12 +139,7 @@ bin=/usr/lib/postgresql/$version/bin
 [ -f "$dir/postgresql.conf" ] && mv "$dir/postgresql.conf" "$dir/postgresql.conf.from-backup"
 rm -f "$dir/standby.signal" "$dir/postmaster.pid"
 {
-  echo "port = 5432"
-  echo "listen_addresses = ''"
-  echo "unix_socket_directories = '$dir'"
-  echo "hba_file = '$dir/mzops-hba.conf'"
-  echo "ident_file = '$dir/mzops-ident.conf'"
-  echo "archive_mode = off"
+  scratch_conf
   echo "hot_standby = off"
   echo "restore_command = 'cp \\"$dir/mzops-wal/%f\\" \\"%p\\"'"
   case $target in
@@ -603,7 +610,7 @@ SQL
 # empty: isolated from every network), a socket in DIR, no archiving, nobody to follow;
 # without a signal file it ends recovery at the backup's end and opens read-write, as a
 # promoted standby would. Then it must take a write. Removed by `restore_remove`.
-DRILL_COPY = _PSQL + _PG_SERVICE + br"""set -eu
+DRILL_COPY = _PSQL + _PG_SERVICE + _SCRATCH_CONF + br"""set -eu
 PORT=$1; dir=$2
 [ ! -e "$dir" ] || { echo "$dir exists: a drill copy goes to a new folder" >&2; exit 3; }
 [ "$(echo "SELECT pg_is_in_recovery()" | psql_run)" = t ] || { echo "not a standby: a drill copies the DR standby" >&2; exit 4; }
@@ -614,12 +621,7 @@ touch "$dir/.mzops-restore"
 for f in postgresql.auto.conf postgresql.conf; do [ -f "$dir/$f" ] && mv "$dir/$f" "$dir/$f.from-standby"; done
 rm -f "$dir/standby.signal" "$dir/recovery.signal"
 {
-  echo "port = 5432"
-  echo "listen_addresses = ''"
-  echo "unix_socket_directories = '$dir'"
-  echo "hba_file = '$dir/mzops-hba.conf'"
-  echo "ident_file = '$dir/mzops-ident.conf'"
-  echo "archive_mode = off"
+  scratch_conf
   echo "max_wal_senders = 0"
 } > "$dir/postgresql.conf"
 echo "local all postgres peer" > "$dir/mzops-hba.conf"
