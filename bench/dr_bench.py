@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 MZOPS = [sys.executable, "-m", "mzops"]
 PLANS = {"postgresql": "lab-pg", "mariadb": "lab-mariadb"}
 KILL = {"postgresql": "kill -9 $(head -n 1 /var/lib/postgresql/15/main/postmaster.pid)",
-        "mariadb": "pkill -9 -x mariadbd"}
+        "mariadb": "pkill -9 -x mysqld_safe; pkill -9 -x mariadbd"}   # mysqld_safe would restart it
 SETUP = {"postgresql": ("runuser -u postgres -- psql -XAtq -c 'CREATE TABLE t (n int PRIMARY KEY)'",),
          "mariadb": ("mariadb -e 'CREATE DATABASE dr; CREATE TABLE dr.t (n int PRIMARY KEY)'",)}
 INSERT = {"postgresql": "runuser -u postgres -- psql -XAtq -c \"INSERT INTO t VALUES ($i)\"",

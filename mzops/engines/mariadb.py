@@ -287,6 +287,8 @@ my_conf_dir() {
 my_up() { "$my_client" $sock -NBe "SELECT 1" >/dev/null 2>&1; }
 my_service() {   # start | stop fast|immediate
   if [ "$1" = stop ] && [ "${2:-fast}" = immediate ]; then
+    # mysqld_safe (no systemd) would start a killed server again: it goes first
+    pkill -9 -x mysqld_safe 2>/dev/null || pkill -9 -f 'bin/mysqld_safe' 2>/dev/null || true
     pkill -9 -x mariadbd 2>/dev/null || pkill -9 -x mysqld 2>/dev/null || true
     i=0; while pgrep -x mariadbd >/dev/null 2>&1 && [ $i -lt 50 ]; do i=$((i + 1)); sleep 0.1; done
     return 0
