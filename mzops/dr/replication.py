@@ -203,7 +203,9 @@ def rejoin(mission: Mission, side: Side, other: Side, wait: float) -> str:
     deadline = time.monotonic() + wait
     while True:
         state = read_state(side)
-        if streams_from(state, other) and (state.position or 0) >= (primary.position or 0):
+        if primary.position is None:
+            raise StepFailed(f"{other.name} did not say its log position: {side.name}'s catch-up cannot be shown")
+        if streams_from(state, other) and state.position is not None and state.position >= primary.position:
             break
         if time.monotonic() > deadline:
             raise StepFailed(f"{side.name} does not catch up with {other.name} ({state.position_text or '?'} of "

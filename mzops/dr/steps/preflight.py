@@ -27,7 +27,9 @@ def run(mission, step) -> str:
             continue
         if s.role != PRIMARY:
             raise StepFailed(f"{source.name} is {s.role}, not a running primary")
-        lag = (s.position or 0) - (t.position or 0)
+        if s.position is None or t.position is None:      # no position read: nothing can be compared
+            raise StepFailed(f"{(source if s.position is None else target).name} did not say its log position")
+        lag = s.position - t.position
         unit = target.engine.position_unit
         spec = mission.plan.spec.replication
         limit = spec.max_lag_bytes if unit == "bytes of WAL" else spec.max_lag_transactions
