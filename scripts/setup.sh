@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# apt-utils (apt-ftparchive), gpg: the lab's package mirror is indexed and signed with them.
 # chromium + CJK fonts: the HTML report test renders the report as an evaluator sees it.
 # nftables: the nftables vendor module's round trips and the lab firewall use the real nft.
 # tar, age, systemd, libarchive13: backups (GNU tar streams, age encryption, systemd-analyze for
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 # postgresql-15, mariadb-server, mariadb-backup: database backups and point-in-time restores are
 # tested against real servers of the tests' own, on Unix sockets only (the lab's database hosts
 # run their own too).
-SYSTEM_PACKAGES=(debootstrap socat iproute2 openssh-client util-linux zstd bc ca-certificates openssl
+SYSTEM_PACKAGES=(debootstrap apt-utils gpg socat iproute2 openssh-client util-linux zstd bc ca-certificates openssl
                  chromium fonts-noto-cjk nftables tar age systemd libarchive13 postgresql-15
                  mariadb-server mariadb-client mariadb-backup)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from mzops import run as runlayer
 from mzops.errors import InputError, OperationFailed
 from mzops.lab import backup as lab_backup
-from mzops.lab import files, rootfs, topology
+from mzops.lab import files, mirror, rootfs, topology
 from mzops.lab.topology import LabHost
 from mzops.paths import mzops_home
 
@@ -88,13 +88,15 @@ def up(hosts: int = 3, databases: bool = False, systemd: bool = False, firewall:
 
     start = time.monotonic()
     lowers = {flag: rootfs.ensure(rootfs.top_layer(systemd, flag), log=log) for flag in {False, databases}}
+    mirror.ensure(log=log)
     if systemd:
         rootfs.nspawn()
     try:
         _network(planned)
         _prepare_files(planned)
+        mirror.serve(topology.CONTROL_NETNS, lab_dir() / "mirror.log")
         log(f"starting {len(planned)} lab hosts")
-        state = {"hosts": [], "subnet": str(topology.SUBNET), "started": time.time()}
+        state = {"hosts": [], "subnet": str(topology.SUBNET), "started": time.time(), "mirror": mirror.url()}
         procs = {}
         for host in planned:
             procs[host.name] = _start_host(host, lowers[host.databases])
@@ -120,6 +122,7 @@ def _network(hosts: list[LabHost]) -> None:
     ctl = topology.CONTROL_NETNS
     _ip("netns", "add", ctl)
     _ip("link", "set", "lo", "up", netns=ctl)
+    _ip("addr", "add", f"{topology.MIRROR_ADDRESS}/32", "dev", "lo", netns=ctl)
     _sh("ip", "netns", "exec", ctl, "sysctl", "-qw", "net.ipv4.ip_forward=1")
     for seg in topology.segments(hosts):
         _ip("link", "add", seg.bridge, "type", "bridge", netns=ctl)
@@ -197,6 +200,9 @@ def _prepare_host(host: LabHost, pubkey: str, etc_hosts: str, host_keys: dict[st
         _sh("ssh-keygen", "-A", "-f", str(upper))
     (upper / "root/.ssh/authorized_keys").write_text(pubkey)
     os.chmod(upper / "root/.ssh/authorized_keys", 0o600)
+    for path, data in mirror.host_files().items():
+        (upper / path).parent.mkdir(parents=True, exist_ok=True)
+        (upper / path).write_bytes(data)
     (upper / "etc/hostname").write_text(host.name + "\n")
     (upper / "etc/hosts").write_text(etc_hosts)
     init = upper / files.INIT_PATH.lstrip("/")
@@ -299,6 +305,7 @@ def down(log=print) -> list[str]:
     for mount in leftover_mounts():
         _sh("umount", "-l", mount, check=False)
         removed.append(f"mount {mount}")
+    (lab_dir() / "mirror.log").unlink(missing_ok=True)
     for sub in ("hosts", "cm", "cms", "ssh", "inventory", "server-inventory", "backup"):
         path = lab_dir() / sub
         if path.is_dir() and not path.is_symlink():
@@ -476,7 +483,7 @@ def status() -> dict:
             "state": "running" if alive else "stopped",
         })
     return {"up": True, "inventory": state["inventory"], "subnet": state["subnet"],
-            "ssh_config": str(lab_dir() / "ssh" / "config"), "backup": state.get("backup"), "hosts": hosts}
+            "ssh_config": str(lab_dir() / "ssh" / "config"), "backup": state.get("backup"), "mirror": state.get("mirror"), "hosts": hosts}
 
 
 # ---------------------------------------------------------------- the metro link

@@ -53,6 +53,12 @@ SERVICE_DEVICE = "eth1"
 SITE_NETWORKS = {"primary": ipaddress.ip_network("10.77.0.0/20"), "dr": ipaddress.ip_network("10.77.16.0/20")}
 
 
+# The lab's package mirror (mzops/lab/mirror.py), served by the lab router: an address
+# of neither site, as the ministry's internal mirror is shared infrastructure.
+MIRROR_ADDRESS = "10.77.250.1"
+MIRROR_PORT = 80
+
+
 def service_port(host_name: str) -> str:
     """The router-side name of a database host's leg on the stretched segment."""
     return f"s-{host_name}"[:15]

@@ -137,6 +137,24 @@ def test_isolation(lab_session, lab):
         assert not bounding & (1 << cap), cap
 
 
+def test_hosts_install_packages_from_the_lab_mirror_only(lab_session, lab):
+    """apt on a lab host reads the lab's signed mirror and nothing else, installs from it,
+    and refuses an index whose signature does not verify."""
+    on_host = lambda script: lab_session.run("lab", "exec", "lab01", "--", "sh", "-ec", script)  # noqa: E731
+    try:
+        sources = on_host("apt-get update -qq && apt-get indextargets --format '$(SITE)' | sort -u")
+        assert sources.stdout.split() == ["http://10.77.250.1:80/debian"], sources.stdout + sources.stderr
+        installed = on_host("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+                            "--no-install-recommends auditd >/dev/null && dpkg-query -W -f '${Status}' auditd")
+        assert installed.returncode == 0 and installed.stdout == "install ok installed", installed.stderr
+        # without the lab mirror's key, apt refuses the mirror's indexes
+        forged = on_host("rm -rf /var/lib/apt/lists/*; : > /usr/share/keyrings/mzops-lab-mirror.gpg; "
+                         "apt-get update 2>&1 || true")
+        assert "NO_PUBKEY" in forged.stdout or "not signed" in forged.stdout, forged.stdout[-800:]
+    finally:
+        lab_session.run("lab", "reset", "lab01")
+
+
 def test_database_layer(lab_session):
     status = lab_session.ensure_up()
     db_hosts = [h for h in status["hosts"] if h["databases"]]
