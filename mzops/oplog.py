@@ -95,9 +95,20 @@ def _tail(path: Path) -> tuple[int, str]:
 
 
 def _write_head(path: Path, seq: int, digest: str) -> None:
+    """Atomically where the folder is the caller's; in place (under the log's lock) in a
+    shared log's folder, which other users may not write (`mzops log init`)."""
     head = head_path(path)
+    text = json.dumps({"seq": seq, "hash": digest}) + "\n"
     tmp = head.with_name(head.name + ".tmp")
-    tmp.write_text(json.dumps({"seq": seq, "hash": digest}) + "\n")
+    try:
+        tmp.write_text(text)
+        if head.exists():               # a shared log's head stays writable by all
+            os.chmod(tmp, head.stat().st_mode & 0o777)
+    except PermissionError:
+        with open(head, "r+" if head.exists() else "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.truncate()
+        return
     os.replace(tmp, head)
 
 
@@ -115,11 +126,25 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def read(path: Path | None = None, since: dt.datetime | None = None) -> list[dict[str, Any]]:
     out = []
-    for _, record in _records(path or log_path()):
-        if since and "time" in record and dt.datetime.fromisoformat(record["time"]) < since:
+    for line, record in _records(path or log_path()):
+        if not isinstance(record, dict):
+            record = {"_unparsable": json.dumps(record)[:80]}
+        record.setdefault("_line", line)
+        when = record_time(record)
+        if since and when is not None and when < since:
             continue
         out.append(record)
     return out
+
+
+def record_time(record: dict[str, Any]) -> dt.datetime | None:
+    """A record's time, zone-aware; None when it cannot be read (an edited record is shown
+    rather than filtered away: `log verify` says what is wrong with it)."""
+    try:
+        when = dt.datetime.fromisoformat(str(record["time"]))
+    except (KeyError, ValueError, TypeError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
 @dataclass
@@ -132,7 +157,10 @@ class Verdict:
 
 def verify(path: Path | None = None) -> Verdict:
     path = path or log_path()
+    head = head_path(path)
     if not path.exists():
+        if head.exists():
+            return Verdict(False, 0, f"the log is gone but its head anchor {head} says records were written")
         return Verdict(True, 0, "no operation log yet")
     prev, expected_seq, count = GENESIS, 1, 0
     for line, record in _records(path):
@@ -149,16 +177,20 @@ def verify(path: Path | None = None) -> Verdict:
         if record_hash(record) != record.get("hash"):
             return Verdict(False, count, f"line {line}: record {expected_seq} was edited (hash mismatch)", line)
         prev, expected_seq = record["hash"], expected_seq + 1
-    head = head_path(path)
-    if head.exists():
-        try:
-            anchor = json.loads(head.read_text())
-        except ValueError:
-            return Verdict(False, count, f"{head}: head anchor damaged")
+    if not head.exists():
+        if count:
+            return Verdict(False, count, f"{head}: head anchor missing: records cut from the end could not be seen")
+        return Verdict(True, count)
+    try:
+        anchor = json.loads(head.read_text())
+    except (ValueError, OSError):
+        return Verdict(False, count, f"{head}: head anchor damaged")
+    if isinstance(anchor, dict):
         if anchor.get("seq") != expected_seq - 1 or anchor.get("hash") != prev:
             return Verdict(False, count, f"the log ends at record {expected_seq - 1} but its head anchor says "
                                          f"{anchor.get('seq')}: records removed from the end (truncated)")
-    return Verdict(True, count)
+        return Verdict(True, count)
+    return Verdict(False, count, f"{head}: head anchor damaged")
 
 
 def protect(path: Path | None = None) -> str:
@@ -166,6 +198,17 @@ def protect(path: Path | None = None) -> str:
     path = path or log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(exist_ok=True)
+    head = head_path(path)
+    head.touch(exist_ok=True)
+    if not head.read_text().strip():
+        seq, digest = _tail(path)
+        head.write_text(json.dumps({"seq": seq, "hash": digest}) + "\n")
+    # Every user appends (their commands are logged too); the kernel refuses any other
+    # write to the log, also by its owner. The folder stays root's: nobody else can
+    # replace the files.
+    os.chmod(path.parent, 0o755)
+    os.chmod(path, 0o666)
+    os.chmod(head, 0o666)
     proc = subprocess.run(["chattr", "+a", str(path)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise InputError(f"{path}: cannot make the log append-only: {proc.stderr.strip() or proc.returncode}")

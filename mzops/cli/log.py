@@ -31,15 +31,30 @@ def show(ctx: typer.Context,
          as_json: bool = common.JsonOption) -> None:
     """Print the log (oldest first)."""
     records = oplog.read(since=_since(since))
+    damaged = [r["_line"] for r in records if "_unparsable" in r or not _readable(r)]
     if common.want_json(ctx, as_json):
         common.print_json(records)
-        return
-    table = Table("seq", "time", "user", "role", "command", "targets", "result", "exit")
-    for r in records:
-        targets = ", ".join(r.get("targets", [])[:5]) + (" ..." if len(r.get("targets", [])) > 5 else "")
-        table.add_row(str(r.get("seq")), str(r.get("time", ""))[:19], str(r.get("user")), str(r.get("role")),
-                      " ".join(r.get("command", [])), targets, str(r.get("result")), str(r.get("exit_code")))
-    common.stdout.print(table)
+    else:
+        table = Table("seq", "time", "user", "role", "command", "targets", "result", "exit")
+        for r in records:
+            if "_unparsable" in r or not _readable(r):
+                table.add_row("?", "", "", "", f"line {r['_line']}: not a record: {r.get('_unparsable', '')}",
+                              "", "damaged", "")
+                continue
+            targets = ", ".join(r["targets"][:5]) + (" ..." if len(r["targets"]) > 5 else "")
+            when = oplog.record_time(r)
+            table.add_row(str(r["seq"]), when.strftime("%Y-%m-%d %H:%M:%S %Z") if when else f"{r['time']!s} (?)",
+                          str(r.get("user")), str(r.get("role")), " ".join(map(str, r["command"])), targets,
+                          str(r.get("result")), str(r.get("exit_code")))
+        common.stdout.print(table)
+    if damaged:
+        common.stderr.print(f"mzops: {len(damaged)} damaged line(s) in the log (line {damaged[0]} first): "
+                            "run `mzops log verify`", markup=False, highlight=False)
+
+
+def _readable(record: dict) -> bool:
+    return isinstance(record.get("seq"), int) and isinstance(record.get("command"), list) \
+        and isinstance(record.get("targets"), list)
 
 
 @app.command("verify")

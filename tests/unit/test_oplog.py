@@ -115,3 +115,34 @@ def test_records_forwarded_to_syslog(home):
     assert message.startswith("<86>mzops[")
     forwarded = json.loads(message.split("]: ", 1)[1])
     assert forwarded["hash"] == records(home)[0]["hash"]
+
+
+def test_a_deleted_log_or_head_is_never_a_whole_chain(home):
+    path = three_commands(home)
+    head = oplog.head_path(path)
+    saved = head.read_text()
+    head.unlink()
+    verdict = oplog.verify(path)
+    assert not verdict.whole and "head anchor missing" in verdict.problem
+    head.write_text(saved)
+    path.unlink()
+    verdict = oplog.verify(path)
+    assert not verdict.whole and "the log is gone" in verdict.problem
+    proc = run_mzops("log", "verify", home=home)
+    assert proc.returncode == 1 and "the log is gone" in proc.stderr
+
+
+def test_log_show_names_a_damaged_line_and_survives_an_edited_time(home):
+    path = three_commands(home)
+    lines = path.read_text().splitlines(keepends=True)
+    edited = json.loads(lines[0])
+    edited["time"] = "last tuesday"
+    lines[0] = json.dumps(edited, sort_keys=True) + "\n"
+    lines[1] = "{not json\n"
+    path.write_text("".join(lines))
+    shown = run_mzops("log", "show", "--since", "2020-01-01", home=home)
+    assert shown.returncode == 0, shown.stderr
+    assert "line 2: not a record: {not json" in shown.stdout and "damaged" in shown.stdout
+    assert "last tuesday (?)" in shown.stdout and "None" not in shown.stdout
+    assert shown.stderr.strip() == "mzops: 1 damaged line(s) in the log (line 2 first): run `mzops log verify`"
+    assert " UTC " in shown.stdout, "times carry their zone"
