@@ -22,7 +22,7 @@ FormatOption = typer.Option("table", "--format", "-f", help="table, json, junit 
 
 
 def _request(ctx: typer.Context, profile: str, rules: Optional[str], waiver_file: Optional[Path],
-             forks: int, save_facts: Optional[Path]) -> audit.AuditRequest:
+             forks: int, save_facts: Optional[Path], estate=None) -> audit.AuditRequest:
     catalogues = catalogue.load_profile(profile)
     ids = [r.strip() for r in rules.split(",") if r.strip()] if rules else None
     selected = catalogue.select_across(catalogues, ids)
@@ -34,7 +34,8 @@ def _request(ctx: typer.Context, profile: str, rules: Optional[str], waiver_file
         path = default if default.exists() else None
     if path is not None:
         known = {rule_id for c in catalogues.values() for rule_id in c.rules}
-        in_force, expired = waivers.split(waivers.load(path, known), dt.date.today())
+        names = set(estate.assets) | set(estate.groups) if estate is not None else None
+        in_force, expired = waivers.split(waivers.load(path, known, names), dt.date.today())
         for w in expired:
             common.progress(ctx, f"waiver expired on {w.expires}: {w.rule} for {w.targets} (not applied)")
     if forks < 1:
@@ -79,7 +80,7 @@ def run_cmd(
     if fmt not in report.FORMATS:
         raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
     estate = load_estate(ctx)
-    request = _request(ctx, profile, rules, waiver_file, forks, save_facts)
+    request = _request(ctx, profile, rules, waiver_file, forks, save_facts, estate)
     request.register = common.optional_register(ctx)      # firewall administrators
     chosen = audit.targets(estate, limit, set(request.suites))
     kinds = ", ".join(f"{sum(a.kind == k for a in chosen)} {k}(s)" for k in audit.AUDITED_KINDS
@@ -129,6 +130,6 @@ def evaluate_cmd(
     """Evaluate saved fact bundles offline (no target is contacted)."""
     inv = common.options(ctx).inventory
     estate = load_estate(ctx) if inv.exists() else None
-    request = _request(ctx, profile, rules, waiver_file, 1, None)
+    request = _request(ctx, profile, rules, waiver_file, 1, None, estate)
     result = audit.evaluate_saved(folder, estate, request)
     _emit(ctx, result, fmt, output, common.want_json(ctx, as_json))

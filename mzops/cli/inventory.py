@@ -11,6 +11,7 @@ from rich.table import Table
 from mzops.backup import policy as backup_policy
 from mzops.dr import plan as dr_plans
 from mzops.cli import common
+from mzops.compliance import catalogue, waivers
 from mzops.errors import InputError, MzopsError
 from mzops.inventory import loader, register, validate
 from mzops.firewall import policy
@@ -97,6 +98,12 @@ def validate_cmd(
     if estate is not None:
         problems += validate.estate_problems(estate)
         try:
+            catalogues = catalogue.load_profile("mlps3")
+            problems += validate.parameter_problems(estate, catalogues)
+        except MzopsError as exc:
+            problems.append(str(exc))
+            catalogues = {}
+        try:
             reg = register.load(common.register_path(ctx, register_file))
             problems += validate.register_problems(reg, estate)
         except MzopsError as exc:
@@ -105,6 +112,13 @@ def validate_cmd(
         if ((inv if inv.is_dir() else inv.parent) / "zone_policy.yml").exists():
             try:
                 policy.load(inv, estate)
+            except MzopsError as exc:
+                problems.append(str(exc))
+        waiver_file = (inv if inv.is_dir() else inv.parent) / "waivers.yml"
+        if waiver_file.exists() and catalogues:
+            try:
+                waivers.load(waiver_file, {r for c in catalogues.values() for r in c.rules},
+                             set(estate.assets) | set(estate.groups))
             except MzopsError as exc:
                 problems.append(str(exc))
         if backup_policy.folder_of(inv).is_dir():

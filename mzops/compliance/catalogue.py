@@ -148,12 +148,33 @@ class Catalogue:
         if unknown:
             raise InputError(f"{where}: {PARAMS_VAR}.{unknown[0]}: unknown baseline parameter "
                              f"(known: {', '.join(sorted(self.baseline.parameters))})")
+        for key, value in overrides.items():
+            if key in self.baseline.parameters:
+                wrong = _type_problem(self.baseline.parameters[key], value)
+                if wrong:
+                    raise InputError(f"{where}: {PARAMS_VAR}.{key}: {wrong}")
         return {**self.baseline.parameters,
                 **{k: v for k, v in overrides.items() if k in self.baseline.parameters}}
 
     def groups_needed(self, rules: list[Rule]) -> list[str]:
         needs = {"os"} | {n for r in rules for n in registry()[r.check].needs}
         return sorted(needs)
+
+
+def _type_problem(default: Any, value: Any) -> str | None:
+    """An override must have its default's type (a number where the baseline has a number,
+    a list where it has a list): a string where a list is due would be read letter by letter."""
+    if default is None or value is None:
+        return None
+    kinds = ((bool, "true or false"), (int, "a whole number"), (float, "a number"), (str, "a string"),
+             (list, "a list"), (dict, "a mapping"))
+    for kind, words in kinds:
+        if isinstance(default, kind):
+            fits = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+            if kind is float:
+                fits = isinstance(value, (int, float)) and not isinstance(value, bool)
+            return None if fits else f"{words} expected (the baseline's default is {default!r}), got {value!r}"
+    return None
 
 
 @functools.lru_cache(maxsize=None)

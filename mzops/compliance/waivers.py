@@ -38,7 +38,9 @@ class WaiverFile(BaseModel):
     waivers: tuple[Waiver, ...] = ()
 
 
-def load(path: Path, known_rules: set[str]) -> list[Waiver]:
+def load(path: Path, known_rules: set[str], names: set[str] | None = None) -> list[Waiver]:
+    """The waivers of a file; with `names` (the estate's assets and groups), a waiver
+    whose targets match none of them is refused: it would silently never apply."""
     doc = yamlfile.load(path)
     if not isinstance(doc.data, dict):
         raise InputError(f"{path}:1: expected a mapping with a 'waivers' list")
@@ -51,6 +53,8 @@ def load(path: Path, known_rules: set[str]) -> list[Waiver]:
     for index, waiver in enumerate(parsed.waivers):
         if not any(fnmatch.fnmatchcase(r, waiver.rule) for r in known_rules):
             raise doc.error(("waivers", index, "rule"), f"no rule matches {waiver.rule!r}")
+        if names is not None and not any(fnmatch.fnmatchcase(n, waiver.targets) for n in names):
+            raise doc.error(("waivers", index, "targets"), f"{waiver.targets!r} matches no asset or group")
     return list(parsed.waivers)
 
 

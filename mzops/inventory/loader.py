@@ -91,6 +91,7 @@ def load(path: Path | str) -> model.Estate:
                 locations.setdefault(host, where)
 
     manager, variables = _ansible_inventory(path)
+    set_by = _set_by_groups(manager, variables, path)
     assets: dict[str, model.Asset] = {}
     catalogue: dict[str, Any] = {}
     for host in manager.get_hosts("all"):
@@ -98,6 +99,13 @@ def load(path: Path | str) -> model.Estate:
         catalogue = catalogue or hostvars
         # Ansible 2.19 tags its strings; mzops hands plain ones to everything downstream.
         assets[str(host.name)] = _asset(str(host.name), hostvars, [str(g.name) for g in host.get_groups()])
+        assets[str(host.name)].set_by = {
+            var: found for var in model.ONE_GROUP_VARS
+            if (found := {g: set_by[g][var] for g in map(str, (g.name for g in host.get_groups()))
+                          if var in set_by.get(g, {})})}
+    if not assets:
+        empty = [str(p) for p in _yaml_sources(path) if yamlfile.load(p).data is None]
+        raise InputError(f"{empty[0] if len(empty) == 1 else path}: empty inventory: no asset defined")
     groups = {
         str(name): sorted(str(h.name) for h in group.get_hosts())
         for name, group in manager.groups.items()
@@ -110,8 +118,32 @@ def load(path: Path | str) -> model.Estate:
         sites=_catalogue(catalogue.get(model.VAR_SITES)),
         groups=groups, locations=locations, system=_system(catalogue.get(model.VAR_SYSTEM), path),
     )
-    estate.pattern_matcher = lambda pattern: _quietly(lambda: [str(h.name) for h in manager.get_hosts(pattern)])
+    estate.pattern_matcher = lambda pattern: _quietly(lambda: _hosts(manager, pattern))
     return estate
+
+
+def _set_by_groups(manager, variables, path: Path) -> dict[str, dict[str, str]]:
+    """Group -> the kind, zone and site it sets (inline vars and group_vars files): Ansible
+    merges a host's groups silently, so a host in two zone groups gets one of them."""
+    from ansible.vars.plugins import get_vars_from_inventory_sources
+
+    out: dict[str, dict[str, str]] = {}
+    for name, group in manager.groups.items():
+        found = dict(group.get_vars())
+        found.update(get_vars_from_inventory_sources(variables._loader, [str(path)], [group], "inventory"))
+        own = {var: str(found[var]) for var in model.ONE_GROUP_VARS if var in found}
+        if own:
+            out[str(name)] = own
+    return out
+
+
+def _hosts(manager, pattern: str) -> list[str]:
+    from ansible.errors import AnsibleError
+
+    try:
+        return [str(h.name) for h in manager.get_hosts(pattern)]
+    except AnsibleError as exc:
+        raise InputError(f"--limit: {pattern!r}: {str(exc).splitlines()[0]}") from None
 
 
 def _quietly(call):

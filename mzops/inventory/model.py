@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from mzops.errors import InputError
+
 KINDS = ("host", "database", "firewall")
 CRITICALITIES = ("key", "normal")
 # Engines the estate runs that mzops has no engine file for yet: named in the inventory,
@@ -35,6 +37,18 @@ VAR_SITES = "mzops_sites"
 VAR_SYSTEM = "mzops_system"
 
 # A credential is always a reference to where the secret lives, never the secret.
+# What one group gives a host: a host in two zone groups would get one of them silently.
+ONE_GROUP_VARS = (VAR_KIND, VAR_ZONE, VAR_SITE)
+# Every mzops_* variable an inventory may set (the roles' defaults are found in their files).
+INVENTORY_VARS = frozenset({
+    VAR_KIND, VAR_ZONE, VAR_SITE, VAR_PLATFORM, VAR_CRITICALITY, VAR_DB_ENGINE, VAR_DB_PORT, VAR_DB_SERVER,
+    VAR_DB_USER, VAR_FW_VENDOR, VAR_DEVICE_TYPE, VAR_CREDENTIALS, VAR_ZONES, VAR_SITES, VAR_SYSTEM,
+    "mzops_baseline_params", "mzops_napalm_driver", "mzops_napalm_args",
+    # the hardening roles' defaults (playbooks/roles/*/defaults/main.yml; a test keeps them in step)
+    "mzops_auditd_actions", "mzops_my_managed_name", "mzops_pg_managed_name",
+})
+# Set by mzops for each run: an inventory setting them is refused.
+RUN_VARS = frozenset({"mzops_baseline_file", "mzops_run_id"})
 CREDENTIAL_REF = re.compile(r"^(vault|env|ansible-vault):[^\s]+$")
 
 
@@ -56,6 +70,8 @@ class Asset:
     device_type: str | None = None
     credentials: dict[str, str] = field(default_factory=dict)
     vars: dict[str, Any] = field(default_factory=dict, repr=False)
+    # var -> {group: value} for ONE_GROUP_VARS: more than one value is a mistake
+    set_by: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -121,8 +137,9 @@ class Estate:
 
     def limit(self, pattern: str | None) -> list[str]:
         """Asset names an Ansible host pattern selects ('web*', 'dr:&databases', '!fw-*')."""
-        if not pattern:
+        if pattern is None:
             return sorted(self.assets)
+        check_pattern(pattern)
         if self.pattern_matcher is None:
             raise RuntimeError("estate was not loaded through Ansible")
         return sorted(set(self.pattern_matcher(pattern)) & set(self.assets))
@@ -135,3 +152,30 @@ class Estate:
                 out.add(name)
             out.update(self.groups.get(name, ()))
         return out
+
+
+# An Ansible host pattern (docs: "Patterns: targeting hosts and groups"): terms separated
+# by commas (or colons), each a name or glob with an optional & or ! before it and at
+# most one subscript [N], [N:M], [-N] at its end; a ~ term is a regular expression.
+_SUBSCRIPT = re.compile(r"\[-?\d*(:-?\d*)?\]$")
+
+
+def check_pattern(pattern: str) -> None:
+    """Refuse a --limit Ansible would read otherwise than its writer meant: Ansible takes
+    an empty pattern, or a lone '[', as every host (split_host_pattern drops it)."""
+    from ansible.inventory.manager import split_host_pattern
+
+    if not pattern.strip():
+        raise InputError("--limit: the pattern is empty (leave --limit out to select every asset)")
+    for term in (t.strip() for t in pattern.split(",")):
+        if not term.lstrip("&!"):
+            raise InputError(f"--limit: {pattern!r} has an empty term")
+        if term.lstrip("&!").startswith("~"):
+            try:
+                re.compile(term.lstrip("&!")[1:])
+            except re.error as exc:
+                raise InputError(f"--limit: {term!r} is not a regular expression: {exc}") from None
+        elif "[" in _SUBSCRIPT.sub("", term) or "]" in _SUBSCRIPT.sub("", term):
+            raise InputError(f"--limit: {term!r}: brackets only as one subscript at the end ([N], [N:M], [-N])")
+    if not split_host_pattern(pattern):
+        raise InputError(f"--limit: {pattern!r} names no host or group")

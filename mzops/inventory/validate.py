@@ -7,13 +7,17 @@ not here: this only refuses input that cannot be meant.
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
 import re
 
 from mzops import engines
 from mzops.inventory import model
 from mzops.inventory.register import LoadedRegister
 
-SECRET_NAME = re.compile(r"(pass(word)?|secret|token|private_key)$", re.IGNORECASE)
+SECRET_NAME = re.compile(r"(pass(word|wd|phrase)?|pwd|secret|token|private_key|api_key)$", re.IGNORECASE)
+# RFC 1123 host names; anything made of digits and dots must be an IPv4 address.
+HOST_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
 
 
 def estate_problems(estate: model.Estate) -> list[str]:
@@ -68,14 +72,80 @@ def estate_problems(estate: model.Estate) -> list[str]:
             if not asset.device_type:
                 bad(model.VAR_DEVICE_TYPE, "missing (the Netmiko device_type, e.g. huawei)")
 
-        for role, ref in asset.credentials.items():
+        for var, groups in asset.set_by.items():
+            if len(set(groups.values())) > 1:
+                given = ", ".join(f"{g} ({v})" for g, v in sorted(groups.items()))
+                bad(var, f"set by more than one group: {given}; Ansible silently keeps one "
+                         f"({asset.vars.get(var)})")
+        for key in sorted(asset.vars):
+            if key in model.RUN_VARS:
+                bad(key, "set by mzops for each run: remove it from the inventory")
+            elif key.startswith("mzops_") and key not in model.INVENTORY_VARS:
+                near = difflib.get_close_matches(key, sorted(model.INVENTORY_VARS), n=1)
+                bad(key, "unknown mzops variable" + (f" (did you mean {near[0]}?)" if near else ""))
+        if asset.kind in ("host", "firewall", "database"):
+            problem = address_problem(asset.vars.get("ansible_host"))
+            if problem:
+                bad("ansible_host", problem)
+        raw_credentials = asset.vars.get(model.VAR_CREDENTIALS)
+        if raw_credentials is not None and not isinstance(raw_credentials, dict):
+            bad(model.VAR_CREDENTIALS, f"must be a mapping of role to reference (e.g. {{ssh: "
+                                       f"\"vault:PATH#FIELD\"}}), not {type(raw_credentials).__name__}")
+        if asset.kind == "firewall" and asset.fw_vendor:
+            from mzops.firewall import vendors
+
+            if asset.fw_vendor not in vendors.vendors():
+                bad(model.VAR_FW_VENDOR, _choice(asset.fw_vendor, sorted(vendors.vendors()), "firewall vendor"))
+        for role, ref in (asset.credentials.items() if isinstance(raw_credentials, dict) else ()):
             if not model.CREDENTIAL_REF.match(ref):
                 bad(f"{model.VAR_CREDENTIALS}.{role}",
                     "not a credential reference (use vault:PATH#FIELD, env:NAME or ansible-vault:FILE#KEY)")
         for key, value in asset.vars.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = str(value)          # a numeric password is still a password
             if SECRET_NAME.search(key) and isinstance(value, str) and value \
                     and not model.CREDENTIAL_REF.match(value) and "{{" not in value:
                 bad(key, "looks like a literal secret: put a reference in mzops_credentials instead")
+    return problems
+
+
+def address_problem(value) -> str | None:
+    """Why an ansible_host cannot be an address (None: it can)."""
+    if value is None:
+        return None
+    text = str(value)
+    if re.fullmatch(r"[\d.]+", text):
+        try:
+            ipaddress.IPv4Address(text)
+        except ValueError:
+            return f"{text!r} is not an IPv4 address"
+        return None
+    if ":" in text:
+        try:
+            ipaddress.IPv6Address(text)
+        except ValueError:
+            return f"{text!r} is not an IPv6 address"
+        return None
+    return None if HOST_NAME.match(text) else f"{text!r} is neither an address nor a host name"
+
+
+def parameter_problems(estate: model.Estate, catalogues: dict) -> list[str]:
+    """Every asset's mzops_baseline_params against the baselines of its family: unknown
+    names and values of the wrong type (as an audit would find them, but before one)."""
+    from mzops.compliance import audit
+    from mzops.errors import InputError
+
+    problems = []
+    for asset in estate.assets.values():
+        try:
+            family = audit.family_of(asset)
+        except InputError:
+            continue
+        if family in catalogues:
+            try:
+                catalogues[family].params_for(asset.vars, f"{estate.where(asset.name)}: {asset.name}")
+            except InputError as exc:
+                problems.append(str(exc))
     return problems
 
 
