@@ -7,28 +7,36 @@ from pathlib import Path
 
 import typer
 
+import importlib
+
 from mzops import __version__
 from mzops import access, oplog, secrets
-from mzops.cli import accounts, audit, backup, common, dr, firewall, harden, inventory, lab, log, secrets_cmd
+from mzops.cli import common
 from mzops.errors import InputError, MzopsError
+from mzops.paths import mzops_home
 
 app = typer.Typer(
     name="mzops",
     help="MLPS 2.0 level-3 compliance and operations for the ministry's estate.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
-app.add_typer(inventory.app, name="inventory")
-app.add_typer(lab.app, name="lab")
-app.add_typer(audit.app, name="audit")
-app.add_typer(accounts.app, name="accounts")
-app.add_typer(harden.app, name="harden")
-app.add_typer(firewall.app, name="firewall")
-app.add_typer(backup.app, name="backup")
-app.add_typer(dr.app, name="dr")
-app.add_typer(log.app, name="log")
-app.add_typer(secrets_cmd.app, name="secrets")
+# The command groups, in the order help lists them. A command imports only its own
+# group (napalm, netmiko, SQLAlchemy are not loaded for `mzops dr failover`): a second
+# of Python start-up is a second of a failover's RTO.
+GROUPS = {"inventory": "inventory", "lab": "lab", "audit": "audit", "accounts": "accounts", "harden": "harden",
+          "firewall": "firewall", "backup": "backup", "dr": "dr", "log": "log", "secrets": "secrets_cmd"}
+_registered: set[str] = set()
+
+
+def register(only: str | None = None) -> None:
+    """Add the command group `only` to the app, or every group (help, tests)."""
+    for name in ([only] if only in GROUPS else list(GROUPS)):
+        if name not in _registered:
+            module = importlib.import_module(f"mzops.cli.{GROUPS[name]}")
+            app.add_typer(module.app, name=name)
+            _registered.add(name)
 
 
 def _version(value: bool) -> None:
@@ -58,7 +66,8 @@ ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "Cl
 
 
 GLOBAL_WITH_VALUE = ("-i", "--inventory")
-RESULTS = {0: "ok", 1: "findings or failure", 2: "usage or validation error", 3: "targets unreachable"}
+RESULTS = {0: "ok", 1: "findings or failure", 2: "usage or validation error", 3: "targets unreachable",
+           70: "crashed"}
 
 
 def command_path(argv: list[str]) -> str:
@@ -81,9 +90,31 @@ def command_path(argv: list[str]) -> str:
     return " ".join(words)
 
 
+def hoist_globals(argv: list[str]) -> list[str]:
+    """-i/--inventory and -q/--quiet anywhere before `--` (the README's synopses put them
+    after the sub-command, where click would not know them) moved before it."""
+    front, rest, i = [], [], 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            rest += argv[i:]
+            break
+        if token in GLOBAL_WITH_VALUE and i + 1 < len(argv):
+            front += argv[i:i + 2]
+            i += 2
+            continue
+        if token.startswith("--inventory=") or token in ("-q", "--quiet"):
+            front.append(token)
+        else:
+            rest.append(token)
+        i += 1
+    return front + rest
+
+
 def main() -> None:
     """Authorize the command for the user's role, run it, and log it (also refusals)."""
-    argv = sys.argv[1:]
+    argv = hoist_globals(sys.argv[1:])
+    sys.argv[1:] = argv
     command = command_path(argv)
     logged = bool(command) and not any(a in ("--help", "--version") for a in argv)
     user, uid = oplog.current_user()
@@ -96,6 +127,11 @@ def main() -> None:
                 common.stderr.print(f"mzops: error: refused: {decision.reason}", markup=False, highlight=False)
                 result, code = "refused", 2
         if result is None:
+            group = (command.split() or [None])[0]
+            if any(a in ("--help", "-h") for a in argv) or (group is None and "--version" not in argv):
+                register()                  # help lists every group
+            elif group is not None:
+                register(group)
             code = _run()
     except InputError as exc:  # a broken roles file refuses everything
         common.stderr.print(f"mzops: error: {exc}", markup=False, highlight=False)
@@ -116,8 +152,7 @@ def _run() -> int:
         return code if isinstance(code, int) else 0
     except ClickException as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":
-            typer.echo(exc.ctx.get_help())
-            return 0
+            return 0                        # Typer has printed the group's help
         # Usage errors as one line, like every other mzops error (exit 2).
         where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
         common.stderr.print(f"mzops: error: {exc.format_message()}{where}", markup=False, highlight=False)
@@ -131,3 +166,26 @@ def _run() -> int:
     except KeyboardInterrupt:
         common.stderr.print("mzops: interrupted")
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback kept, the run logged
+        return _crashed(exc)
+
+
+CRASHED = 70        # EX_SOFTWARE (sysexits.h): an internal error, not the input's fault
+
+
+def _crashed(exc: Exception) -> int:
+    import traceback
+
+    folder = mzops_home() / "crashes"
+    text = secrets.redact("".join(traceback.format_exception(exc)))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = folder / f"{common.run_id()}.txt"
+        kept.write_text(f"mzops {__version__}: {' '.join(secrets.redact(a) for a in sys.argv)}\n{text}")
+        where = f"traceback kept in {kept}"
+    except OSError:
+        where = "its traceback could not be kept"
+    message = secrets.redact(str(exc)).splitlines()[0] if str(exc).strip() else ""
+    common.stderr.print(f"mzops: internal error: {type(exc).__name__}: {message} (a bug in mzops: {where})",
+                        markup=False, highlight=False)
+    return CRASHED

@@ -29,7 +29,7 @@ def check(
     register_path: Optional[Path] = typer.Option(None, "--register", help="Account register (default: accounts.yml beside the inventory)."),
     dormant_days: int = typer.Option(90, "--dormant-days", help="No login for this many days is dormant."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or html."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the report to this file."),
+    output: Optional[Path] = common.OutputOption,
     forks: int = typer.Option(10, "--forks"),
     as_json: bool = common.JsonOption,
 ) -> None:

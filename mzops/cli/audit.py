@@ -69,7 +69,7 @@ def run_cmd(
     profile: str = typer.Option("mlps3", "--profile", help="Baseline profile (folder under baselines/)."),
     rules: Optional[str] = typer.Option(None, "--rules", help="Comma-separated rule ids (prefix* allowed)."),
     fmt: str = FormatOption,
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the report to this file."),
+    output: Optional[Path] = common.OutputOption,
     waiver_file: Optional[Path] = typer.Option(None, "--waivers", help="Waivers YAML (default: waivers.yml beside the inventory, if any)."),
     forks: int = typer.Option(10, "--forks", help="Assets assessed in parallel."),
     save_facts: Optional[Path] = typer.Option(None, "--save-facts", help="Keep each asset's fact bundle in this folder."),
@@ -100,7 +100,7 @@ def config_cmd(
     profile: str = typer.Option("mlps3", "--profile"),
     rules: Optional[str] = typer.Option(None, "--rules"),
     fmt: str = FormatOption,
-    output: Optional[Path] = typer.Option(None, "-o", "--output"),
+    output: Optional[Path] = common.OutputOption,
     waiver_file: Optional[Path] = typer.Option(None, "--waivers"),
     as_json: bool = common.JsonOption,
 ) -> None:
@@ -123,7 +123,7 @@ def evaluate_cmd(
     profile: str = typer.Option("mlps3", "--profile"),
     rules: Optional[str] = typer.Option(None, "--rules"),
     fmt: str = FormatOption,
-    output: Optional[Path] = typer.Option(None, "-o", "--output"),
+    output: Optional[Path] = common.OutputOption,
     waiver_file: Optional[Path] = typer.Option(None, "--waivers"),
     as_json: bool = common.JsonOption,
 ) -> None:

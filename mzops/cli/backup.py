@@ -521,7 +521,7 @@ def tapes_import(ctx: typer.Context, library: str = typer.Option(..., "--library
 def report_cmd(
     ctx: typer.Context,
     fmt: str = typer.Option("table", "-f", "--format", help="table, json or html"),
-    output: Optional[Path] = typer.Option(None, "-o", "--output"),
+    output: Optional[Path] = common.OutputOption,
     max_age_hours: float = typer.Option(26.0, "--max-age-hours", help="A last backup older than this is stale."),
 ) -> None:
     """For auditors and the morning after: per job and asset the last good backup, its

@@ -17,7 +17,8 @@ import typer
 from rich.console import Console
 
 from mzops import run as runlayer
-from mzops.errors import InputError
+from mzops.errors import InputError, OperationFailed
+from mzops.paths import mzops_home
 from mzops.inventory import register
 from mzops.secrets import Resolver
 
@@ -58,8 +59,16 @@ def emit_report(ctx: typer.Context, text: str, fmt: str, output: Path | None, su
     """A report to a file (with the summary table on stdout), or to stdout; then the
     command ends with the run's exit code."""
     if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            # The run is done: its report is kept, not lost with the path that failed.
+            kept = mzops_home() / "reports" / f"unsaved-{run_id()}.{ 'txt' if fmt == 'table' else fmt}"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_text(text, encoding="utf-8")
+            raise OperationFailed(f"-o {output}: cannot write the report ({exc.strerror}); it is kept in {kept}") \
+                from None
         progress(ctx, f"{fmt} report written to {output}")
         if summary and not options(ctx).json:
             stdout.print(summary, markup=False, highlight=False, end="")
@@ -101,6 +110,36 @@ def resolver(ctx: typer.Context):
 
 
 JsonOption = typer.Option(False, "--json", help="Machine-readable output alone on stdout.")
+
+
+def writable_output(value: Path | None) -> Path | None:
+    """-o must name a file mzops can write, checked before the run (an hour's audit must
+    not end in a path that cannot be written)."""
+    if value is None:
+        return None
+    if value.is_dir():
+        raise typer.BadParameter(f"{value} is a folder: name a file")
+    folder = value.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise typer.BadParameter(f"{folder} is not a folder")
+    if not os.access(folder if not value.exists() else value, os.W_OK):
+        raise typer.BadParameter(f"{value}: not writable by this user")
+    return value
+
+
+OutputOption = typer.Option(None, "-o", "--output", help="Write the report to this file.", callback=writable_output)
+
+
+def _flag_shows_no_type(option, ctx):
+    """Typer 0.29's help shows a flag as `--json <bool>`, as if it took a value: a flag
+    takes none, so its type column stays empty (click's own help shows none either)."""
+    return None if option.is_flag else _typer_display_type_rich(option, ctx)
+
+
+_typer_display_type_rich = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flag_shows_no_type
 
 # What the running command acted on, for its operation-log record (one command per process):
 # the targets its runs announce reach it as events (see `events`).

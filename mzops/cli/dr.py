@@ -230,7 +230,7 @@ def report_cmd(
     ctx: typer.Context,
     plan: Optional[str] = typer.Argument(None, help="A plan (default: every plan's runs)."),
     fmt: str = typer.Option("html", "-f", "--format", help="html or json"),
-    output: Optional[Path] = typer.Option(None, "-o", "--output"),
+    output: Optional[Path] = common.OutputOption,
 ) -> None:
     """Every failover, failback and drill, newest first, with each step's times and
     result, the RTO and the log lost: the evidence for GB/T 22239-2019 8.1.4.9 c)."""

@@ -88,9 +88,10 @@ def test_unknown_role_and_missing_file(tmp_path, monkeypatch):
 
 def test_every_command_has_roles():
     """A new sub-command must be assigned to roles, or every user is refused it."""
-    from mzops.cli import app
+    from mzops.cli import app, register
     import typer.main
 
+    register()
     group = typer.main.get_command(app)
     for name, sub in group.commands.items():
         for child in getattr(sub, "commands", {None: None}):
