@@ -96,8 +96,12 @@ def load(path: Path | str) -> Located:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
         raise InputError(f"{path}{line}: malformed YAML: {exc.problem or exc}") from None
+    except yaml.reader.ReaderError as exc:   # a character YAML does not allow (a control character)
+        line = text.count("\n", 0, exc.position) + 1
+        raise InputError(f"{path}:{line}: malformed YAML: character {exc.character!r} is not allowed "
+                         "in YAML") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"{path}: malformed YAML: {exc}") from None
+        raise InputError(f"{path}: malformed YAML: {' '.join(str(exc).split())}") from None
     lines: dict[KeyPath, int] = {}
     if node is not None:
         # ScalarNode keys keep their text; map them back to the constructed keys so
