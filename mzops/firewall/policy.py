@@ -150,6 +150,14 @@ def _consistency(spec: PolicySpec, estate: Estate) -> list[tuple[tuple, str]]:
             if zone not in estate.zones:
                 out.append((("firewalls", name, "zones", zone), f"unknown zone {zone!r} (mzops_zones: "
                                                                  f"{', '.join(sorted(estate.zones))})"))
+        # an interface belongs to one zone: in two, the device would take the last one
+        owner: dict[str, str] = {}
+        for zone, interfaces in fw.zones.items():
+            for index, interface in enumerate(interfaces):
+                if interface in owner and owner[interface] != zone:
+                    out.append((("firewalls", name, "zones", zone, index),
+                                f"interface {interface!r} is already in zone {owner[interface]!r}"))
+                owner.setdefault(interface, zone)
     seen: set[str] = set()
     for index, rule in enumerate(spec.rules):
         if rule.name in seen:

@@ -96,3 +96,10 @@ def test_flags_show_no_value_and_completion_is_on():
     help_text = run_mzops("audit", "run", "--help").stdout
     assert "<bool>" not in help_text and "--json" in help_text
     assert "--install-completion" in run_mzops("--help").stdout
+
+
+def test_firewall_render_with_a_list_parameter_written_as_a_string(sample_inventory):
+    path = sample_inventory / "group_vars" / "firewalls.yml"
+    path.write_text(path.read_text().replace("fw_mgmt_sources: [10.10.1.0/24]", "fw_mgmt_sources: 10.10.1.0/24"))
+    proc = run_mzops("-i", str(sample_inventory), "firewall", "render", "fw-inet-01")
+    one_line_error(proc, "mzops_baseline_params.fw_mgmt_sources: a list expected")

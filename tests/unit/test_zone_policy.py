@@ -49,6 +49,8 @@ BROKEN = [
     (lambda d: d["rules"][1].update({"name": "internet-to-portal"}), r"rules.1.name: duplicate rule name"),
     (lambda d: d["rules"][0].update({"acton": "permit"}), r"rules.0.acton: Extra inputs are not permitted"),
     (lambda d: d["addresses"].update({"bad": ["10.1.1.300/24"]}), r"addresses.bad.0: not an address or network"),
+    (lambda d: d["firewalls"]["fw-smc-01"]["zones"]["user"].append("eth2"),
+     r"firewalls.fw-smc-01.zones.user.1: interface 'eth2' is already in zone 'core'"),
 ]
 
 
