@@ -166,6 +166,10 @@ def _run() -> int:
     except KeyboardInterrupt:
         common.stderr.print("mzops: interrupted")
         return 130
+    except OSError as exc:      # this machine refused a file operation (a name too long, no space)
+        where = f"{str(exc.filename)[:120]}: " if exc.filename else ""
+        common.stderr.print(f"mzops: error: {where}{exc.strerror or exc}", markup=False, highlight=False)
+        return 1
     except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback kept, the run logged
         return _crashed(exc)
 

@@ -117,15 +117,18 @@ def writable_output(value: Path | None) -> Path | None:
     not end in a path that cannot be written)."""
     if value is None:
         return None
-    if value.is_dir():
-        raise typer.BadParameter(f"{value} is a folder: name a file")
-    folder = value.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise typer.BadParameter(f"{folder} is not a folder")
-    if not os.access(folder if not value.exists() else value, os.W_OK):
-        raise typer.BadParameter(f"{value}: not writable by this user")
+    try:
+        if value.is_dir():
+            raise typer.BadParameter(f"{value} is a folder: name a file")
+        folder = value.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise typer.BadParameter(f"{folder} is not a folder")
+        if not os.access(folder if not value.exists() else value, os.W_OK):
+            raise typer.BadParameter(f"{value}: not writable by this user")
+    except OSError as exc:          # a name too long, a loop of links
+        raise typer.BadParameter(f"{str(value)[:80]}: {exc.strerror}") from None
     return value
 
 

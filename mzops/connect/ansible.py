@@ -57,7 +57,7 @@ def run_playbook(private_dir: Path, inventory: str, play: list[dict], forks: int
 
 def run_project(private_dir: Path, inventory: str, project_dir: Path, playbook: str, limit: list[str],
                 tags: list[str], check: bool, extravars: dict[str, Any], forks: int = 10,
-                agent_socket: str | None = None) -> Any:
+                agent_socket: str | None = None, timeout: int | None = None) -> Any:
     """Run a playbook of the repository (roles beside it) with tags, diff and maybe check
     mode. Extra vars are written to the private directory: never pass secrets there;
     keys reach ssh through an agent socket."""
@@ -71,4 +71,5 @@ def run_project(private_dir: Path, inventory: str, project_dir: Path, playbook: 
         private_data_dir=str(private_dir), project_dir=str(project_dir), playbook=playbook,
         inventory=inventory, limit=",".join(limit), tags=",".join(tags), extravars=extravars,
         cmdline="--diff" + (" --check" if check else ""), envvars=env, forks=forks, quiet=True,
+        timeout=timeout,
     )

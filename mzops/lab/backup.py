@@ -73,9 +73,12 @@ def prepare(hosts: list[LabHost], lab_dir: Path, inventory: Path) -> Path:
                          **({"drill_host": dr_db.name} if dr_db else {})}
     (base / "jobs.yml").write_text(_dump({"jobs": jobs}))
     if primary_db is not None and dr_db is not None:
+        # each site's first core-zone host stands for the applications of the service
+        apps = {site: next((h.name for h in hosts if h.site == site and h.zone == "core" and not h.databases
+                            and not h.firewall and not h.backup), None) for site in ("primary", "dr")}
         (base / "dr").mkdir(exist_ok=True)
         for engine, name in (("postgresql", "lab-pg"), ("mariadb", "lab-mariadb")):
-            (base / "dr" / f"{name}.yml").write_text(_dump({"plan": dr_plan(primary_db, dr_db, engine)}))
+            (base / "dr" / f"{name}.yml").write_text(_dump({"plan": dr_plan(primary_db, dr_db, engine, apps)}))
     seen = server_inventory(lab_dir)
     shutil.rmtree(seen, ignore_errors=True)
     shutil.copytree(inventory, seen)
@@ -96,8 +99,11 @@ DR_PASSWORD_REFERENCE = "env:MZOPS_LAB_DR_PASSWORD"
 SERVICES = {"postgresql": ("records", 10), "mariadb": ("accounts", 11)}
 
 
-def dr_plan(primary_db: LabHost, dr_db: LabHost, engine: str = "postgresql") -> dict:
-    """A lab database pair as a DR plan: labdb1 (primary site) to labdb2 (DR site)."""
+def dr_plan(primary_db: LabHost, dr_db: LabHost, engine: str = "postgresql",
+            apps: dict[str, str | None] | None = None) -> dict:
+    """A lab database pair as a DR plan: labdb1 (primary site) to labdb2 (DR site). The
+    PostgreSQL plan also points each site's application host at the new primary (an
+    Ansible play) when the lab has one at both sites."""
     suffix = files.LAB_DATABASES[engine][0]
     service, octet = SERVICES[engine]
     address = topology.SERVICE_NETWORK.network_address + octet
@@ -115,6 +121,9 @@ def dr_plan(primary_db: LabHost, dr_db: LabHost, engine: str = "postgresql") -> 
             {"name": "service-address", "kind": "address", "group": 3, "timeout": 30,
              "address": f"{address}/{topology.SERVICE_NETWORK.prefixlen}",
              "device": topology.SERVICE_DEVICE},
+            *([{"name": "point-apps", "kind": "play", "group": 3, "after": ["service-address"], "timeout": 120,
+                "playbook": "point-apps.yml", "hosts": dict(apps)}]
+              if engine == "postgresql" and apps and all(apps.values()) else []),
             {"name": "smoke", "kind": "smoke", "group": 4, "timeout": 30},
             {"name": "notify", "kind": "notify", "group": 5, "timeout": 15},
         ],

@@ -132,6 +132,12 @@ def protected(home, inv) -> None:
     sql(home, HOME_DB, "CREATE TABLE t (n int PRIMARY KEY)")
 
 
+def app_config(home, host: str) -> dict[str, str]:
+    """What the plan's play wrote on an application host (playbooks/dr/point-apps.yml)."""
+    shown = run_mzops("lab", "exec", host, "--", "cat", "/etc/mzops-dr/lab-pg.env", home=home)
+    return dict(line.split("=", 1) for line in shown.stdout.splitlines() if "=" in line and not line.startswith("#"))
+
+
 def test_protect_then_planned_failover_and_failback_lose_no_acknowledged_row(pair):
     home, inv = pair
     status = dr(home, inv, "status", PLAN, "--json")
@@ -164,8 +170,10 @@ def test_protect_then_planned_failover_and_failback_lose_no_acknowledged_row(pai
     done = dr(home, inv, "failover", PLAN, "--planned", "--yes", "--json")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     record = json.loads(done.stdout)
-    assert [s["result"] for s in record["steps"]] == ["ok"] * 6
+    assert [s["result"] for s in record["steps"]] == ["ok"] * 7
     assert record["rpo"]["lost"] == 0 and record["rto_seconds"] > 0
+    # the play step pointed the DR site's application host at the new primary (Ansible)
+    assert app_config(home, "lab03") == {"DB_ASSET": "labdb2-pg", "DB_HOST": "10.77.40.10"}
     at_switch = len(rows(home, AWAY_DB))
     assert grows(home, AWAY_DB, at_switch), "the client writes on through the moved service address"
     acked = stopped(client) | acknowledged(local)
@@ -189,6 +197,7 @@ def test_protect_then_planned_failover_and_failback_lose_no_acknowledged_row(pai
     assert acked and acked <= rows(home, HOME_DB), "a row acknowledged at the DR site is missing after failback"
     assert sql(home, AWAY_DB, "INSERT INTO t VALUES (-2)", check=False).returncode != 0, "the DR side is read-only"
     assert holds_service(home, HOME_DB) and not holds_service(home, AWAY_DB)
+    assert app_config(home, "lab01") == {"DB_ASSET": "labdb1-pg", "DB_HOST": "10.77.40.10"}
     status = json.loads(dr(home, inv, "status", PLAN, "--json").stdout)[0]["pairs"][0]
     assert status["state"] == "protected" and status["primary_site"] == "primary"
     history = json.loads(dr(home, inv, "history", "--json").stdout)
@@ -242,7 +251,7 @@ def test_a_drill_leaves_production_untouched_a_lagging_standby_is_refused_a_late
     record = json.loads(stopped.stdout)
     fence = next(s for s in record["steps"] if s["kind"] == "fence")
     assert fence["result"] == "failed" and "timeout" in fence["message"]
-    assert [s["result"] for s in record["steps"]][2:] == ["not run"] * 4
+    assert [s["result"] for s in record["steps"]][2:] == ["not run"] * 5
     assert any("started again" in note for note in record["notes"]), record["notes"]
     assert {c["asset"]: c["role"] for c in record["components"]} == {"labdb1-pg": "primary", "labdb2-pg": "standby"}
     assert sql(home, HOME_DB, "INSERT INTO t VALUES (-1)", check=False).returncode == 0

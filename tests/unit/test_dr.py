@@ -37,9 +37,10 @@ def estate_and_plans(tmp_path, sample_inventory):
 def test_the_sample_plan_loads_in_its_order(estate_and_plans):
     estate, inventory, _ = estate_and_plans
     found = plans.load(inventory, "core-records", estate)
-    assert [s.name for s in found.steps] == ["preflight", "fence-primary", "promote", "smoke", "notify"]
+    assert [s.name for s in found.steps] == ["preflight", "fence-primary", "promote", "start-apps", "smoke", "notify"]
     assert found.pairs[0].mode == "synchronous" and found.spec.replication.max_lag_bytes == 16 << 20
-    assert found.steps[1].spec.confirm and found.steps[3].params.sql
+    assert found.steps[1].spec.confirm and found.steps[4].params.sql
+    assert found.steps[3].params.hosts == {"primary": "core-app-01", "dr": "dr-app-01"}
 
 
 @pytest.mark.parametrize("old,new,message", [
@@ -55,8 +56,12 @@ def test_the_sample_plan_loads_in_its_order(estate_and_plans):
     ('credentials: "vault:secret/mzops/dr/core-records#password"', "credentials: hunter2",
      r"plan.replication.credentials: a credential reference .*never the password"),
     ("wal_keep: 4GB", "wal_keep: 4 gigs", r"plan.replication.wal_keep: a size as PostgreSQL writes it"),
-    ("sql: [", "sqll: [", r"plan.steps.3.sqll: Extra inputs are not permitted"),
-    ("timeout: 60, sql", "timeout: -1, sql", r"plan.steps.3.timeout: Input should be greater than 0"),
+    ("sql: [", "sqll: [", r"plan.steps.4.sqll: Extra inputs are not permitted"),
+    ("timeout: 60, sql", "timeout: -1, sql", r"plan.steps.4.timeout: Input should be greater than 0"),
+    ("playbook: point-apps.yml", "playbook: start-everything.yml",
+     r"plan.steps.3.playbook: no playbook 'start-everything.yml' in .*playbooks/dr"),
+    ("playbook: point-apps.yml", "playbook: ../harden_linux.yml", r"plan.steps.3.playbook: String should match"),
+    ("vars: {app_service: records-app}", "vars: {app_service: [a, b]}", r"plan.steps.3.vars.app_service"),
     ("mode: synchronous", "mode: sometimes", r"plan.databases.0.mode: Input should be 'asynchronous' or 'synchronous'"),
 ])
 def test_a_wrong_plan_is_refused_naming_file_line_and_key(estate_and_plans, old, new, message):
@@ -284,3 +289,38 @@ def test_the_mariadb_password_is_a_string_literal_and_its_hash_what_the_server_s
     secrets = MY.replication_secrets("mzops_replication", "it's a\\b")
     assert secrets["MZOPS_PASSWORD"] == "it''s a\\\\b"      # inside '...': quote doubled, backslash escaped
     assert secrets["MZOPS_HASH"].startswith("*") and len(secrets["MZOPS_HASH"]) == 41
+
+
+def test_a_play_runs_at_the_site_that_took_over():
+    from mzops.dr.steps import play
+
+    mapped = play.Params(playbook="point-apps.yml", hosts={"primary": "core-app-01", "dr": "dr-app-01"})
+    assert play.pattern_for(mapped, "dr") == "dr-app-01" and play.pattern_for(mapped, "primary") == "core-app-01"
+    with pytest.raises(StepFailed, match="no pattern for the backup site"):
+        play.pattern_for(mapped, "backup")
+    pattern = play.Params(playbook="point-apps.yml", hosts="{site}:&zone_core:&hosts")
+    assert play.pattern_for(pattern, "dr") == "dr:&zone_core:&hosts"
+
+
+@pytest.mark.parametrize("source_position, target_position, message", [
+    (None, 100, "home did not say its log position"),        # read as 0, it passed the lag check once
+    (100, None, "away did not say its log position"),
+    (5000, 100, "away is 4900 bytes of WAL behind home"),
+])
+def test_a_planned_preflight_compares_only_positions_both_servers_gave(monkeypatch, source_position,
+                                                                       target_position, message):
+    from types import SimpleNamespace
+
+    from mzops.dr import mission as mission_module
+    from mzops.dr.steps import preflight
+
+    link = _link(None, "unknown", 0)
+    link.source.state = ReplicationState("home", PRIMARY, source_position, str(source_position))
+    link.target.state = ReplicationState("away", STANDBY, target_position, str(target_position))
+    monkeypatch.setattr(mission_module, "read_state", lambda side, timeout=None: side.state)
+    mission = _mission(PLANNED)
+    mission.links = [link]
+    mission.plan = SimpleNamespace(spec=SimpleNamespace(replication=SimpleNamespace(max_lag_bytes=1000,
+                                                                                    max_lag_transactions=10)))
+    with pytest.raises(StepFailed, match=message):
+        preflight.run(mission, None)

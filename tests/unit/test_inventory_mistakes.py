@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_mzops
 from mzops.errors import InputError
 from mzops.inventory import loader, model, validate
 from test_inventory import edit, line_of, problems
@@ -20,8 +19,14 @@ WAIVER = """waivers:
 
 
 def validated(inv):
-    proc = run_mzops("-i", str(inv), "inventory", "validate", home=inv.parent)
-    return proc.returncode, proc.stderr.strip().splitlines()
+    """`mzops -i INV inventory validate`, in this process (a second a call saved)."""
+    from typer.testing import CliRunner
+
+    from mzops.cli import app, register
+
+    register("inventory")
+    result = CliRunner().invoke(app, ["-i", str(inv), "inventory", "validate"], env={"MZOPS_HOME": str(inv.parent)})
+    return result.exit_code, result.stderr.strip().splitlines()
 
 
 def test_a_host_in_two_zone_groups_or_two_site_groups(sample_inventory):
