@@ -21,7 +21,30 @@ cli.register()
 TIMEOUT = 30
 
 
+# What a command may write even when it refuses: its operation-log record.
+LOGGED = ("oplog",)
+
+
+def state() -> dict[str, tuple[int, int]]:
+    """Every file and folder under MZOPS_HOME (but the log) with its size and mtime."""
+    home = os.environ["MZOPS_HOME"]
+    out = {}
+    for folder, dirs, files in os.walk(home):
+        rel = os.path.relpath(folder, home)
+        if rel.split(os.sep)[0] in LOGGED:
+            continue
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            out[os.path.relpath(path, home)] = (info.st_size, info.st_mtime_ns)
+    return {k: v for k, v in out.items() if k.split(os.sep)[0] not in LOGGED}
+
+
 def run(argv: list[str]) -> dict:
+    before = state()
     with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
         pid = os.fork()
         if pid == 0:
@@ -50,7 +73,9 @@ def run(argv: list[str]) -> dict:
         signal.alarm(0)
         err.seek(0)
         code = os.waitstatus_to_exitcode(status)
-        return {"code": code, "stderr": err.read().decode(errors="replace")[-4000:]}
+        after = state()
+        changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        return {"code": code, "stderr": err.read().decode(errors="replace")[-4000:], "changed": changed}
 
 
 for line in sys.stdin:

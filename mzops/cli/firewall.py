@@ -38,9 +38,10 @@ def render_cmd(
     common.note_targets([name])
     if common.want_json(ctx, as_json):
         common.print_json({"name": name, "vendor": desired.vendor, "model": modelio.to_data(desired),
-                           "configuration": vendors.get(desired.vendor).render(desired)})
+                           "configuration": vendors.get(desired.vendor, f"{name}.mzops_fw_vendor").render(desired)})
     else:
-        common.stdout.print(vendors.get(desired.vendor).render(desired), markup=False, highlight=False, end="")
+        common.stdout.print(vendors.get(desired.vendor, f"{name}.mzops_fw_vendor").render(desired), markup=False,
+                            highlight=False, end="")
 
 
 def _firewalls(ctx: typer.Context, limit: Optional[str]):

@@ -101,9 +101,9 @@ SERVICES = {"postgresql": ("records", 10), "mariadb": ("accounts", 11)}
 
 def dr_plan(primary_db: LabHost, dr_db: LabHost, engine: str = "postgresql",
             apps: dict[str, str | None] | None = None) -> dict:
-    """A lab database pair as a DR plan: labdb1 (primary site) to labdb2 (DR site). The
-    PostgreSQL plan also points each site's application host at the new primary (an
-    Ansible play) when the lab has one at both sites."""
+    """A lab database pair as a DR plan: labdb1 (primary site) to labdb2 (DR site); it
+    also points each site's application host at the new primary (an Ansible play) when
+    the lab has one at both sites."""
     suffix = files.LAB_DATABASES[engine][0]
     service, octet = SERVICES[engine]
     address = topology.SERVICE_NETWORK.network_address + octet
@@ -123,7 +123,7 @@ def dr_plan(primary_db: LabHost, dr_db: LabHost, engine: str = "postgresql",
              "device": topology.SERVICE_DEVICE},
             *([{"name": "point-apps", "kind": "play", "group": 3, "after": ["service-address"], "timeout": 120,
                 "playbook": "point-apps.yml", "hosts": dict(apps)}]
-              if engine == "postgresql" and apps and all(apps.values()) else []),
+              if apps and all(apps.values()) else []),
             {"name": "smoke", "kind": "smoke", "group": 4, "timeout": 30},
             {"name": "notify", "kind": "notify", "group": 5, "timeout": 15},
         ],

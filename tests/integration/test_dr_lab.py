@@ -132,9 +132,9 @@ def protected(home, inv) -> None:
     sql(home, HOME_DB, "CREATE TABLE t (n int PRIMARY KEY)")
 
 
-def app_config(home, host: str) -> dict[str, str]:
+def app_config(home, host: str, plan: str = PLAN) -> dict[str, str]:
     """What the plan's play wrote on an application host (playbooks/dr/point-apps.yml)."""
-    shown = run_mzops("lab", "exec", host, "--", "cat", "/etc/mzops-dr/lab-pg.env", home=home)
+    shown = run_mzops("lab", "exec", host, "--", "cat", f"/etc/mzops-dr/{plan}.env", home=home)
     return dict(line.split("=", 1) for line in shown.stdout.splitlines() if "=" in line and not line.startswith("#"))
 
 
@@ -356,6 +356,7 @@ def test_mariadb_protect_then_planned_failover_and_failback_lose_no_acknowledged
     assert over.returncode == 0, over.stdout[-3000:] + over.stderr[-2000:]
     record = json.loads(over.stdout)
     assert all(s["result"] == "ok" for s in record["steps"]) and record["rpo"]["lost"] == 0
+    assert app_config(home, "lab03", MY_PLAN) == {"DB_ASSET": "labdb2-mariadb", "DB_HOST": "10.77.40.11"}
     acked = acknowledged(client)
     assert len(acked) > 5 and acked <= my_rows(home, AWAY_DB), "an acknowledged row is missing at the DR site"
     assert {c["asset"]: c["role"] for c in record["components"]} == {"labdb1-mariadb": "stopped",

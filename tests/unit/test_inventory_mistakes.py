@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import run_mzops
 from mzops.errors import InputError
 from mzops.inventory import loader, model, validate
 from test_inventory import edit, line_of, problems
@@ -72,8 +73,20 @@ def test_credentials_as_a_string_and_an_unknown_firewall_vendor(sample_inventory
          '          mzops_credentials: {cli: "vault:secret/mzops/firewalls/fw-dr-01#password"}')
     found = problems(sample_inventory)
     assert any("fw-wan-01.mzops_credentials: must be a mapping of role to reference" in p for p in found), found
-    assert any("fw-dr-01.mzops_fw_vendor: unknown firewall vendor 'huawei-usg' (one of: " in p
-               and "huawei_usg" in p for p in found), found
+    assert any(p.endswith("fw-dr-01.mzops_fw_vendor: unknown firewall vendor 'huawei-usg' (did you mean "
+                          "huawei_usg?)") for p in found), found
+
+
+def test_a_vendor_mzops_has_no_module_for_is_that_devices_matter(sample_inventory):
+    """Not a typo: the estate stays usable, the device fails when worked on (firewall
+    save reports it, tests/integration/test_firewall_push.py), render names its variable."""
+    hosts = sample_inventory / "hosts.yml"
+    edit(hosts, "mzops_fw_vendor: hillstone_stoneos", "mzops_fw_vendor: cisco_ftd")
+    assert not any("mzops_fw_vendor" in p for p in problems(sample_inventory))
+    proc = run_mzops("-i", str(sample_inventory), "firewall", "render", "fw-wan-01")
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        "mzops: error: fw-wan-01.mzops_fw_vendor: unsupported firewall vendor 'cisco_ftd' (supported: "
+        "h3c_secpath, hillstone_stoneos, huawei_usg, nftables)"), proc.stderr
 
 
 @pytest.mark.parametrize("address, message", [
