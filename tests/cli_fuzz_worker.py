@@ -21,19 +21,22 @@ cli.register()
 TIMEOUT = 30
 
 
-# What a command may write even when it refuses: its operation-log record.
+# What a command may write even when it refuses: its operation-log record, and the
+# capability's lock file (taken before the input is read, so two runs never interleave).
 LOGGED = ("oplog",)
 
 
 def state() -> dict[str, tuple[int, int]]:
-    """Every file and folder under MZOPS_HOME (but the log) with its size and mtime."""
+    """Every file under MZOPS_HOME (but the log and lock files) with its size and mtime."""
     home = os.environ["MZOPS_HOME"]
     out = {}
     for folder, dirs, files in os.walk(home):
         rel = os.path.relpath(folder, home)
         if rel.split(os.sep)[0] in LOGGED:
             continue
-        for name in dirs + files:
+        for name in files:
+            if name.endswith(".lock"):
+                continue
             path = os.path.join(folder, name)
             try:
                 info = os.lstat(path)
