@@ -17,6 +17,7 @@ from typing import Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mzops.dr.steps import StepFailed
+from mzops.errors import InputError
 from mzops.paths import PLAYBOOKS
 
 FOLDER = PLAYBOOKS / "dr"
@@ -62,7 +63,7 @@ def run(mission, step) -> str:
     pattern = pattern_for(params, site)
     try:
         hosts = mission.estate.limit(pattern)
-    except Exception as exc:  # noqa: BLE001 - an InputError from the pattern: the step fails, named
+    except InputError as exc:          # a pattern Ansible would misread: the step fails, named
         raise StepFailed(f"hosts {pattern!r}: {exc}") from None
     if not hosts:
         raise StepFailed(f"hosts {pattern!r} matches no asset")
