@@ -43,7 +43,7 @@ def state() -> dict[str, tuple[int, int]]:
             except OSError:
                 continue
             out[os.path.relpath(path, home)] = (info.st_size, info.st_mtime_ns)
-    return {k: v for k, v in out.items() if k.split(os.sep)[0] not in LOGGED}
+    return out
 
 
 def run(argv: list[str]) -> dict:

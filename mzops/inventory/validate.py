@@ -12,6 +12,8 @@ import ipaddress
 import re
 
 from mzops import engines
+from mzops.errors import InputError
+from mzops.firewall import vendors
 from mzops.inventory import model
 from mzops.inventory.register import LoadedRegister
 
@@ -94,8 +96,6 @@ def estate_problems(estate: model.Estate) -> list[str]:
         if asset.kind == "firewall" and asset.fw_vendor:
             # A misspelt vendor is a mistake; a vendor mzops has no module for (yet) is that
             # device's failure when it is worked on, not the estate's (the others go on).
-            from mzops.firewall import vendors
-
             near = difflib.get_close_matches(asset.fw_vendor, sorted(vendors.vendors()), n=1, cutoff=0.75)
             if asset.fw_vendor not in vendors.vendors() and near:
                 bad(model.VAR_FW_VENDOR, f"unknown firewall vendor {asset.fw_vendor!r} (did you mean {near[0]}?)")
@@ -135,8 +135,7 @@ def address_problem(value) -> str | None:
 def parameter_problems(estate: model.Estate, catalogues: dict) -> list[str]:
     """Every asset's mzops_baseline_params against the baselines of its family: unknown
     names and values of the wrong type (as an audit would find them, but before one)."""
-    from mzops.compliance import audit
-    from mzops.errors import InputError
+    from mzops.compliance import audit      # heavy (collectors): loaded only for this check
 
     problems = []
     for asset in estate.assets.values():

@@ -136,11 +136,7 @@ def ensure(log=print) -> Path:
 
 
 def _run(cmd: list[str], what: str, cwd: Path | None = None, env: dict | None = None) -> str:
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL)
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        raise OperationFailed(f"lab mirror: {what} failed (exit {proc.returncode}): {' | '.join(tail)}")
-    return proc.stdout
+    return rootfs.run_tool(cmd, f"lab mirror: {what}", cwd=cwd, env=env)
 
 
 def _build(work: Path) -> None:

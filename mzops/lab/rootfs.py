@@ -104,10 +104,10 @@ def nspawn() -> tuple[Path, Path]:
     cache_dir().mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".nspawn-", dir=cache_dir()))
     try:
-        _run(["sh", "-c", f"cd {work} && apt-get download -q {' '.join(NSPAWN_PACKAGES)}"], "apt-get download systemd-nspawn")
+        run_tool(["sh", "-c", f"cd {work} && apt-get download -q {' '.join(NSPAWN_PACKAGES)}"], "apt-get download systemd-nspawn")
         tree = work / "tree"
         for deb in sorted(work.glob("*.deb")):
-            _run(["dpkg", "-x", str(deb), str(tree)], f"unpacking {deb.name}")
+            run_tool(["dpkg", "-x", str(deb), str(tree)], f"unpacking {deb.name}")
         (tree / ".mzops-complete").write_text("\n")
         if root.exists():
             shutil.rmtree(root)
@@ -172,17 +172,20 @@ def _build(layer: Layer, log) -> None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _run(cmd: list[str], what: str) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+def run_tool(cmd: list[str], what: str, cwd: Path | None = None, env: dict | None = None) -> str:
+    """Run a build tool (debootstrap, apt, gpg, ...); its output, or OperationFailed
+    naming WHAT with the tool's last lines."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         raise OperationFailed(f"{what} failed (exit {proc.returncode}): {' | '.join(tail)}")
+    return proc.stdout
 
 
 def _debootstrap(layer: Layer, tree: Path) -> None:
     if not shutil.which("debootstrap"):
         raise OperationFailed("debootstrap is not installed (apt-get install debootstrap)")
-    _run(
+    run_tool(
         ["debootstrap", "--variant=minbase", f"--include={','.join(layer.packages)}",
          SUITE, str(tree), debian_mirror()],
         "debootstrap",
@@ -192,7 +195,7 @@ def _debootstrap(layer: Layer, tree: Path) -> None:
 
 def _chroot_shell(tree: Path, script: str, what: str) -> None:
     if script:
-        _run(["chroot", str(tree), "/bin/sh", "-ec", script], what)
+        run_tool(["chroot", str(tree), "/bin/sh", "-ec", script], what)
 
 
 def _apt_layer(layer: Layer, work: Path) -> None:
@@ -218,5 +221,5 @@ apt-get install -y -qq --no-install-recommends {packages}
 {layer.finish}'
 rm -f {merged}/usr/sbin/policy-rc.d
 """
-    _run(["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script],
+    run_tool(["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script],
          f"building layer {layer.name}")

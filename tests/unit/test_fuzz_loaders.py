@@ -8,6 +8,7 @@ with YAML's special characters), indentation shifted, a stray character typed.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
@@ -59,6 +60,12 @@ def estate_copy(tmp_path: Path) -> tuple[Path, Path]:
     return root / "inventory", root
 
 
+def mutate(data, path: Path, sample: str | None = None) -> Path:
+    """PATH written with generated mistakes in SAMPLE (by default its own text)."""
+    path.write_text(data.draw(mistakes(path.read_text() if sample is None else sample)))
+    return path
+
+
 def refused_or_loaded(call, path: Path) -> None:
     try:
         call()
@@ -80,8 +87,7 @@ def test_inventory_loader_and_validator(tmp_path, data):
     from mzops.inventory import loader, validate
 
     inv, _ = estate_copy(tmp_path)
-    hosts = inv / "hosts.yml"
-    hosts.write_text(data.draw(mistakes(hosts.read_text())))
+    hosts = mutate(data, inv / "hosts.yml")
 
     def load():
         validate.estate_problems(loader.load(inv))
@@ -93,8 +99,7 @@ def test_inventory_loader_and_validator(tmp_path, data):
 def test_account_register(tmp_path, data):
     from mzops.inventory import register
 
-    path = tmp_path / "accounts.yml"
-    path.write_text(data.draw(mistakes((SAMPLE_INVENTORY / "accounts.yml").read_text())))
+    path = mutate(data, tmp_path / "accounts.yml", (SAMPLE_INVENTORY / "accounts.yml").read_text())
     refused_or_loaded(lambda: register.load(path), path)
 
 
@@ -103,23 +108,18 @@ def test_account_register(tmp_path, data):
 def test_waivers(tmp_path, data):
     from mzops.compliance import waivers
 
-    path = tmp_path / "waivers.yml"
     sample = ("waivers:\n  - rule: linux.auth.mfa\n    targets: zone_core\n"
               "    justification: Admin logins only through the two-factor bastion.\n"
               "    approver: li.ming\n    expires: 2099-12-31\n")
-    path.write_text(data.draw(mistakes(sample)))
+    path = mutate(data, tmp_path / "waivers.yml", sample)
     refused_or_loaded(lambda: waivers.load(path, {"linux.auth.mfa"}, {"zone_core", "core-db-01"}), path)
 
 
-_ESTATE = {}
-
-
+@functools.lru_cache(maxsize=1)
 def sample_estate():
     from mzops.inventory import loader
 
-    if "estate" not in _ESTATE:
-        _ESTATE["estate"] = loader.load(SAMPLE_INVENTORY)
-    return _ESTATE["estate"]
+    return loader.load(SAMPLE_INVENTORY)
 
 
 @FUZZ
@@ -128,8 +128,7 @@ def test_zone_policy(tmp_path, data):
     from mzops.firewall import policy
 
     inv, _ = estate_copy(tmp_path)
-    path = inv / "zone_policy.yml"
-    path.write_text(data.draw(mistakes(path.read_text())))
+    path = mutate(data, inv / "zone_policy.yml")
     refused_or_loaded(lambda: policy.load(inv, sample_estate()), path)
 
 
@@ -139,8 +138,7 @@ def test_backup_policy(tmp_path, data, name):
     from mzops.backup import policy
 
     _, root = estate_copy(tmp_path)
-    path = root / "backup" / f"{name}.yml"
-    path.write_text(data.draw(mistakes(path.read_text())))
+    path = mutate(data, root / "backup" / f"{name}.yml")
     refused_or_loaded(lambda: policy.load(root / "backup", sample_estate()), path)
 
 
@@ -150,8 +148,7 @@ def test_dr_plan(tmp_path, data):
     from mzops.dr import plan
 
     inv, root = estate_copy(tmp_path)
-    path = root / "backup" / "dr" / "core-records.yml"
-    path.write_text(data.draw(mistakes(path.read_text())))
+    path = mutate(data, root / "backup" / "dr" / "core-records.yml")
     refused_or_loaded(lambda: plan.load(inv, "core-records", sample_estate()), path)
 
 
@@ -160,10 +157,9 @@ def test_dr_plan(tmp_path, data):
 def test_roles_file(tmp_path, data):
     from mzops import access
 
-    path = tmp_path / "roles.yml"
     sample = ("roles:\n  operator:  {users: [zhangwei], groups: [mzops-ops]}\n"
               "  auditor:   {users: [wangfang], groups: [mzops-audit]}\n  scheduler: {users: [backup]}\n")
-    path.write_text(data.draw(mistakes(sample)))
+    path = mutate(data, tmp_path / "roles.yml", sample)
     if os.geteuid() != 0:
         return              # a roles file must be root's (access.load refuses others')
     os.chmod(path, 0o644)

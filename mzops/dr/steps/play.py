@@ -70,7 +70,7 @@ def run(mission, step) -> str:
     keys = [ssh.target_of(mission.estate.assets[h], mission.resolver).key for h in hosts]
     folder = RECORDS.root / mission.run_id / f"play-{step.name}"
     timeout = max(5, int(mission.remaining()))
-    with ssh.agent([k for k in keys if k is not None]) as agent_env:
+    with ssh.agent(keys) as agent_env:            # an asset without a key credential adds none
         runner = ansible.run_project(folder, mission.estate.source, FOLDER, params.playbook, hosts, [], False,
                                      extra_vars(mission, params), agent_socket=(agent_env or {}).get("SSH_AUTH_SOCK"),
                                      timeout=timeout)
