@@ -25,7 +25,7 @@ from mzops.connect import ssh
 from mzops.dr.plan import Pair, Plan, Step
 from mzops.dr.remote import with_secrets
 from mzops.dr.steps import StepFailed
-from mzops.engines.base import DOWN, PRIMARY, STANDBY, ReplicationState
+from mzops.engines.base import DOWN, PRIMARY, STANDBY, ReplicationState, forked
 from mzops.errors import InputError, OperationFailed
 from mzops.inventory.model import Asset, Estate
 from mzops.paths import mzops_home
@@ -74,6 +74,7 @@ class Link:
     source_last_text: str = ""
     source_last_basis: str = ""
     source_last_exact: bool = False      # the old primary's very last position (a clean stop), not an estimate
+    source_last_timeline: int | None = None    # the history that position lies on (PostgreSQL)
     fenced: str = ""                     # how the old primary was fenced
     promoted: bool = False
     lost_bytes: int | None = None
@@ -315,6 +316,15 @@ class Mission:
             raise StepFailed(f"{link.source.name}'s last position is not known: {target.name} cannot be shown to "
                              "have every committed transaction (a disaster run may accept that with --accept-loss)")
         state = target.state
+        if forked(state.timeline, link.source_last_timeline):
+            why = (f"{target.name} replays timeline {state.timeline}, {link.source.name}'s last position "
+                   f"{link.source_last_text} is on timeline {link.source_last_timeline}: positions on forked "
+                   "histories do not show what it has")
+            if self.mode == DISASTER and self.accept_loss:
+                link.lost_bytes = None
+                self.notes.append(f"{target.name}: promoted although {why}, loss accepted by {self.operator}")
+                return
+            raise StepFailed(why + "; not promoted")
         behind = link.source_last - (state.position or 0)
         # PostgreSQL: a stopped primary's position is its shutdown checkpoint's start,
         # replayed only when the standby is past it; a position seen while it ran (and

@@ -9,7 +9,7 @@ import time
 from mzops.dr.mission import Link, Mission, Side, links_of, read_state
 from mzops.dr.plan import Plan
 from mzops.dr.steps import StepFailed
-from mzops.engines.base import PRIMARY, STANDBY
+from mzops.engines.base import PRIMARY, STANDBY, forked
 from mzops.inventory.model import Estate
 from mzops.run import CHANGED, FAILED, OK, REFUSED, UNREACHABLE, Outcome
 from mzops.secrets import Resolver
@@ -45,7 +45,19 @@ def _configure(mission: Mission, link: Link, side: Side, other: Side, mode: str,
 
 
 def streams_from(state, other: Side) -> bool:
-    return state.role == STANDBY and state.streaming and state.following == other.asset.address
+    """STATE is a standby streaming from OTHER on OTHER's timeline (one on a forked
+    timeline reconnects and streams for a moment now and then, but never replays OTHER's
+    writes)."""
+    return (state.role == STANDBY and state.streaming and state.following == other.asset.address
+            and not forked(state.timeline, other.state.timeline if other.state else None))
+
+
+def fork_text(state, other: Side) -> str:
+    """Why STATE cannot follow OTHER if their timelines forked, or ""."""
+    if other.state is None or not forked(state.timeline, other.state.timeline):
+        return ""
+    return (f"it replays timeline {state.timeline}, {other.name} writes timeline {other.state.timeline}: its "
+            "history forked from it (as an old primary's does, started as a standby without a rewind)")
 
 
 def protect_plan(plan: Plan, estate: Estate, resolver: Resolver, operator: str, run_id: str, apply: bool,
@@ -209,7 +221,7 @@ def rejoin(mission: Mission, side: Side, other: Side, wait: float) -> str:
             break
         if time.monotonic() > deadline:
             raise StepFailed(f"{side.name} does not catch up with {other.name} ({state.position_text or '?'} of "
-                             f"{primary.position_text}; {state.problem or state.role})")
+                             f"{primary.position_text}; {fork_text(state, other) or state.problem or state.role})")
         time.sleep(0.2)
     link = next(link for link in mission.links if side in link.sides)
     if link.pair.mode == "synchronous":
@@ -228,7 +240,8 @@ def status(plan: Plan, estate: Estate, resolver: Resolver) -> dict:
         primary = next((s for s in link.sides if s.state.role == PRIMARY), None)
         standby = next((s for s in link.sides if s is not primary), None)
         lag = lag_seconds = None
-        if primary is not None and standby.state.role == STANDBY:
+        fork = fork_text(standby.state, primary) if primary is not None and standby.state.role == STANDBY else ""
+        if primary is not None and standby.state.role == STANDBY and not fork:     # across a fork: no lag to say
             lag = max(0, (primary.state.position or 0) - (standby.state.position or 0))
             for line in (primary.state.facts or {}).get("sender", "").splitlines():
                 fields = line.split()
@@ -245,8 +258,10 @@ def status(plan: Plan, estate: Estate, resolver: Resolver) -> dict:
             "primary_site": primary.asset.site if primary else None,
             "state": ("not protected (two separate clusters)" if not link.home.state.same_cluster(link.away.state)
                       and link.home.state.system and link.away.state.system
-                      else "TWO WRITABLE PRIMARIES (a split brain, or copies never paired)" if both == 2 else "protected" if primary and streams_from(
-                standby.state, primary) else "not protected" if primary else "no primary"),
+                      else "TWO WRITABLE PRIMARIES (a split brain, or copies never paired)" if both == 2
+                      else f"not protected: {standby.name}: {fork}" if fork
+                      else "protected" if primary and streams_from(standby.state, primary)
+                      else "not protected" if primary else "no primary"),
             "lag": lag, "lag_unit": link.home.engine.position_unit, "lag_seconds": lag_seconds,
             "servers": [{**s.state.to_dict(), "site": s.asset.site} for s in link.sides],
         })

@@ -241,7 +241,7 @@ class ReplicationState:
     role: str
     position: int | None = None
     position_text: str = ""
-    timeline: int | None = None
+    timeline: int | None = None     # the history POSITION lies on (PostgreSQL; None: one history only)
     following: str = ""             # a standby's primary (address), when streaming
     streaming: bool = False
     was: str = ""                   # a stopped server: primary or standby before it stopped
@@ -257,6 +257,14 @@ class ReplicationState:
         return {"asset": self.asset, "role": self.role, "position": self.position_text, "timeline": self.timeline,
                 "following": self.following, "streaming": self.streaming, "was": self.was,
                 "lag_seconds": self.lag_seconds, "problem": self.problem}
+
+
+def forked(timeline: int | None, other: int | None) -> bool:
+    """Two positions on different timelines: their histories forked, so a number
+    compared across them says nothing (an old primary started as a standby without a
+    rewind replays its own timeline at a position that may even look ahead). Unknown
+    on either side, or an engine without timelines: not forked, by this test."""
+    return timeline is not None and other is not None and timeline != other
 
 
 def sections_text(rows, sep: str) -> bytes:

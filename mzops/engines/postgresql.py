@@ -248,6 +248,12 @@ def lsn(text: str) -> int:
     return (int(high, 16) << 32) | int(low, 16)
 
 
+def _timeline(text: str | None) -> int | None:
+    """A timeline ID as the server or pg_controldata prints it; None when not said
+    (never 0: timelines start at 1, and an unknown one must not look like another)."""
+    return int(text) if text and text.isdigit() and int(text) > 0 else None
+
+
 def segment_number(name: str, segment_size: int) -> tuple[int, int]:
     """(timeline, segment number) of a WAL file name: timeline, then the segment number
     as its high part (the "log id") and low part, each 8 hex digits; the low part counts
@@ -397,7 +403,9 @@ UNION ALL SELECT 'replay_paused', CASE WHEN pg_is_in_recovery() THEN pg_get_wal_
 UNION ALL SELECT 'last_replay', coalesce(extract(epoch FROM pg_last_xact_replay_timestamp())::text, '')
 UNION ALL SELECT 'now', extract(epoch FROM now())::text
 UNION ALL SELECT 'timeline', CASE WHEN pg_is_in_recovery()
-    THEN coalesce((SELECT received_tli::text FROM pg_stat_wal_receiver), (SELECT timeline_id::text FROM pg_control_checkpoint()))
+    THEN coalesce((SELECT received_tli::text FROM pg_stat_wal_receiver),
+                  (SELECT greatest(c.timeline_id, r.min_recovery_end_timeline)::text
+                   FROM pg_control_checkpoint() c, pg_control_recovery() r))
     ELSE (('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int)::text END
 UNION ALL SELECT 'receiver', concat_ws(' ', status, sender_host, sender_port) FROM pg_stat_wal_receiver
 UNION ALL SELECT 'sender', concat_ws(' ', coalesce(host(client_addr), 'local'), application_name, state, sync_state,
@@ -692,7 +700,7 @@ class _Replication:
             text = facts.get("position", "")
             receiver = facts.get("receiver", "").split()
             state = ReplicationState(asset, STANDBY if standby else PRIMARY, lsn(text) if text else None, text,
-                                     int(facts["timeline"]) if facts.get("timeline", "").isdigit() else None,
+                                     _timeline(facts.get("timeline")),
                                      facts=facts)
             if standby:
                 state.streaming = bool(receiver) and receiver[0] == "streaming"
@@ -712,11 +720,12 @@ class _Replication:
             return ReplicationState(asset, DOWN, problem=f"the postmaster runs but does not answer: {said}",
                                     facts=facts)
         if cluster in ("shut down", "shut down in recovery"):
-            return ReplicationState(asset, STOPPED, lsn(text), text, int(facts.get("checkpoint_timeline") or 0),
+            return ReplicationState(asset, STOPPED, lsn(text), text, _timeline(facts.get("checkpoint_timeline")),
                                     was=STANDBY if cluster.endswith("recovery") else PRIMARY, facts=facts)
         # "in production" with no postmaster: it crashed (or was killed); WAL after its
         # last checkpoint may exist that nobody can read now.
-        return ReplicationState(asset, DOWN, lsn(text) if text else None, text, was=PRIMARY
+        return ReplicationState(asset, DOWN, lsn(text) if text else None, text,
+                                _timeline(facts.get("checkpoint_timeline")), was=PRIMARY
                                 if cluster == "in production" else STANDBY,
                                 problem=f"stopped without a clean shutdown (pg_controldata: {cluster}): its last "
                                         "position is not known", facts=facts)

@@ -305,6 +305,64 @@ def test_disaster_primary_killed_then_primary_unreachable_refused_until_fenced_b
     assert -10 not in rows(home, HOME_DB) and -12 in rows(home, HOME_DB)
 
 
+# The failback of shared/notes/backup-dr.md done by hand the wrong way: pg_rewind from the
+# new primary without a CHECKPOINT there first (the crashed old primary recovered in
+# single-user mode with Debian's configuration file, as pg_rewind 15 does it), then
+# started as a standby (its drop-in already names the other side: dr protect wrote it).
+NAIVE_FAILBACK = """cd / && data=/var/lib/postgresql/15/main
+runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_rewind -D $data \\
+  --source-server="host={address} port=5432 user=mzops_replication dbname=postgres passfile=/var/lib/postgresql/.mzops-dr.pgpass" \\
+  --config-file=/etc/postgresql/15/main/postgresql.conf 2>&1
+touch $data/standby.signal && chown postgres: $data/standby.signal && pg_ctlcluster 15 main start"""
+
+
+def test_the_failback_trap_set_by_hand_is_caught_and_failback_repairs_it_before_promoting(pair, lab):
+    """Right after a disaster failover the new primary's first checkpoint is spread over
+    minutes (200,000 rows replayed left some 1,500 dirty buffers, written ten a second),
+    and until it ends its control file still names the old timeline: a pg_rewind then,
+    without a CHECKPOINT, says "no rewind required", and the old primary started as a
+    standby replays its own timeline, stalled behind the fork, at a position a number
+    alone cannot tell from a good one. Status names the fork; failback does not take it
+    for a standby: it rewinds it properly and promotes it only once it has every row
+    written at the DR site."""
+    home, inv = pair
+    away_address = next(h["address"] for h in lab["hosts"] if h["name"] == AWAY_DB)
+    protected(home, inv)
+    sql(home, HOME_DB, "INSERT INTO t SELECT generate_series(1, 200000)")
+    assert grows(home, AWAY_DB, 199999)
+    assert dr(home, inv, "status", PLAN).returncode == 0
+    killed = run_mzops("lab", "exec", HOME_DB, "--", "sh", "-c",
+                       "kill -9 $(head -n 1 /var/lib/postgresql/15/main/postmaster.pid)", home=home)
+    assert killed.returncode == 0
+    done = dr(home, inv, "failover", PLAN, "--disaster", "--yes", "--json")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    sql(home, AWAY_DB, "INSERT INTO t SELECT generate_series(200001, 250000)")
+
+    trap = run_mzops("lab", "exec", HOME_DB, "--", "sh", "-c", NAIVE_FAILBACK.format(address=away_address),
+                     home=home)
+    assert trap.returncode == 0, trap.stdout[-2000:] + trap.stderr[-2000:]
+    assert "no rewind required" in trap.stdout, "the trap was not set (the new primary had checkpointed)"
+    end = time.monotonic() + 60
+    while True:
+        status = dr(home, inv, "status", PLAN, "--json")
+        state = json.loads(status.stdout)[0]["pairs"][0]["state"]
+        if "forked" in state or time.monotonic() > end:
+            break
+        time.sleep(1)
+    assert status.returncode == 1 and "replays timeline 1, labdb2-pg writes timeline 2" in state, state
+    assert sql(home, HOME_DB, "SELECT pg_is_in_recovery()").stdout.strip() == "t"
+    assert len(rows(home, HOME_DB)) == 200000, "the stalled standby has none of the DR site's rows"
+
+    back = dr(home, inv, "failback", PLAN, "--yes", "--json")
+    assert back.returncode == 0, back.stdout[-3000:] + back.stderr[-2000:]
+    follow = json.loads(back.stdout)["steps"][0]
+    assert follow["name"] == "follow-dr-site" and "rewound by pg_rewind after a CHECKPOINT" in follow["message"]
+    assert "already streams" not in follow["message"]
+    assert rows(home, HOME_DB) >= set(range(1, 250001)), "a row written at the DR site was lost in failback"
+    assert rows(home, HOME_DB) == rows(home, AWAY_DB)
+    assert json.loads(dr(home, inv, "status", PLAN, "--json").stdout)[0]["pairs"][0]["state"] == "protected"
+
+
 # ----------------------------------------------------------------- MariaDB 10.11, GTID replication
 
 MY_PLAN = "lab-mariadb"

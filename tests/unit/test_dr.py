@@ -16,11 +16,12 @@ import pytest
 
 from conftest import REPO, run_mzops
 from mzops.dr import plan as plans
+from mzops.dr import replication
 from mzops.dr.mission import DISASTER, PLANNED, Link, Mission, Side
 from mzops.engines.postgresql import pgpass_line, scram_verifier
 from mzops.dr.steps import StepFailed
 from mzops.engines import get
-from mzops.engines.base import DOWN, PRIMARY, STANDBY, STOPPED, ReplicationState
+from mzops.engines.base import DOWN, PRIMARY, STANDBY, STOPPED, ReplicationState, forked
 from mzops.errors import InputError
 from mzops.inventory import loader
 
@@ -125,6 +126,39 @@ def test_replication_facts_become_a_state(facts, role, position, problem):
     assert problem in state.problem and (problem or not state.problem)
 
 
+def test_a_timeline_is_read_where_the_server_says_it_and_unknown_is_never_timeline_0():
+    standby = PG.replication_state("db", {**RUNNING, "in_recovery": "true", "timeline": "1",
+                                          "receiver": "waiting 10.0.0.1 5432"})
+    assert standby.timeline == 1
+    # pg_controldata without a "Latest checkpoint's TimeLineID" line (src/bin/pg_controldata)
+    stopped = PG.replication_state("db", {"running": "false", "cluster_state": "shut down", "checkpoint": "0/1"})
+    assert stopped.role == STOPPED and stopped.timeline is None
+    crashed = PG.replication_state("db", {"running": "false", "cluster_state": "in production",
+                                          "checkpoint": "0/3000028", "checkpoint_timeline": "3"})
+    assert crashed.timeline == 3
+
+
+@pytest.mark.parametrize("mine,theirs,answer", [
+    (1, 2, True), (2, 2, False), (None, 2, False), (2, None, False), (None, None, False)])
+def test_positions_are_compared_only_on_one_timeline(mine, theirs, answer):
+    assert forked(mine, theirs) is answer
+
+
+def test_a_standby_replaying_a_forked_timeline_does_not_stream_from_the_primary_even_while_connected():
+    """The failback trap's old primary (shared/notes/backup-dr.md): its WAL receiver
+    reconnects every wal_retrieve_retry_interval and is 'streaming' for a moment, on
+    timeline 1, while the primary writes timeline 2."""
+    link = _link(None, "unknown", 0)
+    link.home.asset.address = "10.0.0.1"
+    link.home.state = ReplicationState("home", PRIMARY, 0x4C00000, "0/4C00000", timeline=2)
+    trapped = ReplicationState("away", STANDBY, 0x4906198, "0/4906198", timeline=1, following="10.0.0.1",
+                               streaming=True)
+    assert not replication.streams_from(trapped, link.home)
+    assert "replays timeline 1, home writes timeline 2" in replication.fork_text(trapped, link.home)
+    trapped.timeline = 2
+    assert replication.streams_from(trapped, link.home) and not replication.fork_text(trapped, link.home)
+
+
 def test_a_standby_stopped_cleanly_says_it_was_one_and_rewind_needs_hints_or_checksums():
     state = PG.replication_state("db", {"running": "false", "cluster_state": "shut down in recovery",
                                         "checkpoint": "0/5000028"})
@@ -170,6 +204,24 @@ def test_the_gate_promotes_only_a_standby_that_has_the_old_primarys_last_positio
     mission.gate(link)
     assert link.lost_bytes == lost
     assert bool(mission.notes) == (mode == DISASTER and accept), "an accepted loss is recorded with the name"
+
+
+@pytest.mark.parametrize("mode,accept", [(PLANNED, False), (DISASTER, False), (PLANNED, True), (DISASTER, True)])
+def test_the_gate_refuses_a_candidate_on_another_timeline_even_when_its_number_looks_ahead(mode, accept):
+    """An old primary that never rewound replays its own timeline, at a position that
+    may be past the new primary's: promoted, it would drop every row written since the
+    fork (the 50,001 rows of shared/notes/backup-dr.md)."""
+    link, mission = _link(100, "last seen", 500), _mission(mode, accept)
+    link.source_last_timeline, link.target.state.timeline = 2, 1
+    if mode == DISASTER and accept:
+        mission.gate(link)
+        assert link.lost_bytes is None and "timeline 1" in mission.notes[0] and "op" in mission.notes[0]
+        return
+    with pytest.raises(StepFailed, match="replays timeline 1, home's last position 0x64 is on timeline 2"):
+        mission.gate(link)
+    link.target.state.timeline = 2
+    mission.gate(link)
+    assert link.lost_bytes == 0
 
 
 # ----------------------------------------------------------------- secrets, as PostgreSQL takes them
@@ -306,6 +358,7 @@ def test_a_play_runs_at_the_site_that_took_over():
     (None, 100, "home did not say its log position"),        # read as 0, it passed the lag check once
     (100, None, "away did not say its log position"),
     (5000, 100, "away is 4900 bytes of WAL behind home"),
+    (100, 5000, "away: it replays timeline 1, home writes timeline 2"),     # ahead, on another history
 ])
 def test_a_planned_preflight_compares_only_positions_both_servers_gave(monkeypatch, source_position,
                                                                        target_position, message):
@@ -315,12 +368,14 @@ def test_a_planned_preflight_compares_only_positions_both_servers_gave(monkeypat
     from mzops.dr.steps import preflight
 
     link = _link(None, "unknown", 0)
-    link.source.state = ReplicationState("home", PRIMARY, source_position, str(source_position))
-    link.target.state = ReplicationState("away", STANDBY, target_position, str(target_position))
+    forks = "timeline" in message
+    link.source.state = ReplicationState("home", PRIMARY, source_position, str(source_position), timeline=2)
+    link.target.state = ReplicationState("away", STANDBY, target_position, str(target_position),
+                                         timeline=1 if forks else 2)
     monkeypatch.setattr(mission_module, "read_state", lambda side, timeout=None: side.state)
     mission = _mission(PLANNED)
     mission.links = [link]
-    mission.plan = SimpleNamespace(spec=SimpleNamespace(replication=SimpleNamespace(max_lag_bytes=1000,
+    mission.plan = SimpleNamespace(name="p", spec=SimpleNamespace(replication=SimpleNamespace(max_lag_bytes=1000,
                                                                                     max_lag_transactions=10)))
     with pytest.raises(StepFailed, match=message):
         preflight.run(mission, None)

@@ -32,6 +32,7 @@ def run(mission, step) -> str:
         if state is not None and state.role == STOPPED and state.was == PRIMARY:
             link.source_last, link.source_last_text = state.position, state.position_text
             link.source_last_basis, link.source_last_exact = source.engine.stopped_position_name, True
+            link.source_last_timeline = state.timeline
             link.fenced = f"stopped cleanly (-m {mode})"
         elif state is not None and state.role in (DOWN, STOPPED) and "unreachable" not in state.problem \
                 and done.rc == 0:
@@ -59,11 +60,12 @@ def _last_seen(link, seen: dict, state) -> None:
     engine = link.source.engine
     candidates = []
     if seen.get("position"):
-        candidates.append((engine.position(seen["position"]), seen["position"], f"last seen {seen.get('seen')}"))
+        candidates.append((engine.position(seen["position"]), seen["position"], f"last seen {seen.get('seen')}",
+                           seen.get("timeline")))
     if state is not None and state.position is not None:
-        candidates.append((state.position, state.position_text, "last checkpoint"))
+        candidates.append((state.position, state.position_text, "last checkpoint", state.timeline))
     if candidates:
-        best = max(candidates)
-        link.source_last, link.source_last_text, link.source_last_basis = best
+        best = max(candidates, key=lambda candidate: candidate[0])
+        link.source_last, link.source_last_text, link.source_last_basis, link.source_last_timeline = best
     else:
         link.source_last_basis = "unknown"

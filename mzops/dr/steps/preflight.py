@@ -14,6 +14,7 @@ Params = NoParams
 
 def run(mission, step) -> str:
     from mzops.dr.mission import DISASTER, read_state
+    from mzops.dr.replication import fork_text
     said = []
     for link in mission.links:
         source, target = link.source, link.target
@@ -29,6 +30,9 @@ def run(mission, step) -> str:
             raise StepFailed(f"{source.name} is {s.role}, not a running primary")
         if s.position is None or t.position is None:      # no position read: nothing can be compared
             raise StepFailed(f"{(source if s.position is None else target).name} did not say its log position")
+        fork = fork_text(t, source)
+        if fork:                                          # the lag below would be a number across two histories
+            raise StepFailed(f"{target.name}: {fork}; `mzops dr protect {mission.plan.name}` rebuilds it")
         lag = s.position - t.position
         unit = target.engine.position_unit
         spec = mission.plan.spec.replication
