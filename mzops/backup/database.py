@@ -129,8 +129,16 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
         return _failed(asset, f"{name}: " + "; ".join(problems), started)
     directory = engine.log_directory(facts)
     drives = drives or Drives(policy)
-    why_full = full_due(catalogue, name, asset, job.levels.full_every_days, requested)
     made, warnings = [], []
+    # where the full and the table checksums are read: the DR standby when it is current
+    reader, reader_port, read_on = target, port, asset
+    if job.read_from == "standby" and engine.reads_on_standby:
+        standby, why_not = standby_to_read(policy, estate, asset, resolver)
+        if standby is not None:
+            reader, reader_port, read_on = standby.target, int(standby.port), standby.name
+        elif why_not:
+            warnings.append(f"read on the primary: {why_not}")
+    why_full = full_due(catalogue, name, asset, job.levels.full_every_days, requested)
     decrypt = "age -d -i KEYFILE | " if to else ""
     sealed = f", encrypted with age to {to}" if to else ", not compressed, not encrypted"
     before = [] if why_full else catalogue.chain(name, asset)
@@ -143,11 +151,12 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
         header = {"job": name, "run": run_id, "asset": asset, "level": str(parent.level + 1 if parent else 0),
                   "parent run": parent.id if parent else "none (a full)",
                   "kind": f"{engine.name} {kind} backup" + (f" from log position {since}" if since else ""),
-                  "content": engine.full_format + sealed,
+                  "content": engine.full_format + sealed, "taken on": read_on,
                   "restore": f"{decrypt}{engine.full_extract}, then its logs"}
         try:
-            streamed = _to_tape(policy, job.pool, catalogue, drives, target, engine.full_backup,
-                                [str(port), f"mzops {run_id}", since], header, to, f"{run_id}-{asset}-{name}-{kind}",
+            streamed = _to_tape(policy, job.pool, catalogue, drives, reader, engine.full_backup,
+                                [str(reader_port), f"mzops {run_id}", since], header, to,
+                                f"{run_id}-{asset}-{name}-{kind}",
                                 f"the {kind}", index=engine.full_format.startswith("POSIX tar"))
             positions = engine.full_positions(streamed.said)
         except (TapeError, MzopsError, ValueError) as exc:
@@ -157,7 +166,7 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
             id=key, run_id=run_id, job=name, asset=asset, level=parent.level + 1 if parent else 0,
             parent=parent.id if parent else None, started=began, snapshot=b"",
             encryption=job.encryption.key if to else "", kind=kind,
-            facts=json.dumps({**positions, **engine.restore_facts(facts), "engine": engine.name,
+            facts=json.dumps({**positions, **engine.restore_facts(facts), "engine": engine.name, "taken_on": read_on,
                               "consistent": utcnow(), **({"why": why_full} if why_full else {"since": since})})))
         made.append((key, streamed.writer.bytes, len(streamed.files), kind))
     try:
@@ -169,7 +178,10 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
     # what each table holds now, at a log position the collection below reaches: a drill
     # replays a copy to it and compares
     steps = {"backup": time.monotonic() - started}            # seconds of each step, for the record
-    sums, said_sums = table_sums(engine, target, port)
+    sums, said_sums = table_sums(engine, reader, reader_port)
+    if said_sums and reader is not target:
+        warnings.append(f"table checksums read on the primary: {read_on}: {said_sums.strip()}")
+        sums, said_sums = table_sums(engine, target, port)
     steps["checksums"] = time.monotonic() - started - sum(steps.values())
     if said_sums:
         warnings.append(f"no table checksums for drills: {said_sums}")
@@ -215,10 +227,26 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
                        f"before {said['upto']}): no restore can pass it; the next run takes a new full",
                        seconds=seconds, record=record)
     first = made[0][3] if len(made) > 1 else None
-    message = (f"{name}: " + (f"a full ({why_full}), then " if first == "full" else
-                              "an incremental, then " if first == "incremental" else "") +
+    on = f" on {read_on}" if read_on != asset else ""
+    message = (f"{name}: " + (f"a full ({why_full}){on}, then " if first == "full" else
+                              f"an incremental{on}, then " if first == "incremental" else "") +
                f"{len(names)} logs up to {said['upto']} ({said['upto_time']})")
     return Outcome(asset, "changed", message + "".join(f"; {w}" for w in warnings), seconds=seconds, record=record)
+
+
+def standby_to_read(policy: Policy, estate: Estate, asset: str, resolver) -> tuple[object | None, str]:
+    """The DR standby of ASSET (a pair of a plan in the policy's `dr/`) when it is current
+    enough to read the full and the checksums on (mzops.dr.replication.current_standby),
+    or (None, why not: "" when no plan pairs ASSET)."""
+    from mzops.dr import plan as plans
+    from mzops.dr.replication import current_standby
+    try:
+        found = plans.pair_of(policy.folder, asset, estate)
+        if found is None:
+            return None, ""
+        return current_standby(estate, resolver or Resolver(), found[1])
+    except MzopsError as exc:         # a broken plan or an unreachable standby: the primary, said
+        return None, str(exc)
 
 
 def _to_tape(policy, pool, catalogue, drives, target, script, args, header, to, stem, what: str, index=True):

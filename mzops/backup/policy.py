@@ -2,7 +2,8 @@
 
     backup/libraries.yml  libraries: {NAME: {site, kind: mtx|file, changer, drives, spool, ...}}
     backup/pools.yml      pools: {NAME: {library, media, label, block_size, scratch, copy_to}}
-    backup/jobs.yml       jobs: {NAME: {kind, assets, paths, exclude, pool, levels, retention, encryption}}
+    backup/jobs.yml       jobs: {NAME: {kind, assets, paths, exclude, pool, levels, retention, encryption,
+                                        drill_host, read_from}}
 
 A job backs up files (`kind: files`, the default: GNU tar on hosts) or databases
 (`kind: database`: the engine's own tools on the server's host, a full every
@@ -144,6 +145,11 @@ class JobSpec(_Strict):
     retention: Retention
     encryption: Encryption | None = None
     drill_host: str | None = None               # database jobs: the host `backup drill` restores onto
+    # database jobs: where the full and the drills' table checksums are read. standby: the
+    # DR plan's standby of the asset when it is current (no load on the primary), else the
+    # primary, said in the run's outcome; primary: always the primary. Logs always come
+    # from the primary's archive.
+    read_from: Literal["standby", "primary"] = "standby"
 
     @field_validator("paths")
     @classmethod
@@ -157,6 +163,8 @@ class JobSpec(_Strict):
     def _kind(self) -> "JobSpec":
         if self.kind == "files" and not self.paths:
             raise ValueError("a files job names its paths")
+        if self.kind == "files" and "read_from" in self.model_fields_set:
+            raise ValueError("read_from is for database jobs: files are read on their asset")
         if self.kind == "database" and (self.paths or self.exclude or self.levels.differential):
             raise ValueError("a database job has no paths, excludes or differentials: the engine backs up the "
                              "whole server, a full and then its archived logs")

@@ -136,6 +136,22 @@ def load(inventory: Path, name: str, estate: Estate | None = None) -> Plan:
         known = names(inventory)
         raise InputError(f"no DR plan {name!r} in {folder(inventory)} "
                          f"({'plans: ' + ', '.join(known) if known else 'no plans there'})")
+    return _load_file(path, name, estate)
+
+
+def pair_of(backup_folder: Path, asset: str, estate: Estate) -> tuple[Plan, Pair] | None:
+    """The DR plan and pair whose primary is the database ASSET, from the plans of
+    BACKUP_FOLDER (the backup policy's folder); None when no plan pairs it."""
+    base = backup_folder / FOLDER
+    for path in sorted(base.glob("*.yml")) if base.is_dir() else []:
+        plan = _load_file(path, path.stem, estate)
+        for pair in plan.pairs:
+            if pair.primary == asset:
+                return plan, pair
+    return None
+
+
+def _load_file(path: Path, name: str, estate: Estate | None) -> Plan:
     if not re.match(NAME, name):
         raise InputError(f"{path}: a plan's file name is letters, digits, '.', '_' and '-'")
     doc = yamlfile.load(path)

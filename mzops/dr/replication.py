@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from mzops.dr.mission import Link, Mission, Side, links_of, read_state
+from mzops.dr.mission import Link, Mission, Side, links_of, read_state, side_of
 from mzops.dr.plan import Plan
 from mzops.dr.steps import StepFailed
 from mzops.engines.base import PRIMARY, STANDBY, forked
@@ -54,7 +54,7 @@ def streams_from(state, other: Side) -> bool:
 
 def fork_text(state, other: Side) -> str:
     """Why STATE cannot follow OTHER if their timelines forked, or ""."""
-    if other.state is None or not forked(state.timeline, other.state.timeline):
+    if state.role != STANDBY or other.state is None or not forked(state.timeline, other.state.timeline):
         return ""
     return (f"it replays timeline {state.timeline}, {other.name} writes timeline {other.state.timeline}: its "
             "history forked from it (as an old primary's does, started as a standby without a rewind)")
@@ -232,6 +232,31 @@ def rejoin(mission: Mission, side: Side, other: Side, wait: float) -> str:
     return said + f"; caught up at {state.position_text}"
 
 
+def current_standby(estate: Estate, resolver: Resolver, pair, wait: float = 60) -> tuple[Side | None, str]:
+    """PAIR's standby when it can be read instead of its primary (a backup that puts no
+    load on the primary): it streams from the primary on its timeline and has replayed
+    what the primary had written when asked, waited for up to WAIT seconds. Otherwise
+    (None, why not)."""
+    home, away = side_of(estate, pair.primary, resolver), side_of(estate, pair.standby, resolver)
+    primary = read_state(home)
+    if primary.role != PRIMARY or primary.position is None:
+        return None, f"{home.name} is {primary.role}{': ' + primary.problem if primary.problem else ''}"
+    deadline = time.monotonic() + wait
+    while True:
+        state = read_state(away)
+        if not streams_from(state, home):
+            return None, (f"{away.name} does not stream from {home.name}: "
+                          f"{fork_text(state, home) or state.problem or state.role}")
+        if state.problem:                              # streaming, but not replaying (paused)
+            return None, f"{away.name}: {state.problem}"
+        if state.position is not None and state.position >= primary.position:
+            return away, ""
+        if time.monotonic() > deadline:
+            return None, (f"{away.name} is {primary.position - (state.position or 0)} "
+                          f"{away.engine.position_unit} behind {home.name} after {wait:g} s")
+        time.sleep(0.2)
+
+
 def status(plan: Plan, estate: Estate, resolver: Resolver) -> dict:
     """Per pair: each side's role and position, which site is primary, the lag."""
     pairs = []
@@ -240,7 +265,7 @@ def status(plan: Plan, estate: Estate, resolver: Resolver) -> dict:
         primary = next((s for s in link.sides if s.state.role == PRIMARY), None)
         standby = next((s for s in link.sides if s is not primary), None)
         lag = lag_seconds = None
-        fork = fork_text(standby.state, primary) if primary is not None and standby.state.role == STANDBY else ""
+        fork = fork_text(standby.state, primary) if primary is not None else ""
         if primary is not None and standby.state.role == STANDBY and not fork:     # across a fork: no lag to say
             lag = max(0, (primary.state.position or 0) - (standby.state.position or 0))
             for line in (primary.state.facts or {}).get("sender", "").splitlines():

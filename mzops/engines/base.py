@@ -143,6 +143,9 @@ class Engine:
     log_commit: ClassVar[bytes | None] = None       # sh -s -- PORT DIR: forget the logs just catalogued
     restore_start: ClassVar[bytes | None] = None    # sh -s -- DIR TARGET ARGS: open the restored copy at TARGET
     incremental: ClassVar[bool] = False             # a run between fulls takes an incremental (full_backup's 3rd arg)
+    # full_backup and table_sums may run on a current standby of the server instead (its
+    # positions are the primary's): a DR standby then carries the reading load
+    reads_on_standby: ClassVar[bool] = False
     full_format: ClassVar[str] = ""                 # what a full's stream is, for its tape header
     full_extract: ClassVar[str] = ""                # the command that extracts it, for its tape header
     # Drills: what the tables hold (sh -s -- PORT [SOCKET]), the engine's own checks of a

@@ -191,8 +191,8 @@ echo "mzops: socket=$dir"
 
 # Each table's row count and an order-free sum of its rows' MD5s (60 bits of each, summed
 # as numeric: no overflow, no sort, no memory for the table), per database, each database
-# in one REPEATABLE READ transaction whose WAL insert position is read first: replayed to
-# that position, a copy holds what the snapshot saw. sh -s -- PORT [SOCKET_DIR]; lines
+# in one REPEATABLE READ transaction whose WAL insert position (a standby's: its replay
+# position) is read first: replayed to that position, a copy holds what the snapshot saw. sh -s -- PORT [SOCKET_DIR]; lines
 # DB US position US LSN, then DB US SCHEMA.TABLE US ROWS US SUM.
 TABLE_SUMS = _PSQL + b"""set -eu
 PORT=$1; [ -z "${2:-}" ] || export PGHOST=$2
@@ -207,11 +207,32 @@ ORDER BY n.nspname, c.relname
 SQL
 )
   # read whole before it is printed: in a pipe, psql stopping at an error would leave a
-  # shorter list with sed's success, and a drill would compare fewer tables than there are
-  read=$({ echo "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
-           echo "SELECT 'position', pg_current_wal_insert_lsn();"
-           printf '%s\n' "$sums"
-           echo "COMMIT;"; } | psql_run -d "$db" -F "$us")
+  # shorter list with sed's success, and a drill would compare fewer tables than there are.
+  # On a standby the position is the replay position read just before the transaction,
+  # and holds only if the transaction's snapshot (its first statement) still sees it:
+  # nothing replayed in between; otherwise tried again.
+  attempt=0
+  while :; do
+    read=$({ cat <<'SQL'
+SELECT pg_is_in_recovery() AS standby, coalesce(pg_last_wal_replay_lsn()::text, '') AS before \\gset
+BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+SELECT NOT :'standby'::bool OR pg_last_wal_replay_lsn()::text = :'before' AS exact \\gset
+\\if :exact
+SELECT 'position', CASE WHEN :'standby'::bool THEN :'before' ELSE pg_current_wal_insert_lsn()::text END;
+SQL
+             printf '%s\n' "$sums"
+             cat <<'SQL'
+\\else
+SELECT 'moved', :'before';
+\\endif
+COMMIT;
+SQL
+           } | psql_run -d "$db" -F "$us")
+    case $read in moved*) ;; *) break ;; esac
+    attempt=$((attempt + 1))
+    [ $attempt -lt 20 ] || { echo "$db: the standby replayed WAL during each of 20 snapshots: no position to check a copy at" >&2; exit 6; }
+    sleep 0.1
+  done
   printf '%s\n' "$read" | sed "s/^/$db$us/"
 done
 """
@@ -283,6 +304,7 @@ class _Backup:
     full_format = "POSIX tar (pg_basebackup -Ft -X fetch: the data directory and the WAL it needs)"
     full_extract = "tar -x -f - -C DATA_DIRECTORY"
     table_sums = TABLE_SUMS
+    reads_on_standby = True          # pg_basebackup works on a standby; its LSNs are the primary's
     copy_check = COPY_CHECK
     restore_remove = RESTORE_REMOVE
 

@@ -105,6 +105,55 @@ def test_wal_archiving_by_hardening_then_backup_and_point_in_time_restore_on_the
     assert row["drill"]["passed"] and row["drill"]["first_byte_seconds"] <= row["drill"]["seconds"]
 
 
+DR_ENV = {"MZOPS_LAB_DR_PASSWORD": "lab:dr\\pass word"}
+
+
+def test_the_full_and_checksums_are_read_on_the_dr_standby_while_it_is_current(lab, archiving, tmp_path):
+    """labdb1 paired with labdb2 by `dr protect` (the lab's DR plan lab-pg): the night's
+    full and the drills' checksums are read on labdb2, the WAL from labdb1's archive; a
+    standby whose replay is paused is not current, and the primary is read instead, said
+    in the outcome; the standby's full restores and drills on labdb2 like a primary's."""
+    home, inv = archiving, lab["inventory"]
+    applied = run_mzops("-i", inv, "harden", "run", "--limit", ASSET, "--rules", "pg.wal_archive", "--apply",
+                        "--restart", "--json", home=tmp_path)
+    assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
+    paired = run_mzops("-i", inv, "dr", "protect", "lab-pg", "--apply", "--restart", home=home, env=DR_ENV)
+    assert paired.returncode == 0, paired.stdout[-2000:] + paired.stderr[-2000:]
+    sql(home, SOURCE, "CREATE TABLE t (n int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 1000)")
+    first = server(home, "backup", "run", "lab-pg", "--level", "full", "--json")   # the catalogue is the module's
+    assert first.returncode == 0, first.stdout + first.stderr
+    message = json.loads(first.stdout)["outcomes"][0]["message"]
+    assert "a full (--level full) on labdb2-pg, then" in message and "read on the primary" not in message, message
+
+    sql(home, COPY_HOST, "SELECT pg_wal_replay_pause()")
+    try:
+        second = server(home, "backup", "run", "lab-pg", "--level", "full", "--json")
+    finally:
+        sql(home, COPY_HOST, "SELECT pg_wal_replay_resume()")
+    assert second.returncode == 0, second.stdout + second.stderr
+    message = json.loads(second.stdout)["outcomes"][0]["message"]
+    assert "read on the primary: labdb2-pg: replay is paused" in message, message
+    assert " on labdb2-pg, then" not in message
+
+    third = server(home, "backup", "run", "lab-pg", "--level", "full", "--json")
+    assert third.returncode == 0 and " on labdb2-pg, then" in third.stdout, third.stdout + third.stderr
+    sql(home, SOURCE, "INSERT INTO t SELECT generate_series(1001, 1500)")
+    between = sql(home, SOURCE, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                                "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
+    sql(home, SOURCE, "SELECT pg_sleep(0.3)")
+    sql(home, SOURCE, "INSERT INTO t VALUES (-1)")
+    fourth = server(home, "backup", "run", "lab-pg", "--json")
+    assert fourth.returncode == 0, fourth.stdout + fourth.stderr
+    # the standby's full and the primary's WAL, restored on labdb2 to a moment between two transactions
+    restored = server(home, "backup", "restore", "--asset", ASSET, "--at", between, "--to", COPY_HOST, "--json")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    socket = json.loads(restored.stdout)["socket"]
+    assert sql(home, COPY_HOST, "SELECT count(*), min(n), max(n) FROM t", socket) == "1500|1|1500"
+    drilled = server(home, "backup", "drill", "--asset", ASSET, "--to", COPY_HOST, "--json")
+    assert drilled.returncode == 0, drilled.stdout + drilled.stderr
+    assert all(d["passed"] for d in json.loads(drilled.stdout)["drills"])
+
+
 MY_ASSET = "labdb1-mariadb"
 
 

@@ -326,3 +326,83 @@ def test_a_restore_to_a_quiet_moment_replays_all_the_wal_up_to_the_collection(se
         assert server.sql("SELECT count(*) FROM t WHERE n = 3", host=str(into), port=5432) == "1"
     finally:
         stop_copy(into)
+
+
+# ----------------------------------------------------------------- read on a standby
+
+STANDBY_PORT = PORT + 1
+
+
+@pytest.fixture(scope="module")
+def standby(server):
+    """A streaming standby of the test's server (pg_basebackup -R), on the same socket
+    folder: the DR standby a backup reads instead of the primary."""
+    data = server.root / "standby"
+    as_postgres(str(BIN / "pg_basebackup"), "-h", str(server.root), "-p", str(PORT), "-D", str(data), "-R",
+                "-X", "stream", "-c", "fast")
+    with open(data / "postgresql.conf", "a") as conf:
+        conf.write(f"port = {STANDBY_PORT}\nhot_standby = on\n")
+    as_postgres(str(BIN / "pg_ctl"), "-D", str(data), "-l", str(server.root / "standby.log"), "-w", "start")
+    for _ in range(100):
+        if server.sql("SELECT status FROM pg_stat_wal_receiver", port=STANDBY_PORT) == "streaming":
+            break
+        time.sleep(0.1)
+    yield data
+    subprocess.run(["runuser", "-u", "postgres", "--", str(BIN / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                    "stop"], cwd="/", capture_output=True)
+
+
+def test_a_full_and_the_checksums_read_on_a_current_standby_restore_and_drill_as_the_primarys(server, standby, job,
+                                                                                              monkeypatch):
+    """pg_basebackup and the drills' checksums on the standby, with writes going on at the
+    primary; the WAL from the primary's archive. The checksums' position is the standby's
+    replay position, exact only if nothing was replayed between reading it and the
+    snapshot (the script reads again until so): a drill replaying a copy to it must find
+    every table as recorded."""
+    from types import SimpleNamespace
+    reader = SimpleNamespace(target=LocalTarget("h"), port=str(STANDBY_PORT), name="db-dr")
+    monkeypatch.setattr(database, "standby_to_read", lambda *args: (reader, ""))   # the DR plan's lookup: lab
+    server.sql("CREATE TABLE IF NOT EXISTS drilled (k int, v text)")
+    stop, written = threading.Event(), []
+
+    def writer():
+        n = 3_000_000
+        while not stop.is_set():
+            server.sql(f"INSERT INTO drilled VALUES ({n}, md5('{n}'))")
+            written.append((n, dt.datetime.now(dt.timezone.utc)))      # acknowledged by then
+            n += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        outcome = back_up(job, "s1", requested="full")
+    finally:
+        stop.set()
+        thread.join()
+    assert outcome.state == "changed", outcome.message
+    assert "a full (--level full) on db-dr, then" in outcome.message and "read on the primary" not in outcome.message
+    policy, estate, catalogue = job
+    full = database.facts_of(catalogue.chain("pg", "db")[0])
+    assert full["taken_on"] == "db-dr"
+    assert written, "the writer wrote during the backup"
+    result = drill(job)
+    assert result.passed, result.problems
+    into = restore_dir(server)
+    upto = database.facts_of(catalogue.chain("pg", "db")[-1])["upto_time"]
+    before = {n for n, at in written if at < dt.datetime.fromisoformat(upto)}
+    try:         # the collection's moment: every row the primary acknowledged before it
+        restore_to(job, upto, into)
+        held = server.sql("SELECT k FROM drilled WHERE k >= 3000000", host=str(into), port=5432).split()
+        assert before and before <= {int(k) for k in held}
+    finally:
+        stop_copy(into)
+
+
+def test_a_standby_that_is_not_current_leaves_the_reading_to_the_primary_and_says_why(server, job, monkeypatch):
+    monkeypatch.setattr(database, "standby_to_read",
+                        lambda *args: (None, "db-dr is 8192 bytes of WAL behind db after 60 s"))
+    outcome = back_up(job, "s2", requested="full")
+    assert outcome.state == "changed", outcome.message
+    assert "read on the primary: db-dr is 8192 bytes of WAL behind db" in outcome.message
+    policy, estate, catalogue = job
+    assert database.facts_of(catalogue.chain("pg", "db")[0])["taken_on"] == "db"

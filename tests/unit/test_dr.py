@@ -379,3 +379,57 @@ def test_a_planned_preflight_compares_only_positions_both_servers_gave(monkeypat
                                                                                     max_lag_transactions=10)))
     with pytest.raises(StepFailed, match=message):
         preflight.run(mission, None)
+
+
+# ----------------------------------------------------------------- a standby to back up from
+
+def _standby_states(monkeypatch, states: list[ReplicationState], primary: ReplicationState):
+    """replication.current_standby with the standby answering STATES in turn."""
+    from types import SimpleNamespace
+    sides = {}
+
+    def side_of(estate, name, resolver):
+        side = Side(asset=SimpleNamespace(name=name, address="10.0.0.1" if name == "db" else "10.0.0.2"),
+                    server=None, engine=PG, target=None)
+        sides[name] = side
+        return side
+
+    answers = iter(states)
+
+    def read_state(side, timeout=30):
+        side.state = primary if side.name == "db" else next(answers)
+        return side.state
+    monkeypatch.setattr(replication, "side_of", side_of)
+    monkeypatch.setattr(replication, "read_state", read_state)
+    return replication.current_standby(None, None, SimpleNamespace(primary="db", standby="db-dr"), wait=5)
+
+
+def _standby(position: int, timeline: int = 2, **kw) -> ReplicationState:
+    return ReplicationState("db-dr", STANDBY, position, hex(position), timeline=timeline, following="10.0.0.1",
+                            streaming=True, **kw)
+
+
+PRIMARY_AT = ReplicationState("db", PRIMARY, 1000, "0/3E8", timeline=2)
+
+
+def test_a_backup_reads_the_standby_once_it_has_replayed_what_the_primary_had(monkeypatch):
+    side, why = _standby_states(monkeypatch, [_standby(900), _standby(1000)], PRIMARY_AT)
+    assert side is not None and side.name == "db-dr" and why == ""
+
+
+@pytest.mark.parametrize("state,reason", [
+    (_standby(1000, timeline=1), "replays timeline 1, db writes timeline 2"),
+    (_standby(1000, problem="replay is paused"), "db-dr: replay is paused"),
+    (ReplicationState("db-dr", PRIMARY, 2000, "0/7D0", timeline=3), "does not stream from db: primary"),
+])
+def test_a_standby_that_is_not_current_is_not_read(monkeypatch, state, reason):
+    side, why = _standby_states(monkeypatch, [state], PRIMARY_AT)
+    assert side is None and reason in why
+
+
+def test_a_standby_still_behind_after_the_wait_is_not_read(monkeypatch):
+    monkeypatch.setattr(replication.time, "sleep", lambda s: None)
+    clock = iter(range(0, 100, 2))
+    monkeypatch.setattr(replication.time, "monotonic", lambda: next(clock))
+    side, why = _standby_states(monkeypatch, [_standby(900)] * 50, PRIMARY_AT)
+    assert side is None and "db-dr is 100 bytes of WAL behind db after 5 s" in why
