@@ -209,6 +209,11 @@ for group in "$@"; do
     # unreadable one is.
     sec pkglists sh -c 'for d in /var/lib/apt/lists /var/cache/dnf /var/cache/yum; do
       [ -d "$d" ] || continue; echo "$d:"; ls "$d" || exit $?; done'
+    # when the lists were last refreshed: the host's clock, then each index's signed
+    # Release (apt) or repomd.xml (dnf, yum) with its modification time
+    sec listsage sh -c 'date +%s; for d in /var/lib/apt/lists /var/cache/dnf /var/cache/yum; do
+      [ -d "$d" ] || continue; find "$d" -maxdepth 6 -type f \( -name "*Release" -o -name repomd.xml \) \
+        -printf "%T@ %p\n" || exit $?; done'
     if cmd_exists apt-get; then sec updates apt-get -s -o Debug::NoLocking=1 \
       -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= upgrade
     elif cmd_exists yum; then sec updates yum -q -C updateinfo list security

@@ -229,7 +229,12 @@ def _sign(work: Path, archive: Path) -> None:
 
 def serve(netns: str, log_path: Path) -> subprocess.Popen:
     """An HTTP server for the mirror at its lab address, inside the control namespace
-    (it dies with the namespace's processes at `lab down`)."""
+    (it dies with the namespace's processes at `lab down`). Its signed indexes are dated
+    now, as a mirror in service republishes them (apt keeps the server's Last-Modified
+    as a list's time, and linux.updates.security trusts no list older than a fortnight);
+    their content and signatures stay as built."""
+    for index in list(tree().glob("dists/*/Release")) + list(tree().glob("dists/*/InRelease")):
+        index.touch()
     log = open(log_path, "ab")
     try:
         return subprocess.Popen(

@@ -17,6 +17,11 @@ from mzops.compliance import catalogue, evaluate
 CATALOGUE = catalogue.load("mlps3")
 RULE = next(r for r in CATALOGUE.baseline.rules if r.id == "linux.updates.security")
 LISTS = "/var/lib/apt/lists:\ndeb.debian.org_debian_dists_bookworm_InRelease\nlock\npartial\n"
+NOW = 1_780_000_000
+# `date +%s`, then find -printf '%T@ %p\n' (find(1): %T@ is the modification time in
+# seconds since the epoch, with a fraction)
+FRESH = f"{NOW}\n{NOW - 3600}.5 /var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease\n"
+QUIET = "Reading package lists...\n0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n"
 
 
 def status(changes: dict) -> tuple[str, str]:
@@ -35,7 +40,7 @@ def status(changes: dict) -> tuple[str, str]:
     ("RHSA-2025:1234 Important/Sec. openssl-libs-1:3.0.7-27.el9.x86_64\n", "fail"),
 ])
 def test_pending_security_updates_fail(updates, expected):
-    assert status({"pkglists": LISTS, "updates": updates})[0] == expected
+    assert status({"pkglists": LISTS, "listsage": FRESH, "updates": updates})[0] == expected
 
 
 def test_no_lists_or_no_answer_is_never_a_pass():
@@ -43,3 +48,22 @@ def test_no_lists_or_no_answer_is_never_a_pass():
     assert status({"pkglists": "/var/lib/apt/lists:\nlock\npartial\n", "updates": quiet}) == \
         ("manual", "the host has no package lists to compare against")
     assert status({"pkglists": LISTS, "updates": None})[0] == "manual"
+
+
+@pytest.mark.parametrize("age, expected", [
+    (f"{NOW}\n{NOW - 13 * 86400} /var/lib/apt/lists/x_InRelease\n", ("pass", "none pending")),
+    # the newest index counts: an old one beside a fresh one is no finding
+    (f"{NOW}\n{NOW - 90 * 86400} /var/lib/apt/lists/a_Release\n{NOW - 60} /var/lib/apt/lists/b_InRelease\n",
+     ("pass", "none pending")),
+    (f"{NOW}\n{NOW - 120 * 86400} /var/lib/apt/lists/x_InRelease\n", ("fail", "package lists 120 days old (at most 14)")),
+    (f"{NOW}\n{NOW - 30 * 86400} /var/cache/dnf/baseos-1/repodata/repomd.xml\n",
+     ("fail", "package lists 30 days old (at most 14)")),
+    (None, ("manual", "the package lists' age was not read")),
+    ("not a clock\n", ("manual", "the package lists' age was not read")),
+    (f"{NOW}\n", ("manual", "no signed index among the package lists")),
+    (f"{NOW}\nbroken line\n", ("manual", "the package lists' age was not read")),
+])
+def test_none_pending_passes_only_against_lists_refreshed_lately(age, expected):
+    """A host whose lists were last read months ago has nothing pending by them, and
+    that says nothing of the security updates published since."""
+    assert status({"pkglists": LISTS, "listsage": age, "updates": QUIET}) == expected

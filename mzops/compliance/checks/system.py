@@ -285,4 +285,40 @@ def security_updates(ctx: Context) -> Outcome:
         return Outcome(MANUAL, expected, "the host has no package lists to compare against",
                        ["no package index under /var/lib/apt/lists or the yum/dnf cache: "
                         "refresh from the internal mirror, then audit again"])
-    return Outcome(PASS, expected, "none pending", [text.strip().splitlines()[-1] if text.strip() else ""])
+    # "none pending" means something only against lists the host refreshed lately
+    limit = float(ctx.args.get("max_list_age_days", 14))
+    ages = lists_age_days(ctx.facts.text("listsage"))
+    if ages is None:
+        return Outcome(MANUAL, expected, "the package lists' age was not read",
+                       ["no listsage section (clock and index times): audit again with this mzops"])
+    if not ages:
+        return Outcome(MANUAL, expected, "no signed index among the package lists",
+                       ["no *Release or repomd.xml under /var/lib/apt/lists or the yum/dnf cache"])
+    newest, path = min(ages)
+    if newest > limit:
+        return Outcome(FAIL, expected, f"package lists {newest:.0f} days old (at most {limit:g})",
+                       [f"{path}: refreshed {newest:.1f} days ago: pending security updates since then are "
+                        "not known; refresh from the internal mirror, then audit again"])
+    return Outcome(PASS, expected, "none pending",
+                   [text.strip().splitlines()[-1] if text.strip() else "", f"lists refreshed {newest:.1f} days ago"])
+
+
+def lists_age_days(text: str | None) -> list[tuple[float, str]] | None:
+    """(days since refreshed, path) of each signed package index, from the `listsage`
+    section (the host's `date +%s`, then find's `%T@ PATH` lines); None when it is
+    missing or its clock line is not a number."""
+    if text is None or not text.strip():
+        return None
+    first, *rest = text.strip().splitlines()
+    try:
+        now = float(first)
+    except ValueError:
+        return None
+    out = []
+    for line in rest:
+        stamp, _, path = line.partition(" ")
+        try:
+            out.append((max(0.0, (now - float(stamp)) / 86400), path))
+        except ValueError:
+            return None               # a line not as find printed it: no age can be trusted
+    return out
