@@ -380,30 +380,8 @@ def restore(policy: Policy, catalogue: Catalogue, estate: Estate, found: Plan, h
     prepared = ssh.run_script(target, PREPARE.encode(), [directory], timeout=60)
     if prepared.rc != 0:
         raise OperationFailed(f"{host}: {prepared.stderr[-300:] or 'could not prepare ' + directory}")
-    job = policy.jobs[found.job]
-    mounter = Mounter(policy, job.pool, catalogue, library=library)
-    block = policy.pools[job.pool].block_size
-    first_read = None
-    increments = 0
-    for run in found.chain:
-        increments += run.kind == "incremental"
-        folder, extract = engine.restore_layout(run.kind, increments)
-        with ssh.feed(target, extract, [f"{directory}/{folder}".rstrip("/")]) as proc:
-            try:
-                parts = restoring.parts_of(run, library)
-                for record in restoring.plaintext(restoring.records(mounter, run, block, parts), run, resolver):
-                    if first_read is None:
-                        first_read = time.monotonic() - started
-                        if first_byte is not None:
-                            first_byte()
-                    proc.stdin.write(record)
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
-            said = proc.stderr.read().decode(errors="replace").strip()
-            if proc.wait() != 0:
-                raise OperationFailed(f"{host}: {run.id} could not be extracted: {said[-300:]}")
-    mounter.drive.close()
+    first_read, increments = _extract(policy, catalogue, found, engine, target, host, directory, library, resolver,
+                                      started, first_byte)
     base = facts_of([r for r in found.chain if r.kind != "log"][-1])
     opened = ssh.run_script(target, engine.restore_start,
                             [directory, found.recovery, *engine.restore_args(base, increments)], timeout=7200)
@@ -416,3 +394,78 @@ def restore(policy: Policy, catalogue: Catalogue, estate: Estate, found: Plan, h
             "socket": said.get("socket", ""), "at": found.target,
             "replayed": opened.stderr.strip().splitlines()[-2:], "first_byte_seconds": round(first_read or 0, 3),
             "seconds": round(time.monotonic() - started, 3), "plan": found.to_dict(library)}
+
+
+def _extract(policy: Policy, catalogue: Catalogue, found: Plan, engine, target, host: str, directory: str,
+             library: str | None, resolver, started: float, first_byte=None) -> tuple[float | None, int]:
+    """FOUND's runs read off tape (each part's checksum checked) into DIRECTORY on HOST,
+    each where the engine lays it out; (seconds to the first byte, incrementals)."""
+    job = policy.jobs[found.job]
+    mounter = Mounter(policy, job.pool, catalogue, library=library)
+    block = policy.pools[job.pool].block_size
+    first_read = None
+    increments = 0
+    try:
+        for run in found.chain:
+            increments += run.kind == "incremental"
+            folder, extract = engine.restore_layout(run.kind, increments)
+            with ssh.feed(target, extract, [f"{directory}/{folder}".rstrip("/")]) as proc:
+                try:
+                    parts = restoring.parts_of(run, library)
+                    for record in restoring.plaintext(restoring.records(mounter, run, block, parts), run, resolver):
+                        if first_read is None:
+                            first_read = time.monotonic() - started
+                            if first_byte is not None:
+                                first_byte()
+                        proc.stdin.write(record)
+                    proc.stdin.close()
+                except BrokenPipeError:
+                    pass
+                said = proc.stderr.read().decode(errors="replace").strip()
+                if proc.wait() != 0:
+                    raise OperationFailed(f"{host}: {run.id} could not be extracted: {said[-300:]}")
+    finally:
+        mounter.drive.close()
+    return first_read, increments
+
+
+def restore_in_place(policy: Policy, catalogue: Catalogue, estate: Estate, found: Plan, apply: bool,
+                     library: str | None = None, resolver=None, target=None) -> dict:
+    """FOUND restored over the asset's own server, which must be stopped: its data
+    directory moved aside whole (the way back, kept), the runs extracted in its place, the
+    server started with its own configuration, replayed to the plan's time and opened
+    read-write. Without APPLY only checked and said. A failure after the data was moved
+    puts it back."""
+    entry = estate.assets[found.asset]
+    engine = engines.get(entry.db_engine, found.asset)
+    if engine.in_place_prepare is None:
+        raise InputError(f"{found.asset}: mzops restores {engine.name} into a scratch copy only (--to HOST)")
+    host = entry.db_server
+    port = str(entry.db_port or engine.default_port)
+    base = facts_of([r for r in found.chain if r.kind != "log"][-1])
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = target or ssh.target_of(estate.assets[host], resolver)
+    started = time.monotonic()
+    checked = ssh.run_script(target, engine.in_place_prepare,
+                             [port, base.get("data_directory", ""), stamp, "" if apply else "check"], timeout=120)
+    said = _told(checked.stdout.decode(errors="replace"))
+    if checked.rc != 0 or "data_directory" not in said:
+        raise OperationFailed(f"{host}: {checked.stderr.strip()[-300:] or f'exit {checked.rc}'}")
+    data, kept = said["data_directory"], said["kept"]
+    out = {"host": host, "port": int(port), "data_directory": data, "kept": kept, "at": found.target,
+           "in_place": True, "applied": apply, "plan": found.to_dict(library)}
+    if not apply:
+        return out
+    try:
+        first_read, _ = _extract(policy, catalogue, found, engine, target, host, data, library, resolver, started)
+        opened = ssh.run_script(target, engine.in_place_start, [port, data, found.recovery], timeout=7200)
+        if opened.rc != 0:
+            raise OperationFailed(f"{host}: the server did not open on its restored data at {found.target}: "
+                                  f"{opened.stderr[-500:]}")
+    except (OperationFailed, TapeError, MzopsError) as exc:
+        undone = ssh.run_script(target, engine.in_place_undo, [data, kept], timeout=600)
+        back = ("its data before the restore is back in place (the server stopped)" if undone.rc == 0 else
+                f"its data before the restore is still at {kept}: {undone.stderr.strip()[-200:]}")
+        raise OperationFailed(f"{exc}; {back}") from None
+    return {**out, "replayed": opened.stderr.strip().splitlines()[-2:],
+            "first_byte_seconds": round(first_read or 0, 3), "seconds": round(time.monotonic() - started, 3)}

@@ -120,9 +120,12 @@ def list_cmd(
 def restore_cmd(
     ctx: typer.Context,
     asset: str = typer.Option(..., "--asset"),
-    to: str = typer.Option(..., "--to", help="Files: a folder on this machine. A database: HOST[:DIR], an "
-                           "inventory host with the engine's programs, DIR new or empty (default: "
-                           "/var/lib/mzops/restore/ASSET-TIME)."),
+    to: Optional[str] = typer.Option(None, "--to", help="Files: a folder on this machine. A database: "
+                                     "HOST[:DIR], an inventory host with the engine's programs, DIR new or empty "
+                                     "(default: /var/lib/mzops/restore/ASSET-TIME)."),
+    in_place: bool = typer.Option(False, "--in-place", help="A database: over its own server, which must be "
+                                  "stopped (its data directory kept aside); a preview unless --apply."),
+    apply: bool = typer.Option(False, "--apply", help="With --in-place: do it."),
     job: Optional[str] = typer.Option(None, "--job", help="The job (default: the one job that backed the "
                                       "asset up)."),
     path: Optional[List[str]] = typer.Option(None, "--path", help="Files: only this path (repeatable)."),
@@ -149,9 +152,22 @@ def restore_cmd(
         raise InputError(f"--job: no job {job!r} in {found.folder}/jobs.yml")
     if library is not None and library not in found.libraries:
         raise InputError(f"--library: no library {library!r} in {found.folder}/libraries.yml")
+    if apply and not in_place:
+        raise InputError("--apply is for --in-place (a restore elsewhere needs no confirmation: it changes no server)")
     if found.jobs[job].kind == "database":
+        if in_place:
+            if to is not None:
+                raise InputError("--to and --in-place: a restore in place goes to the asset's own server")
+            _restore_in_place(ctx, found, catalogue, job, asset, at, dry_run or not apply, library, as_json)
+            return
+        if to is None:
+            raise InputError("--to: where the copy goes (HOST[:DIR]), or --in-place over the asset's own server")
         _restore_database(ctx, found, catalogue, job, asset, to, at, dry_run, library, bool(path or run), as_json)
         return
+    if in_place:
+        raise InputError("--in-place is for databases: files are restored into a folder (--to)")
+    if to is None:
+        raise InputError("--to: the folder the files are restored into")
     if dry_run:
         steps = restoring.plan(found, catalogue, job, asset, at, run, library)
     else:
@@ -216,6 +232,31 @@ def _restore_database(ctx, found, catalogue, job, asset, to, at, dry_run, librar
     if not dry_run:
         common.progress(ctx, f"restored {asset} to {plan['at']} on {data['host']}: {data['data_directory']} "
                              f"(socket {data['socket']}, port {data['port']}), open read-write")
+
+
+def _restore_in_place(ctx, found, catalogue, job, asset, at, preview: bool, library, as_json) -> None:
+    if at is None:
+        raise InputError("--at: a database is restored to a moment: give it (ISO 8601)")
+    estate = load_estate(ctx)
+    planned = database.plan(found, catalogue, estate, job, asset, at)
+    with runlayer.exclusive("backup", f"backup restore --in-place --asset {asset} --at {at}"):
+        data = database.restore_in_place(found, catalogue, estate, planned, not preview, library,
+                                         common.resolver(ctx))
+    if common.want_json(ctx, as_json):
+        common.print_json(data)
+        return
+    plan = data["plan"]
+    common.stdout.print(f"{asset} at {plan['at']} over its own server on {data['host']}: full {plan['full']}, "
+                        f"logs {plan['logs']['from']} to {plan['logs']['to']}", markup=False, highlight=False)
+    if preview:
+        common.stdout.print(f"preview only: {data['data_directory']} would be moved to {data['kept']} and the "
+                            "restore started there (the server is stopped); add --apply", markup=False,
+                            highlight=False)
+        return
+    common.progress(ctx, f"restored {asset} to {plan['at']} in place: {data['host']} {data['data_directory']} "
+                         f"(port {data['port']}), open read-write; its data before is kept at {data['kept']} "
+                         "(remove it once the restore is accepted); a DR standby of it must be built again "
+                         "(`mzops dr protect`)")
 
 
 @app.command("drill")

@@ -143,6 +143,16 @@ class Engine:
     log_commit: ClassVar[bytes | None] = None       # sh -s -- PORT DIR: forget the logs just catalogued
     restore_start: ClassVar[bytes | None] = None    # sh -s -- DIR TARGET ARGS: open the restored copy at TARGET
     incremental: ClassVar[bool] = False             # a run between fulls takes an incremental (full_backup's 3rd arg)
+    # A restore in place (`backup restore --in-place`), over the server's own data, the
+    # server stopped: `in_place_prepare` (sh -s -- PORT DATA STAMP [check]) refuses a
+    # running server and moves DATA aside to DATA.mzops-before-restore-STAMP (the way back;
+    # `check`: only says so), printing `mzops: data_directory=` and `mzops: kept=`; the
+    # runs are extracted into DATA as for a scratch copy; `in_place_start` (sh -s -- PORT
+    # DATA TARGET) starts the server itself, replayed to TARGET, and opens it read-write;
+    # `in_place_undo` (sh -s -- DATA KEPT) puts the kept data back after a failure.
+    in_place_prepare: ClassVar[bytes | None] = None
+    in_place_start: ClassVar[bytes | None] = None
+    in_place_undo: ClassVar[bytes | None] = None
     # full_backup and table_sums may run on a current standby of the server instead (its
     # positions are the primary's): a DR standby then carries the reading load
     reads_on_standby: ClassVar[bool] = False

@@ -44,6 +44,31 @@ SEGMENT = re.compile(r"^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$")
 
 _PSQL = (_FILES / "psql.sh").read_bytes()
 
+# Finds the data directory of the cluster on $PORT when the server is down (Debian's
+# pg_lsclusters; else the DATA given) and runs the server's own pg_ctl on it: through
+# pg_ctlcluster where it is (it keeps Debian's config layout), pg_ctl elsewhere.
+_PG_SERVICE = br"""
+pg_data() {
+  [ -n "${data:-}" ] && return 0
+  data=$( (cd / && runuser -u postgres -- psql -XAtq -p "$PORT" -d postgres -c 'SHOW data_directory') 2>/dev/null) || data=
+  [ -n "$data" ] || data=$(pg_lsclusters -h 2>/dev/null | awk -v p="$PORT" '$3 == p {print $6; exit}')
+  [ -n "$data" ] || { echo "no PostgreSQL cluster on port $PORT here" >&2; exit 3; }
+}
+pg_bin() { pg_data; bin=/usr/lib/postgresql/$(cat "$data/PG_VERSION")/bin; [ -x "$bin/pg_ctl" ] || bin=$(dirname "$(command -v pg_ctl)"); }
+pg_service() {   # start | stop MODE
+  pg_bin
+  cluster=$(pg_lsclusters -h 2>/dev/null | awk -v d="$data" '$6 == d {print $1, $2; exit}')
+  if [ -n "$cluster" ]; then
+    if [ "$1" = stop ]; then pg_ctlcluster -m "$2" $cluster stop; else pg_ctlcluster $cluster start; fi
+  elif [ "$1" = stop ]; then
+    (cd / && runuser -u postgres -- "$bin/pg_ctl" -D "$data" -m "$2" -w stop)
+  else
+    (cd / && runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$data/mzops-start.log" -w start)
+  fi
+}
+pg_up() { (cd / && runuser -u postgres -- pg_isready -q -p "$PORT"); }
+"""
+
 BACKUP_FACTS = _PSQL + b"""PORT=$1
 psql_run -F "$(printf '\\037')" <<'SQL'
 SELECT name, setting FROM pg_settings WHERE name IN ('archive_mode', 'archive_command', 'wal_segment_size',
@@ -291,6 +316,105 @@ def segment_name(timeline: int, number: int, segment_size: int) -> str:
     return f"{timeline:08X}{number // per_id:08X}{number % per_id:08X}"
 
 
+# A restore over the server's own data directory (backup restore --in-place): refused
+# while the server runs; DATA moved aside whole (the way back), an empty DATA for the
+# extraction. sh -s -- PORT DATA STAMP [check]
+IN_PLACE_PREPARE = _PSQL + _PG_SERVICE + br"""set -eu
+PORT=$1; data=${2:-}; stamp=$3; check=${4:-}
+pg_data
+if pg_up || { [ -f "$data/postmaster.pid" ] && kill -0 "$(head -n 1 "$data/postmaster.pid")" 2>/dev/null; }; then
+  echo "the server on port $PORT ($data) runs: stop it first (a restore in place never goes over a running server)" >&2
+  exit 4
+fi
+[ -f "$data/PG_VERSION" ] || { echo "$data is no PostgreSQL data directory" >&2; exit 3; }
+kept=$data.mzops-before-restore-$stamp
+[ ! -e "$kept" ] || { echo "$kept exists already" >&2; exit 3; }
+echo "mzops: data_directory=$data"
+echo "mzops: kept=$kept"
+[ "$check" = check ] && exit 0
+mv "$data" "$kept"
+mkdir -m 0700 "$data"
+chown postgres: "$data"
+"""
+
+# The server started on its restored data directory with its own configuration (Debian's
+# in /etc/postgresql, or the one the backup holds), recovery settings added to
+# postgresql.auto.conf until the target is reached: the archive on tape, the target,
+# promote, hot_standby off (nobody reads a state on its way to the target); then reset
+# with ALTER SYSTEM and the restore's WAL removed. sh -s -- PORT DATA TARGET
+IN_PLACE_START = _PSQL + _PG_SERVICE + br"""set -eu
+PORT=$1; data=$2; target=$3
+pg_bin
+rm -f "$data/standby.signal" "$data/postmaster.pid"
+{
+  echo "# added by mzops backup restore --in-place until its target is reached"
+  echo "restore_command = 'cp \"$data/mzops-wal/%f\" \"%p\"'"
+  case $target in
+    position=*) echo "recovery_target_lsn = '${target#position=}'" ;;
+    *) echo "recovery_target_time = '${target#time=}'" ;;
+  esac
+  echo "recovery_target_action = 'promote'"
+  echo "hot_standby = off"
+} >> "$data/postgresql.auto.conf"
+touch "$data/recovery.signal"
+chown -R postgres: "$data"
+cluster=$(pg_lsclusters -h 2>/dev/null | awk -v d="$data" '$6 == d {print $1, $2; exit}')
+log=$data/mzops-restore.log
+[ -z "$cluster" ] || log=$(pg_lsclusters -h | awk -v d="$data" '$6 == d {print $7; exit}')
+opened() {
+  if [ -n "$cluster" ]; then pg_ctlcluster $cluster start -- -t 3600 >&2 || return 1
+  else (cd / && runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$log" -w -t 3600 start) >&2 || return 1
+  fi
+  until [ "$(echo "SELECT pg_is_in_recovery()" | psql_run 2>/dev/null)" = f ]; do
+    [ -f "$data/postmaster.pid" ] || return 1
+    sleep 0.5
+  done
+}
+if ! opened; then
+  # as for a scratch copy (RESTORE_START): no transaction ended after a time target in
+  # the WAL given, which reaches past it, so its end is the state at the target
+  case $target in
+    time=*) if tail -n 50 "$log" 2>/dev/null | grep -q "recovery ended before configured recovery target was reached"; then
+              sed -i '/^recovery_target_time = /d' "$data/postgresql.auto.conf"
+              touch "$data/recovery.signal"; chown postgres: "$data/recovery.signal"
+              echo "no transaction ended after ${target#time=} in the WAL: replayed to its end, the state then" >&2
+              opened && ok=1
+            fi ;;
+  esac
+  if [ -z "${ok:-}" ]; then
+    echo "the server did not open on its restored data:" >&2
+    tail -n 5 "$log" >&2 2>/dev/null || true
+    exit 1
+  fi
+fi
+psql_run >/dev/null <<'SQL'
+ALTER SYSTEM RESET restore_command;
+ALTER SYSTEM RESET recovery_target_time;
+ALTER SYSTEM RESET recovery_target_lsn;
+ALTER SYSTEM RESET recovery_target_action;
+ALTER SYSTEM RESET hot_standby;
+SELECT pg_reload_conf();
+SQL
+rm -rf -- "$data/mzops-wal"
+tail -n 50 "$log" 2>/dev/null | grep -E "recovery stopping|last completed transaction" | tail -n 2 >&2 || true
+echo "mzops: port=$PORT"
+echo "mzops: data_directory=$data"
+"""
+
+# After a failed restore in place: the server stopped, the kept data put back whole.
+# sh -s -- DATA KEPT
+IN_PLACE_UNDO = _PSQL + br"""set -eu
+data=$1; kept=$2
+[ -d "$kept" ] || { echo "$kept is gone: nothing to put back" >&2; exit 3; }
+if [ -f "$data/postmaster.pid" ] && [ -f "$kept/PG_VERSION" ]; then
+  bin=/usr/lib/postgresql/$(cat "$kept/PG_VERSION")/bin
+  (cd / && runuser -u postgres -- "$bin/pg_ctl" -D "$data" -m immediate -w stop) >/dev/null 2>&1 || true
+fi
+rm -rf -- "$data"
+mv "$kept" "$data"
+"""
+
+
 class _Backup:
     """PostgreSQL's part of the backup contract: base backups with pg_basebackup, WAL
     archived by the server's archive_command (the pg.wal_archive rule writes it) and
@@ -305,6 +429,9 @@ class _Backup:
     full_extract = "tar -x -f - -C DATA_DIRECTORY"
     table_sums = TABLE_SUMS
     reads_on_standby = True          # pg_basebackup works on a standby; its LSNs are the primary's
+    in_place_prepare = IN_PLACE_PREPARE
+    in_place_start = IN_PLACE_START
+    in_place_undo = IN_PLACE_UNDO
     copy_check = COPY_CHECK
     restore_remove = RESTORE_REMOVE
 
@@ -371,6 +498,7 @@ class _Backup:
         """What a restore of a full taken now needs to know: the WAL segment size and the
         primary's values of the settings recovery needs at least (RECOVERY_MINIMUMS)."""
         return {"segment_size": facts.get("wal_segment_size", ""), "version": facts.get("server_version_num", ""),
+                "data_directory": facts.get("data_directory", ""),
                 "settings": [f"{key} = {int(facts[key])}" for key in RECOVERY_MINIMUMS
                              if facts.get(key, "").isdigit()]}
 
@@ -380,30 +508,6 @@ class _Backup:
 
 _PROTECT_SH = (pathlib.Path(__file__).parent / "protect.sh").read_bytes()
 
-# Finds the data directory of the cluster on $PORT when the server is down (Debian's
-# pg_lsclusters; else the DATA given) and runs the server's own pg_ctl on it: through
-# pg_ctlcluster where it is (it keeps Debian's config layout), pg_ctl elsewhere.
-_PG_SERVICE = br"""
-pg_data() {
-  [ -n "${data:-}" ] && return 0
-  data=$( (cd / && runuser -u postgres -- psql -XAtq -p "$PORT" -d postgres -c 'SHOW data_directory') 2>/dev/null) || data=
-  [ -n "$data" ] || data=$(pg_lsclusters -h 2>/dev/null | awk -v p="$PORT" '$3 == p {print $6; exit}')
-  [ -n "$data" ] || { echo "no PostgreSQL cluster on port $PORT here" >&2; exit 3; }
-}
-pg_bin() { pg_data; bin=/usr/lib/postgresql/$(cat "$data/PG_VERSION")/bin; [ -x "$bin/pg_ctl" ] || bin=$(dirname "$(command -v pg_ctl)"); }
-pg_service() {   # start | stop MODE
-  pg_bin
-  cluster=$(pg_lsclusters -h 2>/dev/null | awk -v d="$data" '$6 == d {print $1, $2; exit}')
-  if [ -n "$cluster" ]; then
-    if [ "$1" = stop ]; then pg_ctlcluster -m "$2" $cluster stop; else pg_ctlcluster $cluster start; fi
-  elif [ "$1" = stop ]; then
-    (cd / && runuser -u postgres -- "$bin/pg_ctl" -D "$data" -m "$2" -w stop)
-  else
-    (cd / && runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$data/mzops-start.log" -w start)
-  fi
-}
-pg_up() { (cd / && runuser -u postgres -- pg_isready -q -p "$PORT"); }
-"""
 
 # Role, positions and links of the server on $1; when it does not answer, what its
 # control file says (pg_controldata: cluster state, last checkpoint), so a cleanly

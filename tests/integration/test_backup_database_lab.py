@@ -154,6 +154,44 @@ def test_the_full_and_checksums_are_read_on_the_dr_standby_while_it_is_current(l
     assert all(d["passed"] for d in json.loads(drilled.stdout)["drills"])
 
 
+def test_a_restore_in_place_over_the_stopped_server_with_its_own_configuration(lab, archiving, tmp_path):
+    """Debian's cluster layout (configuration in /etc/postgresql, pg_ctlcluster): refused
+    while the server runs, previewed, then applied over labdb1's own data directory, kept
+    aside; the server opens at the moment asked with its own settings (archiving on)."""
+    home, inv = archiving, lab["inventory"]
+    applied = run_mzops("-i", inv, "harden", "run", "--limit", ASSET, "--rules", "pg.wal_archive", "--apply",
+                        "--restart", "--json", home=tmp_path)
+    assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
+    sql(home, SOURCE, "CREATE TABLE t (n int PRIMARY KEY)")
+    assert server(home, "backup", "run", "lab-pg", "--level", "full").returncode == 0
+    sql(home, SOURCE, "INSERT INTO t VALUES (1)")
+    between = sql(home, SOURCE, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                                "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
+    sql(home, SOURCE, "SELECT pg_sleep(0.3)")
+    sql(home, SOURCE, "INSERT INTO t VALUES (2)")
+    assert server(home, "backup", "run", "lab-pg").returncode == 0
+    running = server(home, "backup", "restore", "--asset", ASSET, "--at", between, "--in-place", "--apply")
+    assert running.returncode == 1 and "stop it first" in running.stderr, running.stdout + running.stderr
+    assert sql(home, SOURCE, "SELECT count(*) FROM t") == "2", "a refused restore changes nothing"
+    stop = run_mzops("lab", "exec", SOURCE, "--", "pg_ctlcluster", "15", "main", "stop", home=home)
+    assert stop.returncode == 0, stop.stderr
+    preview = server(home, "backup", "restore", "--asset", ASSET, "--at", between, "--in-place")
+    assert preview.returncode == 0 and "preview only" in preview.stdout, preview.stdout + preview.stderr
+    done = server(home, "backup", "restore", "--asset", ASSET, "--at", between, "--in-place", "--apply", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["data_directory"] == "/var/lib/postgresql/15/main" and result["applied"]
+    assert sql(home, SOURCE, "SELECT string_agg(n::text, ',') FROM t") == "1"
+    assert sql(home, SOURCE, "SELECT pg_is_in_recovery()") == "f"
+    assert sql(home, SOURCE, "SHOW archive_mode") == "on", "the server's own configuration"
+    leftover = run_mzops("lab", "exec", SOURCE, "--", "grep", "-E", "restore_command|recovery_target|hot_standby",
+                         "/var/lib/postgresql/15/main/postgresql.auto.conf", home=home)
+    assert leftover.returncode == 1, "the restore's settings are reset: " + leftover.stdout
+    kept = run_mzops("lab", "exec", SOURCE, "--", "test", "-f", result["kept"] + "/PG_VERSION", home=home)
+    assert kept.returncode == 0, "the data before the restore is kept"
+    sql(home, SOURCE, "INSERT INTO t VALUES (3)")
+
+
 MY_ASSET = "labdb1-mariadb"
 
 

@@ -406,3 +406,75 @@ def test_a_standby_that_is_not_current_leaves_the_reading_to_the_primary_and_say
     assert "read on the primary: db-dr is 8192 bytes of WAL behind db" in outcome.message
     policy, estate, catalogue = job
     assert database.facts_of(catalogue.chain("pg", "db")[0])["taken_on"] == "db"
+
+
+# ----------------------------------------------------------------- restore in place
+
+IN_PLACE_PORT = PORT + 2
+
+
+@pytest.fixture
+def own_server(server, tmp_path):
+    """A cluster of this test's own (its socket beside the module's server), archiving
+    like a production server: the one a restore in place goes over."""
+    data, wal = server.root / f"inplace-{time.monotonic_ns()}", server.root / f"inplace-wal-{time.monotonic_ns()}"
+    wal.mkdir()
+    shutil.chown(wal, "postgres")
+    as_postgres(str(BIN / "initdb"), "-D", str(data), "-A", "peer", "--no-sync")
+    with open(data / "postgresql.conf", "a") as conf:
+        conf.write(f"port = {IN_PLACE_PORT}\nlisten_addresses = ''\nunix_socket_directories = '{server.root}'\n"
+                   f"archive_mode = on\narchive_command = '{archive_command(str(wal))}'\nfsync = off\n")
+    as_postgres(str(BIN / "pg_ctl"), "-D", str(data), "-l", str(data) + ".log", "-w", "start")
+    server.sql("CREATE TABLE t (n int PRIMARY KEY)", port=IN_PLACE_PORT)
+    yield data
+    subprocess.run(["runuser", "-u", "postgres", "--", str(BIN / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                    "stop"], cwd="/", capture_output=True)
+
+
+def test_a_restore_in_place_goes_over_the_stopped_server_only_and_keeps_its_data_aside(server, own_server, tmp_path):
+    data = own_server
+    policy, estate, catalogue = job = database_job(tmp_path, "postgresql", IN_PLACE_PORT, "pg")
+    sql = lambda text: server.sql(text, port=IN_PLACE_PORT)             # noqa: E731
+    assert back_up(job, "r1").state == "changed"
+    sql("INSERT INTO t VALUES (1)")
+    between = sql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
+    sql("SELECT pg_sleep(0.3)")
+    sql("INSERT INTO t VALUES (2)")
+    assert back_up(job, "r2").state == "changed"
+    planned = database.plan(policy, catalogue, estate, "pg", "db", between)
+
+    with pytest.raises(database.OperationFailed, match="runs: stop it first"):
+        database.restore_in_place(policy, catalogue, estate, planned, False, target=LocalTarget("h"))
+    as_postgres(str(BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
+    preview = database.restore_in_place(policy, catalogue, estate, planned, False, target=LocalTarget("h"))
+    assert preview["data_directory"] == str(data) and not preview["applied"]
+    assert (data / "PG_VERSION").is_file() and not Path(preview["kept"]).exists(), "a preview changes nothing"
+
+    done = database.restore_in_place(policy, catalogue, estate, planned, True, target=LocalTarget("h"))
+    assert done["applied"] and Path(done["kept"], "PG_VERSION").is_file(), "the way back is kept"
+    assert sql("SELECT string_agg(n::text, ',') FROM t") == "1", "restored to the moment between the two"
+    assert sql("SELECT pg_is_in_recovery()") == "f"
+    sql("INSERT INTO t VALUES (3)")                                       # read-write, the server itself
+    settings = (data / "postgresql.auto.conf").read_text()
+    assert "restore_command" not in settings and "recovery_target" not in settings, settings
+    assert not (data / "mzops-wal").exists()
+
+
+def test_a_restore_in_place_that_fails_puts_the_servers_data_back(server, own_server, tmp_path):
+    data = own_server
+    policy, estate, catalogue = job = database_job(tmp_path, "postgresql", IN_PLACE_PORT, "pg")
+    assert back_up(job, "r1").state == "changed"
+    at = database.facts_of(catalogue.chain("pg", "db")[-1])["upto_time"]
+    planned = database.plan(policy, catalogue, estate, "pg", "db", at)
+    part = tmp_path / "lib" / "media" / "P001" / "file-1.dat"            # the full's first part
+    raw = bytearray(part.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    part.write_bytes(bytes(raw))
+    as_postgres(str(BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
+    before = sorted(p.name for p in data.iterdir())
+    with pytest.raises(database.OperationFailed, match="its data before the restore is back in place"):
+        database.restore_in_place(policy, catalogue, estate, planned, True, target=LocalTarget("h"))
+    assert sorted(p.name for p in data.iterdir()) == before
+    assert not list(data.parent.glob(data.name + ".mzops-before-restore-*"))
+    as_postgres(str(BIN / "pg_ctl"), "-D", str(data), "-l", str(data) + ".log", "-w", "start")
+    assert server.sql("SELECT count(*) FROM t", port=IN_PLACE_PORT) == "0"
