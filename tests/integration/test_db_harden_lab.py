@@ -95,6 +95,10 @@ def test_database_harden_preview_apply_idempotent_rollback(lab_session, needy, t
     for name, rules in after.items():
         applied_rules = next(h["rules"] for h in record["hosts"] if h["name"] == name)
         assert all(rules[r] == "pass" for r in applied_rules)
+    # the DR plans' replication account keeps REPLICATION (and only it) and its lack of expiry
+    kept = lab_exec(lab_session, "cd / && runuser -u postgres -- psql -XAtq -c \"SELECT rolreplication, "
+                    "rolcreaterole, rolvaliduntil IS NULL FROM pg_roles WHERE rolname = 'mzops_replication'\"")
+    assert kept.stdout.strip() == "t|f|t", kept.stdout
 
     again = run_mzops("-i", inv, "harden", "run", "--limit", ASSETS, "--apply", "--restart", "--disruptive",
                       "--json", home=home)

@@ -93,6 +93,30 @@ def pg_bundle(hba: str, hashes: Section | None = None) -> Bundle:
     })
 
 
+def pg_with_roles(*rows: tuple) -> Bundle:
+    """pg_bundle with pg_roles rows (name, login, superuser, createrole, replication,
+    bypassrls, valid until) as the pg_roles query prints them."""
+    bundle = pg_bundle("90|local|all|postgres|||peer|\n")
+    text = "".join("\x1f".join([r[0], *("t" if v else "f" for v in r[1:6]), r[6], ""]) + "\n" for r in rows)
+    bundle.sections["sql:pg_roles"] = Section(0, text.encode())
+    return bundle
+
+
+POSTGRES = ("postgres", True, True, True, True, True, "")
+
+
+def test_the_dr_replication_account_may_hold_replication_alone_and_needs_no_expiry():
+    """`dr protect` creates mzops_replication LOGIN REPLICATION with a password kept in
+    Vault: approved for REPLICATION (pg_replication_roles) and exempt from VALID UNTIL;
+    with any other privilege, or another role with REPLICATION, still a finding."""
+    ok = statuses(pg_with_roles(POSTGRES, ("mzops_replication", True, False, False, True, False, "")), PG)
+    assert ok["pg.privileged_roles"] == "pass" and ok["pg.role_validity"] == "pass"
+    more = statuses(pg_with_roles(POSTGRES, ("mzops_replication", True, False, True, True, False, "")), PG)
+    assert more["pg.privileged_roles"] == "fail"
+    other = statuses(pg_with_roles(POSTGRES, ("etl", True, False, False, True, False, "2027-01-01")), PG)
+    assert other["pg.privileged_roles"] == "fail"
+
+
 def test_pg_hba_a_line_the_server_cannot_use_is_an_error_not_a_pass():
     broken = "90|local|all|postgres|||peer|\n107|hostssl|all|all|10.0.0.0|255.0.0.0|scram-sha-256|hostssl record cannot match because SSL is disabled\n"
     got = statuses(pg_bundle(broken), PG)

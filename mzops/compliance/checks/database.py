@@ -222,15 +222,20 @@ ATTRIBUTES = postgresql.ATTRIBUTES
 
 @check("pg_role_attributes", needs=())
 def pg_role_attributes(ctx: Context) -> Outcome:
-    """Superuser, CREATEROLE, REPLICATION and BYPASSRLS only on the approved roles."""
+    """Superuser, CREATEROLE, REPLICATION and BYPASSRLS only on the approved roles;
+    REPLICATION alone also on the replication roles (a DR standby's account, the backup's
+    pg_basebackup), which may hold nothing else."""
     allowed = set(ctx.args["allowed"])
-    expected = f"{', '.join(ATTRIBUTES)} only on {', '.join(sorted(allowed)) or 'no role'}"
+    replication = set(ctx.args.get("replication_only") or [])
+    expected = (f"{', '.join(ATTRIBUTES)} only on {', '.join(sorted(allowed)) or 'no role'}"
+                + (f"; replication alone on {', '.join(sorted(replication))}" if replication else ""))
     try:
         roles = pg_roles(ctx.facts)
     except Refused as exc:
         return _refused(expected, exc)
     holders = [(r, [a for a in ATTRIBUTES if getattr(r, a)]) for r in roles]
-    bad = [(r, attrs) for r, attrs in holders if attrs and r.name not in allowed]
+    bad = [(r, attrs) for r, attrs in holders
+           if attrs and r.name not in allowed and not (r.name in replication and attrs == ["replication"])]
     evidence = [f"pg_roles: {r.name}: {', '.join(attrs)}" for r, attrs in (bad or [h for h in holders if h[1]])]
     if bad:
         return Outcome(FAIL, expected, "not approved: " + ", ".join(r.name for r, _ in bad), evidence)
