@@ -124,7 +124,7 @@ def main() -> None:
             decision = access.authorize(command, user, uid)
             role = decision.role
             if not decision.allowed:
-                common.stderr.print(f"mzops: error: refused: {decision.reason}", markup=False, highlight=False)
+                common.stderr.print(common.printable(f"mzops: error: refused: {decision.reason}"), markup=False, highlight=False)
                 result, code = "refused", 2
         if result is None:
             group = (command.split() or [None])[0]
@@ -134,7 +134,7 @@ def main() -> None:
                 register(group)
             code = _run()
     except InputError as exc:  # a broken roles file refuses everything
-        common.stderr.print(f"mzops: error: {exc}", markup=False, highlight=False)
+        common.stderr.print(common.printable(f"mzops: error: {exc}"), markup=False, highlight=False)
         result, code = "refused", exc.exit_code
     if logged:
         try:
@@ -155,20 +155,23 @@ def _run() -> int:
             return 0                        # Typer has printed the group's help
         # Usage errors as one line, like every other mzops error (exit 2).
         where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
-        common.stderr.print(f"mzops: error: {exc.format_message()}{where}", markup=False, highlight=False)
+        common.stderr.print(common.printable(f"mzops: error: {exc.format_message()}{where}"), markup=False,
+                            highlight=False)
         return exc.exit_code
     except typer.Abort:
         common.stderr.print("mzops: aborted")
         return 130
     except MzopsError as exc:
-        common.stderr.print(f"mzops: error: {secrets.redact(str(exc))}", markup=False, highlight=False)
+        common.stderr.print(common.printable(f"mzops: error: {secrets.redact(str(exc))}"), markup=False,
+                            highlight=False)
         return exc.exit_code
     except KeyboardInterrupt:
         common.stderr.print("mzops: interrupted")
         return 130
     except OSError as exc:      # this machine refused a file operation (a name too long, no space)
         where = f"{str(exc.filename)[:120]}: " if exc.filename else ""
-        common.stderr.print(f"mzops: error: {where}{exc.strerror or exc}", markup=False, highlight=False)
+        common.stderr.print(common.printable(f"mzops: error: {where}{exc.strerror or exc}"), markup=False,
+                            highlight=False)
         return 1
     except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback kept, the run logged
         return _crashed(exc)
@@ -190,6 +193,6 @@ def _crashed(exc: Exception) -> int:
     except OSError:
         where = "its traceback could not be kept"
     message = secrets.redact(str(exc)).splitlines()[0] if str(exc).strip() else ""
-    common.stderr.print(f"mzops: internal error: {type(exc).__name__}: {message} (a bug in mzops: {where})",
-                        markup=False, highlight=False)
+    common.stderr.print(common.printable(f"mzops: internal error: {type(exc).__name__}: {message} "
+                                         f"(a bug in mzops: {where})"), markup=False, highlight=False)
     return CRASHED

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,6 +149,15 @@ typer.core.TyperOption.display_type_rich = _flag_shows_no_type
 # the targets its runs announce reach it as events (see `events`).
 TARGETS = runlayer.events.Targets()
 RUN = {"run_id": runlayer.new_run_id()}
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """TEXT with control characters shown as escapes (\\x1b, not an escape sequence the
+    terminal would act on): an error may quote what a user typed or a file holds."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def run_id() -> str:

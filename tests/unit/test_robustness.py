@@ -103,3 +103,13 @@ def test_firewall_render_with_a_list_parameter_written_as_a_string(sample_invent
     path.write_text(path.read_text().replace("fw_mgmt_sources: [10.10.1.0/24]", "fw_mgmt_sources: 10.10.1.0/24"))
     proc = run_mzops("-i", str(sample_inventory), "firewall", "render", "fw-inet-01")
     one_line_error(proc, "mzops_baseline_params.fw_mgmt_sources: a list expected")
+
+
+def test_control_characters_a_user_typed_are_shown_escaped_never_sent_to_the_terminal(tmp_path):
+    """An error quoting its input (here a profile name with an escape character, quoted
+    in the path the message names) prints it as a \\x escape: a terminal acts on none."""
+    bundle = REPO / "tests" / "fixtures" / "debian12-lab.json"
+    proc = run_mzops("audit", "evaluate", str(bundle), "--profile", "x\x1b[31my", home=tmp_path / "home")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "\x1b" not in proc.stderr, proc.stderr
+    assert "baselines/x\\x1b[31my;" in proc.stderr, proc.stderr
