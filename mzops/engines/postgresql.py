@@ -153,7 +153,21 @@ _SCRATCH_CONF = br"""scratch_conf() {
 # hot_standby off, so it takes connections only once the target is reached and it is
 # read-write. Recovery that ends before the target is a FATAL of the server's own.
 # TARGET: time=ISO (recovery_target_time) or position=X/Y (recovery_target_lsn, for drills).
-RESTORE_START = _SCRATCH_CONF + b"""set -eu
+# A time target stops at the first commit after it (recoveryStopsBefore considers commits
+# and aborts only); with none after it in the WAL given, which reaches past the target,
+# the end of that WAL is the state at the target: the copy is replayed to its end
+# instead. sh: reopened_at_wal_end CONF LOG SIGNAL (after `opened` failed; $target set).
+_REOPEN_AT_WAL_END = br"""reopened_at_wal_end() {
+  case $target in time=*) ;; *) return 1 ;; esac
+  tail -n 50 "$2" 2>/dev/null | grep -q "recovery ended before configured recovery target was reached" || return 1
+  sed -i '/^recovery_target_time = /d' "$1"
+  touch "$3" && chown postgres: "$3"
+  echo "no transaction ended after ${target#time=} in the WAL: replayed to its end, the state then" >&2
+  opened
+}
+"""
+
+RESTORE_START = _SCRATCH_CONF + _REOPEN_AT_WAL_END + b"""set -eu
 dir=$1; target=$2; shift 2
 cd /
 version=$(cat "$dir/PG_VERSION")
@@ -189,24 +203,10 @@ opened() {
     sleep 0.5
   done
 }
-if ! opened; then
-  # A time target stops at the first commit after it (recoveryStopsBefore considers
-  # commits and aborts only); with none after it in the WAL given, which reaches past the
-  # target, the end of that WAL is the state at the target: replayed to its end instead.
-  case $target in
-    position=*) ;;
-    *) if grep -q "recovery ended before configured recovery target was reached" "$dir/mzops-restore.log"; then
-         sed -i '/^recovery_target_time = /d' "$dir/postgresql.conf"
-         touch "$dir/recovery.signal"
-         echo "no transaction ended after ${target#time=} in the WAL: replayed to its end, the state then" >&2
-         opened && ok=1
-       fi ;;
-  esac
-  if [ -z "${ok:-}" ]; then
-    echo "the copy did not open:" >&2
-    tail -n 5 "$dir/mzops-restore.log" >&2
-    exit 1
-  fi
+if ! opened && ! reopened_at_wal_end "$dir/postgresql.conf" "$dir/mzops-restore.log" "$dir/recovery.signal"; then
+  echo "the copy did not open:" >&2
+  tail -n 5 "$dir/mzops-restore.log" >&2
+  exit 1
 fi
 grep -E "recovery stopping|last completed transaction" "$dir/mzops-restore.log" | tail -n 2 >&2 || true
 echo "mzops: port=5432"
@@ -217,8 +217,8 @@ echo "mzops: socket=$dir"
 # Each table's row count and an order-free sum of its rows' MD5s (60 bits of each, summed
 # as numeric: no overflow, no sort, no memory for the table), per database, each database
 # in one REPEATABLE READ transaction whose WAL insert position (a standby's: its replay
-# position) is read first: replayed to that position, a copy holds what the snapshot saw. sh -s -- PORT [SOCKET_DIR]; lines
-# DB US position US LSN, then DB US SCHEMA.TABLE US ROWS US SUM.
+# position) is read first: replayed to that position, a copy holds what the snapshot saw.
+# sh -s -- PORT [SOCKET_DIR]; lines DB US position US LSN, then DB US SCHEMA.TABLE US ROWS US SUM.
 TABLE_SUMS = _PSQL + b"""set -eu
 PORT=$1; [ -z "${2:-}" ] || export PGHOST=$2
 us=$(printf '\037')
@@ -255,7 +255,10 @@ SQL
            } | psql_run -d "$db" -F "$us")
     case $read in moved*) ;; *) break ;; esac
     attempt=$((attempt + 1))
-    [ $attempt -lt 20 ] || { echo "$db: the standby replayed WAL during each of 20 snapshots: no position to check a copy at" >&2; exit 6; }
+    if [ $attempt -ge 20 ]; then
+      echo "$db: the standby replayed WAL during each of 20 snapshots: no position to check a copy at" >&2
+      exit 6
+    fi
     sleep 0.1
   done
   printf '%s\n' "$read" | sed "s/^/$db$us/"
@@ -342,7 +345,7 @@ chown postgres: "$data"
 # postgresql.auto.conf until the target is reached: the archive on tape, the target,
 # promote, hot_standby off (nobody reads a state on its way to the target); then reset
 # with ALTER SYSTEM and the restore's WAL removed. sh -s -- PORT DATA TARGET
-IN_PLACE_START = _PSQL + _PG_SERVICE + br"""set -eu
+IN_PLACE_START = _PSQL + _PG_SERVICE + _REOPEN_AT_WAL_END + br"""set -eu
 PORT=$1; data=$2; target=$3
 pg_bin
 rm -f "$data/standby.signal" "$data/postmaster.pid"
@@ -370,22 +373,10 @@ opened() {
     sleep 0.5
   done
 }
-if ! opened; then
-  # as for a scratch copy (RESTORE_START): no transaction ended after a time target in
-  # the WAL given, which reaches past it, so its end is the state at the target
-  case $target in
-    time=*) if tail -n 50 "$log" 2>/dev/null | grep -q "recovery ended before configured recovery target was reached"; then
-              sed -i '/^recovery_target_time = /d' "$data/postgresql.auto.conf"
-              touch "$data/recovery.signal"; chown postgres: "$data/recovery.signal"
-              echo "no transaction ended after ${target#time=} in the WAL: replayed to its end, the state then" >&2
-              opened && ok=1
-            fi ;;
-  esac
-  if [ -z "${ok:-}" ]; then
-    echo "the server did not open on its restored data:" >&2
-    tail -n 5 "$log" >&2 2>/dev/null || true
-    exit 1
-  fi
+if ! opened && ! reopened_at_wal_end "$data/postgresql.auto.conf" "$log" "$data/recovery.signal"; then
+  echo "the server did not open on its restored data:" >&2
+  tail -n 5 "$log" >&2 2>/dev/null || true
+  exit 1
 fi
 psql_run >/dev/null <<'SQL'
 ALTER SYSTEM RESET restore_command;

@@ -32,6 +32,23 @@ def server(home, *args: str):
     return run_mzops("lab", "server", "--", *args, home=home)
 
 
+def wal_archived(inv, home) -> None:
+    """Rule pg.wal_archive applied to labdb1's server by the hardening machinery (a restart)."""
+    applied = run_mzops("-i", inv, "harden", "run", "--limit", ASSET, "--rules", "pg.wal_archive", "--apply",
+                        "--restart", "--json", home=home)
+    assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
+
+
+def moment_between(home, first: str, second: str) -> str:
+    """FIRST run on labdb1, then the time (UTC, ISO 8601), then SECOND 0.3 s later."""
+    sql(home, SOURCE, first)
+    at = sql(home, SOURCE, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                           "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
+    sql(home, SOURCE, "SELECT pg_sleep(0.3)")
+    sql(home, SOURCE, second)
+    return at
+
+
 @pytest.fixture
 def archiving(lab, lab_session):
     home = lab_session.home
@@ -51,9 +68,7 @@ def test_wal_archiving_by_hardening_then_backup_and_point_in_time_restore_on_the
                         home=tmp_path)
     assert preview.returncode == 0 and "RESTART" in preview.stdout, preview.stdout + preview.stderr
     assert sql(home, SOURCE, "SHOW archive_mode") == "off"
-    applied = run_mzops("-i", inv, "harden", "run", "--limit", ASSET, "--rules", "pg.wal_archive", "--apply",
-                        "--restart", "--json", home=tmp_path)
-    assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
+    wal_archived(inv, tmp_path)
     assert sql(home, SOURCE, "SHOW archive_mode") == "on"
     sql(home, SOURCE, "CREATE TABLE t (n int PRIMARY KEY)")
     # a full and the WAL, with writes going on on labdb1 meanwhile
@@ -65,11 +80,7 @@ def test_wal_archiving_by_hardening_then_backup_and_point_in_time_restore_on_the
     writer.wait(timeout=300)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "a full (no full yet)" in json.loads(first.stdout)["outcomes"][0]["message"]
-    sql(home, SOURCE, "INSERT INTO t VALUES (1)")
-    between = sql(home, SOURCE, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
-                                "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
-    sql(home, SOURCE, "SELECT pg_sleep(0.3)")
-    sql(home, SOURCE, "INSERT INTO t VALUES (2)")
+    between = moment_between(home, "INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (2)")
     second = server(home, "backup", "run", "lab-pg", "--json")
     assert second.returncode == 0, second.stdout + second.stderr
     # the dry run names the full, the WAL range and the volumes; nothing is written
@@ -114,9 +125,7 @@ def test_the_full_and_checksums_are_read_on_the_dr_standby_while_it_is_current(l
     standby whose replay is paused is not current, and the primary is read instead, said
     in the outcome; the standby's full restores and drills on labdb2 like a primary's."""
     home, inv = archiving, lab["inventory"]
-    applied = run_mzops("-i", inv, "harden", "run", "--limit", ASSET, "--rules", "pg.wal_archive", "--apply",
-                        "--restart", "--json", home=tmp_path)
-    assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
+    wal_archived(inv, tmp_path)
     paired = run_mzops("-i", inv, "dr", "protect", "lab-pg", "--apply", "--restart", home=home, env=DR_ENV)
     assert paired.returncode == 0, paired.stdout[-2000:] + paired.stderr[-2000:]
     sql(home, SOURCE, "CREATE TABLE t (n int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 1000)")
@@ -137,11 +146,8 @@ def test_the_full_and_checksums_are_read_on_the_dr_standby_while_it_is_current(l
 
     third = server(home, "backup", "run", "lab-pg", "--level", "full", "--json")
     assert third.returncode == 0 and " on labdb2-pg, then" in third.stdout, third.stdout + third.stderr
-    sql(home, SOURCE, "INSERT INTO t SELECT generate_series(1001, 1500)")
-    between = sql(home, SOURCE, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
-                                "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
-    sql(home, SOURCE, "SELECT pg_sleep(0.3)")
-    sql(home, SOURCE, "INSERT INTO t VALUES (-1)")
+    between = moment_between(home, "INSERT INTO t SELECT generate_series(1001, 1500)",
+                             "INSERT INTO t VALUES (-1)")
     fourth = server(home, "backup", "run", "lab-pg", "--json")
     assert fourth.returncode == 0, fourth.stdout + fourth.stderr
     # the standby's full and the primary's WAL, restored on labdb2 to a moment between two transactions
@@ -159,16 +165,10 @@ def test_a_restore_in_place_over_the_stopped_server_with_its_own_configuration(l
     while the server runs, previewed, then applied over labdb1's own data directory, kept
     aside; the server opens at the moment asked with its own settings (archiving on)."""
     home, inv = archiving, lab["inventory"]
-    applied = run_mzops("-i", inv, "harden", "run", "--limit", ASSET, "--rules", "pg.wal_archive", "--apply",
-                        "--restart", "--json", home=tmp_path)
-    assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
+    wal_archived(inv, tmp_path)
     sql(home, SOURCE, "CREATE TABLE t (n int PRIMARY KEY)")
     assert server(home, "backup", "run", "lab-pg", "--level", "full").returncode == 0
-    sql(home, SOURCE, "INSERT INTO t VALUES (1)")
-    between = sql(home, SOURCE, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
-                                "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
-    sql(home, SOURCE, "SELECT pg_sleep(0.3)")
-    sql(home, SOURCE, "INSERT INTO t VALUES (2)")
+    between = moment_between(home, "INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (2)")
     assert server(home, "backup", "run", "lab-pg").returncode == 0
     running = server(home, "backup", "restore", "--asset", ASSET, "--at", between, "--in-place", "--apply")
     assert running.returncode == 1 and "stop it first" in running.stderr, running.stdout + running.stderr
