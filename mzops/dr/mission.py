@@ -316,10 +316,12 @@ class Mission:
             raise StepFailed(f"{link.source.name}'s last position is not known: {target.name} cannot be shown to "
                              "have every committed transaction (a disaster run may accept that with --accept-loss)")
         state = target.state
-        if forked(state.timeline, link.source_last_timeline):
-            why = (f"{target.name} replays timeline {state.timeline}, {link.source.name}'s last position "
-                   f"{link.source_last_text} is on timeline {link.source_last_timeline}: positions on forked "
-                   "histories do not show what it has")
+        unknown = target.engine.timelines and (state.timeline is None or link.source_last_timeline is None)
+        if unknown or forked(state.timeline, link.source_last_timeline):
+            why = (f"{target.name} replays timeline {state.timeline or '?'}, {link.source.name}'s last position "
+                   f"{link.source_last_text} is on timeline {link.source_last_timeline or '?'}: "
+                   + ("a position without its timeline does not show what it has" if unknown
+                      else "positions on forked histories do not show what it has"))
             if self.mode == DISASTER and self.accept_loss:
                 link.lost_bytes = None
                 self.notes.append(f"{target.name}: promoted although {why}, loss accepted by {self.operator}")

@@ -221,6 +221,9 @@ class Engine:
     stopped_position_name: ClassVar[str] = "shutdown checkpoint"   # what that position is, in words
     rejoin_method: ClassVar[str] = ""                  # how `rejoin` makes an old primary follow, in words
     position_unit: ClassVar[str] = "bytes of WAL"      # what a difference of two positions counts
+    # its positions lie on timelines (PostgreSQL): two are comparable only on the same one,
+    # and the promotion gate refuses where either timeline is not known
+    timelines: ClassVar[bool] = False
 
     def replication_secrets(self, account: str, password: str) -> dict[str, str]:
         """Shell variables the replication scripts read on their first lines (pure)."""

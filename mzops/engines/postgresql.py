@@ -798,6 +798,7 @@ class _Replication:
     drill_copy = DRILL_COPY
     synchronous = True
     rejoin_method = "rewound by pg_rewind after a CHECKPOINT on the new primary"
+    timelines = True
 
     def position(self, text: str) -> int:
         return lsn(text)

@@ -177,7 +177,8 @@ def _link(source_last: int | None, basis: str, replayed: int) -> Link:
     link.source, link.target = link.home, link.away
     link.source_last, link.source_last_text, link.source_last_basis = source_last, hex(source_last or 0), basis
     link.source_last_exact = basis == "shutdown checkpoint"
-    link.target.state = ReplicationState("away", STANDBY, replayed, hex(replayed))
+    link.source_last_timeline = 1 if source_last is not None else None
+    link.target.state = ReplicationState("away", STANDBY, replayed, hex(replayed), timeline=1)
     return link
 
 
@@ -222,6 +223,19 @@ def test_the_gate_refuses_a_candidate_on_another_timeline_even_when_its_number_l
     link.target.state.timeline = 2
     mission.gate(link)
     assert link.lost_bytes == 0
+
+
+@pytest.mark.parametrize("side", ["source", "target"])
+def test_the_gate_refuses_a_postgresql_position_whose_timeline_is_not_known(side):
+    """Fail closed: a position without its timeline cannot be shown to be on the same
+    history as the other side's."""
+    link, mission = _link(100, "last seen", 500), _mission(PLANNED)
+    if side == "source":
+        link.source_last_timeline = None
+    else:
+        link.target.state.timeline = None
+    with pytest.raises(StepFailed, match="a position without its timeline does not show what it has; not promoted"):
+        mission.gate(link)
 
 
 # ----------------------------------------------------------------- secrets, as PostgreSQL takes them
