@@ -209,8 +209,8 @@ for group in "$@"; do
     # unreadable one is.
     sec pkglists sh -c 'for d in /var/lib/apt/lists /var/cache/dnf /var/cache/yum; do
       [ -d "$d" ] || continue; echo "$d:"; ls "$d" || exit $?; done'
-    # when the lists were last refreshed: the host's clock, then each index's signed
-    # Release (apt) or repomd.xml (dnf, yum) with its modification time
+    # how old the lists are: the host's clock, then each signed index, Release (apt) or
+    # repomd.xml (dnf, yum), with its modification time (apt: the server's Last-Modified)
     sec listsage sh -c 'date +%s; for d in /var/lib/apt/lists /var/cache/dnf /var/cache/yum; do
       [ -d "$d" ] || continue; find "$d" -maxdepth 6 -type f \( -name "*Release" -o -name repomd.xml \) \
         -printf "%T@ %p\n" || exit $?; done'

@@ -394,7 +394,7 @@ echo "mzops: data_directory=$data"
 
 # After a failed restore in place: the server stopped, the kept data put back whole.
 # sh -s -- DATA KEPT
-IN_PLACE_UNDO = _PSQL + br"""set -eu
+IN_PLACE_UNDO = br"""set -eu
 data=$1; kept=$2
 [ -d "$kept" ] || { echo "$kept is gone: nothing to put back" >&2; exit 3; }
 if [ -f "$data/postmaster.pid" ] && [ -f "$kept/PG_VERSION" ]; then

@@ -223,8 +223,8 @@ ATTRIBUTES = postgresql.ATTRIBUTES
 @check("pg_role_attributes", needs=())
 def pg_role_attributes(ctx: Context) -> Outcome:
     """Superuser, CREATEROLE, REPLICATION and BYPASSRLS only on the approved roles;
-    REPLICATION alone also on the replication roles (a DR standby's account, the backup's
-    pg_basebackup), which may hold nothing else."""
+    REPLICATION alone also on the replication roles (the DR plans' replication account),
+    which may hold nothing else."""
     allowed = set(ctx.args["allowed"])
     replication = set(ctx.args.get("replication_only") or [])
     expected = (f"{', '.join(ATTRIBUTES)} only on {', '.join(sorted(allowed)) or 'no role'}"

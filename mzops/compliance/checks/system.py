@@ -285,7 +285,8 @@ def security_updates(ctx: Context) -> Outcome:
         return Outcome(MANUAL, expected, "the host has no package lists to compare against",
                        ["no package index under /var/lib/apt/lists or the yum/dnf cache: "
                         "refresh from the internal mirror, then audit again"])
-    # "none pending" means something only against lists the host refreshed lately
+    # "none pending" means something only against an index published lately (its time is
+    # the server's Last-Modified, which apt keeps)
     limit = float(ctx.args.get("max_list_age_days", 14))
     ages = lists_age_days(ctx.facts.text("listsage"))
     if ages is None:
@@ -297,14 +298,15 @@ def security_updates(ctx: Context) -> Outcome:
     newest, path = min(ages)
     if newest > limit:
         return Outcome(FAIL, expected, f"package lists {newest:.0f} days old (at most {limit:g})",
-                       [f"{path}: refreshed {newest:.1f} days ago: pending security updates since then are "
-                        "not known; refresh from the internal mirror, then audit again"])
+                       [f"{path}: dated {newest:.1f} days ago, the newest index the host holds: pending "
+                        "security updates since then are not known; refresh from the internal mirror, then "
+                        "audit again"])
     return Outcome(PASS, expected, "none pending",
-                   [text.strip().splitlines()[-1] if text.strip() else "", f"lists refreshed {newest:.1f} days ago"])
+                   [text.strip().splitlines()[-1] if text.strip() else "", f"newest index dated {newest:.1f} days ago"])
 
 
 def lists_age_days(text: str | None) -> list[tuple[float, str]] | None:
-    """(days since refreshed, path) of each signed package index, from the `listsage`
+    """(days since dated, path) of each signed package index, from the `listsage`
     section (the host's `date +%s`, then find's `%T@ PATH` lines); None when it is
     missing or its clock line is not a number."""
     if text is None or not text.strip():
