@@ -58,12 +58,14 @@ def server_facts(engine, target, port: int) -> tuple[int, dict[str, str], str]:
     return done.rc, out, done.stderr
 
 
-def table_sums(engine, target, port: int, socket: str = "") -> tuple[dict, str]:
-    """({database: {"position": where its snapshot was, "tables": {table: [rows, sum]}}}, the problem if none)
-    from the engine's `table_sums` on the server's host (SOCKET: a restored copy's)."""
+def table_sums(engine, target, port: int, socket: str = "") -> tuple[dict, str, dict[str, str]]:
+    """({database: {"position": where its snapshot was, "tables": {table: [rows, sum]}}}, the problem if none,
+    its `mzops:` lines) from the engine's `table_sums` on the server's host (SOCKET: a restored copy's)."""
     done = ssh.run_script(target, engine.table_sums, [str(port), socket], timeout=3600)
+    told = _told(done.stderr)
     if done.rc != 0:
-        return {}, done.stderr[-200:] or f"exit {done.rc}"
+        return {}, "\n".join(line for line in done.stderr.splitlines() if not line.startswith("mzops: "))[-200:] \
+            or f"exit {done.rc}", told
     out: dict[str, dict] = {}
     for line in done.stdout.decode(errors="replace").splitlines():
         fields = line.split("\x1f")
@@ -71,7 +73,21 @@ def table_sums(engine, target, port: int, socket: str = "") -> tuple[dict, str]:
             out.setdefault(fields[0], {"tables": {}})["position"] = fields[2]
         elif len(fields) == 4:
             out.setdefault(fields[0], {"tables": {}})["tables"][fields[1]] = [int(fields[2]), fields[3]]
-    return out, ""
+    return out, "", told
+
+
+def login_warning(engine, logins: dict[str, str], problems: dict[str, str]) -> str:
+    """What to say when steps of a backup (LOGINS: step -> the account its script logged in
+    as, from its `mzops: account=` line; PROBLEMS: step -> why not the backup login) did not
+    read as the engine's backup login; "" when they all did."""
+    if engine.backup_account is None:
+        return ""
+    other = {step: who for step, who in logins.items() if who != engine.backup_account}
+    if not other:
+        return ""
+    why = next((problems[s] for s in other if problems.get(s)), "it cannot log in")
+    return (f"read as {', '.join(sorted(set(other.values())))}, not {engine.backup_account} "
+            f"({', '.join(other)}): {why} (rule {engine.backup_account_rule} sets the backups' own login up)")
 
 
 def full_due(catalogue: Catalogue, name: str, asset: str, every_days: int, requested: str | None,
@@ -130,6 +146,8 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
     directory = engine.log_directory(facts)
     drives = drives or Drives(policy)
     made, warnings = [], []
+    logins: dict[str, str] = {}          # the login each step read as (the engine's backup account, or not)
+    login_problems: dict[str, str] = {}  # why not, in the server's words
     # where the full and the table checksums are read: the DR standby when it is current
     reader, reader_port, read_on = target, port, asset
     if job.read_from == "standby" and engine.reads_on_standby:
@@ -161,12 +179,15 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
             positions = engine.full_positions(streamed.said)
         except (TapeError, MzopsError, ValueError) as exc:
             return _failed(asset, f"{name}: {exc}", started)
+        told = _told(streamed.said)
+        logins[kind], login_problems[kind] = told.get("account", ""), told.get("account_problem", "")
         key = f"{run_id}/{name}/{asset}/{kind}"
         catalogue_run(policy, catalogue, drives, manifests, streamed, Run(
             id=key, run_id=run_id, job=name, asset=asset, level=parent.level + 1 if parent else 0,
             parent=parent.id if parent else None, started=began, snapshot=b"",
             encryption=job.encryption.key if to else "", kind=kind,
             facts=json.dumps({**positions, **engine.restore_facts(facts), "engine": engine.name, "taken_on": read_on,
+                              "account": logins[kind],
                               "consistent": utcnow(), **({"why": why_full} if why_full else {"since": since})})))
         made.append((key, streamed.writer.bytes, len(streamed.files), kind))
     try:
@@ -178,10 +199,11 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
     # what each table holds now, at a log position the collection below reaches: a drill
     # replays a copy to it and compares
     steps = {"backup": time.monotonic() - started}            # seconds of each step, for the record
-    sums, said_sums = table_sums(engine, reader, reader_port)
+    sums, said_sums, told = table_sums(engine, reader, reader_port)
     if said_sums and reader is not target:
         warnings.append(f"table checksums read on the primary: {read_on}: {said_sums.strip()}")
-        sums, said_sums = table_sums(engine, target, port)
+        sums, said_sums, told = table_sums(engine, target, port)
+    logins["checksums"], login_problems["checksums"] = told.get("account", ""), told.get("account_problem", "")
     steps["checksums"] = time.monotonic() - started - sum(steps.values())
     if said_sums:
         warnings.append(f"no table checksums for drills: {said_sums}")
@@ -198,6 +220,8 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
     said = _told(streamed.said)
     if "upto" not in said or "upto_time" not in said:
         return _failed(asset, f"{name}: the log collection did not say how far it reached", started)
+    logins["logs"], login_problems["logs"] = said.get("account", ""), said.get("account_problem", "")
+    warnings.append(login_warning(engine, logins, login_problems))
     names = [f["path"] for f in streamed.files if f["kind"] == "file"]
     # from the backup before this run's incremental, if it took one: a log lost before the
     # incremental leaves the times before it unrestorable, though the chain goes on
@@ -219,7 +243,9 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
         if committed.rc != 0:
             warnings.append(f"the archived logs stay on the server: {committed.stderr[-200:]}")
     seconds = time.monotonic() - started
+    warnings = list(dict.fromkeys(w for w in warnings if w))
     record = {"runs": [k for k, _, _, _ in made], "run": made[-1][0], "job": name, "level": parent.level + 1,
+              "logins": logins,
               "bytes": sum(b for _, b, _, _ in made), "files": sum(n for _, _, n, _ in made), "warnings": warnings,
               "steps": {k: round(v, 3) for k, v in steps.items()}}
     if gaps:

@@ -178,7 +178,7 @@ def _database(policy, catalogue, estate, job, asset, rng, host, resolver, target
         if checked.rc != 0:
             result.problems.append(f"the engine's own check of the copy failed: "
                                    f"{(checked.stderr or checked.stdout.decode(errors='replace'))[-300:]}")
-        now_sums, said = database.table_sums(engine, target, opened["port"], opened["socket"])
+        now_sums, said, _ = database.table_sums(engine, target, opened["port"], opened["socket"])
         if said:
             raise MzopsError(f"the copy's tables could not be summed: {said}")
         there = now_sums.get(name, {}).get("tables", {})

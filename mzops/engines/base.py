@@ -156,6 +156,10 @@ class Engine:
     # full_backup and table_sums may run on a current standby of the server instead (its
     # positions are the primary's): a DR standby then carries the reading load
     reads_on_standby: ClassVar[bool] = False
+    # The login the backup scripts read as (None: the server's superuser) and the
+    # hardening rule that creates it
+    backup_account: ClassVar[str | None] = None
+    backup_account_rule: ClassVar[str] = ""
     full_format: ClassVar[str] = ""                 # what a full's stream is, for its tape header
     full_extract: ClassVar[str] = ""                # the command that extracts it, for its tape header
     # Drills: what the tables hold (sh -s -- PORT [SOCKET]), the engine's own checks of a

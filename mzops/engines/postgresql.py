@@ -69,7 +69,31 @@ pg_service() {   # start | stop MODE
 pg_up() { (cd / && runuser -u postgres -- pg_isready -q -p "$PORT"); }
 """
 
-BACKUP_FACTS = _PSQL + b"""PORT=$1
+# The backup's own login (rule pg.backup_account): root is mapped to it by pg_ident, so no
+# password exists anywhere, and it can read everything and change nothing. Where it cannot
+# log in (the rule not applied here) the server's superuser reads, and the script says so
+# (`mzops: account=postgres`, `mzops: account_problem=` the server's words): a night's
+# backup is not lost to a missing account, and the report names it.
+BACKUP_ACCOUNT = "mzops_backup"
+_BACKUP_LOGIN = _PSQL + ("""ACCOUNT=%s
+backup_login() {
+  if said=$( (cd / && psql -XAtq -U "$ACCOUNT" -p "$PORT" -d postgres -c 'SELECT 1') 2>&1); then
+    as=$ACCOUNT
+    echo "mzops: account=$as" >&2
+  else
+    as=postgres
+    echo "mzops: account=postgres" >&2
+    echo "mzops: account_problem=$(printf '%%s\\n' "$said" | grep -v '^$' | tail -n 1 | sed 's/^.* failed: //')" >&2
+  fi
+}
+psql_run() {
+  if [ "$as" = postgres ]; then (cd / && runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -p "$PORT" -d postgres "$@")
+  else (cd / && psql -XAtq -v ON_ERROR_STOP=1 -U "$as" -p "$PORT" -d postgres "$@"); fi
+}
+""" % BACKUP_ACCOUNT).encode()
+
+BACKUP_FACTS = _BACKUP_LOGIN + b"""PORT=$1
+backup_login 2>/dev/null
 psql_run -F "$(printf '\\037')" <<'SQL'
 SELECT name, setting FROM pg_settings WHERE name IN ('archive_mode', 'archive_command', 'wal_segment_size',
   'data_directory', 'server_version_num', 'max_connections', 'max_worker_processes', 'max_wal_senders',
@@ -85,12 +109,15 @@ UNION ALL SELECT 'failing', (coalesce(last_failed_time, '-infinity') > coalesce(
 SQL
 """
 
-# pg_basebackup as the server's own superuser over its socket: tar to stdout (one
+# pg_basebackup over the server's socket as the backup's login: tar to stdout (one
 # tablespace), the WAL the copy needs to be consistent fetched into it (-X fetch), a
 # fast checkpoint; -v prints the WAL start and end points.
-FULL_BACKUP = b"""set -eu
+FULL_BACKUP = _BACKUP_LOGIN + b"""set -eu
+PORT=$1
+backup_login
 cd /
-exec runuser -u postgres -- pg_basebackup -p "$1" -D - -Ft -X fetch -c fast -v -l "$2"
+if [ "$as" = postgres ]; then exec runuser -u postgres -- pg_basebackup -p "$1" -D - -Ft -X fetch -c fast -v -l "$2"; fi
+exec pg_basebackup -U "$as" -p "$1" -D - -Ft -X fetch -c fast -v -l "$2"
 """
 
 # Close the current segment (pg_switch_wal) and wait until the archiver has it, so the
@@ -103,9 +130,10 @@ exec runuser -u postgres -- pg_basebackup -p "$1" -D - -Ft -X fetch -c fast -v -
 # segment was archived (and perhaps sent) already: no .ready either. A restore point goes
 # first: a record after every position read before (the table checksums'), so a replay
 # to such a position finds it in the archive.
-LOG_BACKUP = _PSQL + b"""set -eu
+LOG_BACKUP = _BACKUP_LOGIN + b"""set -eu
 PORT=$1; dir=$2; data=$3
 [ -d "$dir" ] || { echo "no WAL archive directory $dir" >&2; exit 4; }
+backup_login
 upto=$(psql_run <<'SQL'
 SELECT pg_create_restore_point('mzops collection') IS NULL;
 SELECT pg_walfile_name(pg_switch_wal()) || ' ' ||
@@ -219,8 +247,10 @@ echo "mzops: socket=$dir"
 # in one REPEATABLE READ transaction whose WAL insert position (a standby's: its replay
 # position) is read first: replayed to that position, a copy holds what the snapshot saw.
 # sh -s -- PORT [SOCKET_DIR]; lines DB US position US LSN, then DB US SCHEMA.TABLE US ROWS US SUM.
-TABLE_SUMS = _PSQL + b"""set -eu
-PORT=$1; [ -z "${2:-}" ] || export PGHOST=$2
+TABLE_SUMS = _BACKUP_LOGIN + b"""set -eu
+PORT=$1
+# a restored copy (its socket given) has only its superuser; the server, the backup's login
+if [ -n "${2:-}" ]; then export PGHOST=$2; as=postgres; else backup_login; fi
 us=$(printf '\037')
 for db in $(echo "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1" | psql_run); do
   sums=$(psql_run -d "$db" <<'SQL'
@@ -420,6 +450,8 @@ class _Backup:
     full_extract = "tar -x -f - -C DATA_DIRECTORY"
     table_sums = TABLE_SUMS
     reads_on_standby = True          # pg_basebackup works on a standby; its LSNs are the primary's
+    backup_account = BACKUP_ACCOUNT
+    backup_account_rule = "pg.backup_account"
     in_place_prepare = IN_PLACE_PREPARE
     in_place_start = IN_PLACE_START
     in_place_undo = IN_PLACE_UNDO
@@ -870,6 +902,20 @@ class PgRole:
     config: dict[str, str]
 
 
+@dataclass(frozen=True)
+class RoleGrants:
+    """What a role may do beyond its attributes (the pg_role_grants query)."""
+    name: str
+    createdb: bool
+    member_of: frozenset[str]
+    functions: frozenset[str]       # those of BACKUP_FUNCTIONS it may execute
+
+
+# The functions a backup calls beyond reading (EXECUTE revoked from PUBLIC by default),
+# with the signatures GRANT and REVOKE name them by.
+BACKUP_FUNCTIONS = {"pg_switch_wal": "pg_switch_wal()", "pg_create_restore_point": "pg_create_restore_point(text)"}
+
+
 class PostgreSQL(_Backup, _Replication, Engine):
     name = "postgresql"
     family = "postgresql"
@@ -881,8 +927,11 @@ class PostgreSQL(_Backup, _Replication, Engine):
         "pg_settings": "SELECT name, setting, coalesce(unit, ''), source, coalesce(sourcefile, ''), "
                        "coalesce(sourceline::text, ''), pending_restart FROM pg_settings ORDER BY 1",
         "pg_hba": "SELECT line_number, type, array_to_string(database, ','), array_to_string(user_name, ','), "
-                  "coalesce(address, ''), coalesce(netmask, ''), coalesce(auth_method, ''), coalesce(error, '') "
-                  "FROM pg_hba_file_rules ORDER BY line_number",
+                  "coalesce(address, ''), coalesce(netmask, ''), coalesce(auth_method, ''), coalesce(error, ''), "
+                  "coalesce(array_to_string(options, ' '), '') FROM pg_hba_file_rules ORDER BY line_number",
+        # PostgreSQL 15+; an older server refuses it (the rules that need it say so).
+        "pg_ident": "SELECT line_number, map_name, sys_name, pg_username, coalesce(error, '') "
+                    "FROM pg_ident_file_mappings ORDER BY line_number",
         # pg_roles, not pg_authid: readable by a read-only login (rolpassword is hidden
         # there). Role-level settings (ALTER ROLE ... SET) joined with chr(30): a value
         # may hold commas.
@@ -890,6 +939,13 @@ class PostgreSQL(_Backup, _Replication, Engine):
                     "r.rolbypassrls, coalesce(r.rolvaliduntil::text, ''), coalesce((SELECT "
                     "array_to_string(s.setconfig, chr(30)) FROM pg_db_role_setting s WHERE s.setrole = r.oid "
                     "AND s.setdatabase = 0), '') FROM pg_roles r WHERE r.rolname !~ '^pg_' ORDER BY 1",
+        # What a role may do beyond its attributes: the roles it is a member of, CREATEDB,
+        # and the two functions a backup calls (revoked from PUBLIC by default).
+        "pg_role_grants": "SELECT r.rolname, r.rolcreatedb, coalesce((SELECT string_agg(g.rolname, ',' ORDER BY "
+                          "g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE "
+                          "m.member = r.oid), ''), has_function_privilege(r.oid, 'pg_switch_wal()', 'EXECUTE'), "
+                          "has_function_privilege(r.oid, 'pg_create_restore_point(text)', 'EXECUTE') "
+                          "FROM pg_roles r WHERE r.rolname !~ '^pg_' ORDER BY 1",
         # The kind of each stored hash only; the hash never leaves the server. Superuser only.
         "pg_hashes": "SELECT rolname, CASE WHEN rolpassword IS NULL THEN 'none' "
                      "WHEN rolpassword LIKE 'SCRAM-SHA-256$%' THEN 'scram-sha-256' "
@@ -956,6 +1012,14 @@ fi
             out.append(PgRole(r[0], *(v == "t" for v in r[1:6]), r[6], config))
         return out
 
+    def grants(self, facts: Facts) -> dict[str, RoleGrants]:
+        out = {}
+        for r in self.rows(facts, "pg_role_grants"):
+            if len(r) >= 5:
+                functions = frozenset(f for f, granted in zip(BACKUP_FUNCTIONS, r[3:5]) if granted == "t")
+                out[r[0]] = RoleGrants(r[0], r[1] == "t", frozenset(g for g in r[2].split(",") if g), functions)
+        return out
+
     def sessions(self, facts: Facts) -> dict[str, set[str]]:
         """Network addresses each role has sessions from now (local socket left out)."""
         out: dict[str, set[str]] = defaultdict(set)
@@ -994,6 +1058,8 @@ fi
         out: list[str] = []
         owned = {rule: table.get(rule, {}).get("sql") for rule in applied}
         was = {r.name: r for r in self.roles(before)}
+        if owned.get("pg.backup_account"):
+            out += self._undo_backup_account(before, now)
         for role in self.roles(now):
             old = was.get(role.name)
             if old is None:
@@ -1013,6 +1079,34 @@ fi
                 if old.config.get(key) != role.config.get(key):
                     out.append(f"ALTER ROLE {ident(role.name)} SET {key} = {literal(old.config[key])};"
                                if key in old.config else f"ALTER ROLE {ident(role.name)} RESET {key};")
+        return out
+
+    def _undo_backup_account(self, before: Facts, now: Facts) -> list[str]:
+        """The backups' login as it was: dropped if the run made it (its function grants
+        first: DROP ROLE refuses a role that holds privileges), else its attributes,
+        memberships and function grants put back."""
+        account = BACKUP_ACCOUNT
+        old = next((r for r in self.roles(before) if r.name == account), None)
+        new = next((r for r in self.roles(now) if r.name == account), None)
+        if new is None:
+            return []
+        role = ident(account)
+        if old is None:
+            return [f"REVOKE EXECUTE ON FUNCTION {', '.join(BACKUP_FUNCTIONS.values())} FROM {role};",
+                    f"DROP ROLE {role};"]
+        out = []
+        old_grants, new_grants = self.grants(before).get(account), self.grants(now).get(account)
+        flags = [("" if getattr(old, a) else "NO") + a.upper() for a in ("login", *ATTRIBUTES)
+                 if getattr(old, a) != getattr(new, a)]
+        if old_grants and new_grants:
+            if old_grants.createdb != new_grants.createdb:
+                flags.append("CREATEDB" if old_grants.createdb else "NOCREATEDB")
+            out += [f"GRANT {ident(g)} TO {role};" for g in sorted(old_grants.member_of - new_grants.member_of)]
+            out += [f"REVOKE {ident(g)} FROM {role};" for g in sorted(new_grants.member_of - old_grants.member_of)]
+            out += [f"REVOKE EXECUTE ON FUNCTION {BACKUP_FUNCTIONS[f]} FROM {role};"
+                    for f in BACKUP_FUNCTIONS if f in new_grants.functions - old_grants.functions]
+        if flags:
+            out.insert(0, f"ALTER ROLE {role} {' '.join(flags)};")
         return out
 
 

@@ -75,7 +75,7 @@ def placeholders(bundle: Bundle | None, params: dict[str, Any]) -> dict[str, str
         _, known = engine.settings(Facts(bundle)) if engine else ("", {})
     except engines.Refused:
         return values
-    for name in ("config_file", "hba_file", "data_directory", "datadir"):
+    for name in ("config_file", "hba_file", "ident_file", "data_directory", "datadir"):
         if known.get(name) and known[name].value:
             values[name] = known[name].value.rstrip("/") or "/"
     if "config_file" in values:

@@ -221,7 +221,9 @@ def inventory(hosts: list[LabHost], lab_dir: Path) -> dict[str, str]:
                {"account": "mysql", "person": "lab.admin", "kind": "service", "assets": ["databases"]},
                # `mzops dr protect` creates it on both sides of the lab's PostgreSQL pair
                {"account": "mzops_replication", "person": "lab.admin", "kind": "service",
-                "assets": ["databases"]}]
+                "assets": ["databases"]},
+               # the backups' login (rule pg.backup_account)
+               {"account": "mzops_backup", "person": "lab.admin", "kind": "service", "assets": ["databases"]}]
               if kinds["databases"] else []),
         ],
     }

@@ -101,6 +101,8 @@ CREATE ROLE mzops_audit LOGIN PASSWORD 'Audit-pass-2026' VALID UNTIL '2027-01-01
 GRANT pg_read_all_settings, pg_read_all_stats TO mzops_audit;
 GRANT SELECT ON pg_hba_file_rules TO mzops_audit;
 GRANT EXECUTE ON FUNCTION pg_hba_file_rules() TO mzops_audit;
+GRANT SELECT ON pg_ident_file_mappings TO mzops_audit;
+GRANT EXECUTE ON FUNCTION pg_ident_file_mappings() TO mzops_audit;
 SQL
 mariadb -e "CREATE USER mzops_audit@'127.0.0.1' IDENTIFIED BY 'Audit-pass-2026';
   GRANT SELECT ON mysql.* TO mzops_audit@'127.0.0.1'; GRANT SHOW DATABASES ON *.* TO mzops_audit@'127.0.0.1'"

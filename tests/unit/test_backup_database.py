@@ -478,3 +478,48 @@ def test_a_restore_in_place_that_fails_puts_the_servers_data_back(server, own_se
     assert not list(data.parent.glob(data.name + ".mzops-before-restore-*"))
     as_postgres(str(BIN / "pg_ctl"), "-D", str(data), "-l", str(data) + ".log", "-w", "start")
     assert server.sql("SELECT count(*) FROM t", port=IN_PLACE_PORT) == "0"
+
+
+# ----------------------------------------------------------------- the backups' login
+
+def test_backups_read_as_their_own_login_once_it_is_set_up_and_say_so_when_not(server, job):
+    """Without the login (rule pg.backup_account not applied) the superuser reads and the
+    outcome names it; with the role, its pg_hba lines first and root mapped to it in
+    pg_ident.conf as the rule leaves them, every step logs in as mzops_backup (the
+    server's own connection log says so) and the night's backup restores as before."""
+    server.set("log_connections = on")
+    without = back_up(job, "acct1", requested="full")
+    assert without.state == "changed", without.message
+    # peer authentication is tried first: root is not mzops_backup without the map
+    assert ("read as postgres, not mzops_backup (full, checksums, logs): FATAL:  Peer authentication failed for "
+            'user "mzops_backup" (rule pg.backup_account') in without.message, without.message
+    assert set(without.record["logins"].values()) == {"postgres"}
+    # what the rule makes (playbooks/roles/mlps3_postgresql/tasks/roles.yml), by hand here
+    server.sql("CREATE ROLE mzops_backup LOGIN REPLICATION; GRANT pg_read_all_data, pg_read_all_settings TO "
+               "mzops_backup; GRANT EXECUTE ON FUNCTION pg_switch_wal(), pg_create_restore_point(text) TO mzops_backup")
+    hba = server.data / "pg_hba.conf"
+    hba.write_text("local replication mzops_backup peer map=mzops_backup\n"
+                   "local all mzops_backup peer map=mzops_backup\n" + hba.read_text())
+    with open(server.data / "pg_ident.conf", "a") as ident:
+        ident.write("mzops_backup root mzops_backup\n")
+    server.sql("SELECT pg_reload_conf()")
+    time.sleep(0.3)
+    server.sql("INSERT INTO t (n) VALUES (7000001)")
+    log_start = (server.root / "log").stat().st_size
+    own = back_up(job, "acct2", requested="full")
+    assert own.state == "changed", own.message
+    assert "not mzops_backup" not in own.message, own.message
+    assert own.record["logins"] == {"full": "mzops_backup", "checksums": "mzops_backup", "logs": "mzops_backup"}
+    policy, estate, catalogue = job
+    assert database.facts_of(catalogue.chain("pg", "db")[0])["account"] == "mzops_backup"
+    log = (server.root / "log").read_bytes()[log_start:].decode(errors="replace")
+    assert "replication connection authorized: user=mzops_backup" in log
+    assert "connection authorized: user=mzops_backup database=postgres" in log
+    assert "user=postgres" not in log, "a step still logged in as the superuser"
+    # it can read what a backup reads and write nothing
+    refused = subprocess.run(["psql", "-XAtq", "-U", "mzops_backup", "-h", str(server.root), "-p", str(PORT),
+                              "-d", "postgres", "-c", "INSERT INTO t (n) VALUES (7000002)"], capture_output=True,
+                             text=True, cwd="/")
+    assert refused.returncode != 0 and "permission denied for table t" in refused.stderr
+    result = drill(job)
+    assert result.passed, result.problems

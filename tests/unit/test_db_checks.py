@@ -179,3 +179,111 @@ def test_rollback_sql_for_mariadb_variables_and_locks():
                    "SET GLOBAL local_infile = ON;", "ALTER USER ''@'localhost' ACCOUNT UNLOCK;"]
     # a restart re-reads the restored files: only the account lock is SQL then
     assert engines.get("mariadb").undo_statements(applied, table, before, now, restarting=True) == [got[-1]]
+
+
+# The backups' login (pg.backup_account). Rows as the queries print them: pg_hba_file_rules
+# with its options last (map=NAME), pg_ident_file_mappings, pg_role_grants.
+DEBIAN_HBA = ("1|local|all|postgres|||peer||\n2|local|all|all|||peer||\n"
+              "3|local|replication|all|||peer||\n")
+BACKUP_HBA = ("1|local|replication|mzops_backup|||peer||map=mzops_backup\n"
+              "2|local|all|mzops_backup|||peer||map=mzops_backup\n") + DEBIAN_HBA.replace("1|", "4|", 1)
+BACKUP_IDENT = "5|mzops_backup|root|mzops_backup|\n"
+LEAST = ("mzops_backup", True, False, False, True, False, "")
+
+
+def pg_backup(hba: str = BACKUP_HBA, role: tuple | None = LEAST, member_of: str = "pg_read_all_data,pg_read_all_settings",
+              functions: str = "tt", createdb: str = "f", ident: str | Section = BACKUP_IDENT) -> Bundle:
+    bundle = pg_with_roles(POSTGRES, *([role] if role else []))
+    sep = "\x1f"
+    bundle.sections["sql:pg_hba"] = Section(0, hba.replace("|", sep).encode())
+    grants = [["postgres", "t", "", "t", "t"]] + ([[role[0], createdb, member_of, *functions]] if role else [])
+    bundle.sections["sql:pg_role_grants"] = Section(0, "".join(sep.join(r) + "\n" for r in grants).encode())
+    bundle.sections["sql:pg_ident"] = ident if isinstance(ident, Section) else Section(0, ident.replace("|", sep).encode())
+    return bundle
+
+
+def backup_account(bundle: Bundle):
+    rule = PG.rules["pg.backup_account"]
+    _, results = evaluate.evaluate(bundle, [rule], PG.baseline.parameters)
+    return results[0]
+
+
+def test_the_backup_login_passes_only_with_exactly_what_a_backup_needs():
+    ok = backup_account(pg_backup())
+    assert ok.status == "pass", (ok.actual, ok.evidence)
+    assert "pg_hba.conf line 1: local replication mzops_backup peer map=mzops_backup (used for mzops_backup to " \
+           "replication)" in ok.evidence and "pg_ident.conf line 5: mzops_backup root mzops_backup" in ok.evidence
+    # the login exempt from expiry and approved for REPLICATION alone by the other role rules
+    assert statuses(pg_backup(), PG)["pg.privileged_roles"] == "pass"
+    assert statuses(pg_backup(), PG)["pg.role_validity"] == "pass"
+    for bundle, said in (
+            (pg_backup(role=None), "no role mzops_backup"),
+            (pg_backup(role=("mzops_backup", True, True, False, True, False, "")), "more than a backup needs: SUPERUSER"),
+            (pg_backup(createdb="t"), "more than a backup needs: CREATEDB"),
+            (pg_backup(role=("mzops_backup", True, False, False, False, False, "")), "no REPLICATION"),
+            (pg_backup(role=("mzops_backup", False, False, False, True, False, "")), "cannot log in"),
+            (pg_backup(member_of="pg_read_all_data"), "not a member of pg_read_all_settings"),
+            (pg_backup(member_of="pg_read_all_data,pg_read_all_settings,pg_write_all_data"),
+             "also a member of pg_write_all_data"),
+            (pg_backup(functions="tf"), "may not run pg_create_restore_point"),
+            (pg_backup(ident="5|mzops_backup|backup|mzops_backup|\n"), "does not map root to mzops_backup"),
+    ):
+        got = backup_account(bundle)
+        assert got.status == "fail" and said in got.actual, (said, got.actual)
+
+
+def test_the_backup_login_follows_pg_hba_first_match():
+    """The first line whose type, database and user match is used ("The pg_hba.conf
+    File": "The first record with a matching connection type, client address, requested
+    database, and user name is used"); `all` does not match replication connections."""
+    # the lines after Debian's `local all all peer`: that line is used, peer without a map
+    late = DEBIAN_HBA + BACKUP_HBA.replace("1|", "8|", 1).replace("2|", "9|", 1)
+    got = backup_account(pg_backup(hba=late))
+    assert got.status == "fail" and "line 2 (postgres) is peer without a map" in got.actual, got.actual
+    # `all` in the database field does not reach replication: Debian's line 3 answers it
+    only_all = "1|local|all|mzops_backup|||peer||map=mzops_backup\n" + DEBIAN_HBA.replace("1|", "4|", 1)
+    got = backup_account(pg_backup(hba=only_all))
+    assert got.status == "fail" and "(replication) is peer without a map" in got.actual, got.actual
+    # a +group line matches its members; scram-sha-256 is not peer
+    group = "1|local|all,replication|+pg_read_all_data|||scram-sha-256||\n" + BACKUP_HBA
+    got = backup_account(pg_backup(hba=group))
+    assert got.status == "fail" and "is scram-sha-256, not peer" in got.actual, got.actual
+    # a line the server could not read is skipped, as the server skips it
+    broken = "1|local|all|mzops_backup|||peer|invalid authentication method|map=x\n" + BACKUP_HBA.replace("1|", "7|", 1)
+    assert backup_account(pg_backup(hba=broken)).status == "pass"
+
+
+def test_the_backup_login_is_an_error_when_what_it_needs_is_not_known():
+    # PostgreSQL before 15 has no pg_ident_file_mappings; the audit login may not read it
+    refused = Section(1, b'ERROR:  relation "pg_ident_file_mappings" does not exist')
+    got = backup_account(pg_backup(ident=refused))
+    assert got.status == "error" and "query pg_ident" in got.evidence[0], got.evidence
+    # pg_hba rows of an older collector (no options column): not read as "no map"
+    old = "".join("|".join(line.split("|")[:8]) + "\n" for line in BACKUP_HBA.splitlines())
+    got = backup_account(pg_backup(hba=old))
+    assert got.status == "error" and "without their options" in got.actual
+
+
+def test_rollback_sql_gives_the_backup_login_back_as_it_was():
+    from mzops.facts import Facts
+    from mzops.harden.roles import ROLES
+
+    table = ROLES["postgresql"].table()
+    engine = engines.get("postgresql")
+    made = engine.undo_statements(["pg.backup_account"], table, Facts(pg_backup(role=None)), Facts(pg_backup()))
+    assert made == ['REVOKE EXECUTE ON FUNCTION pg_switch_wal(), pg_create_restore_point(text) FROM "mzops_backup";',
+                    'DROP ROLE "mzops_backup";']
+    # an account that was there with too much: its CREATEDB, pg_write_all_data and missing grants back
+    before = pg_backup(createdb="t", member_of="pg_read_all_data,pg_write_all_data", functions="ff")
+    got = engine.undo_statements(["pg.backup_account"], table, Facts(before), Facts(pg_backup()))
+    assert got == ['ALTER ROLE "mzops_backup" CREATEDB;', 'GRANT "pg_write_all_data" TO "mzops_backup";',
+                   'REVOKE "pg_read_all_settings" FROM "mzops_backup";',
+                   "REVOKE EXECUTE ON FUNCTION pg_switch_wal() FROM \"mzops_backup\";",
+                   "REVOKE EXECUTE ON FUNCTION pg_create_restore_point(text) FROM \"mzops_backup\";"]
+    assert engine.undo_statements(["pg.backup_account"], table, Facts(pg_backup()), Facts(pg_backup())) == []
+
+
+def test_the_backup_login_the_rule_makes_is_the_one_the_backups_use():
+    assert PG.baseline.parameters["pg_backup_account"] == engines.get("postgresql").backup_account
+    assert engines.get("postgresql").backup_account in PG.baseline.parameters["pg_replication_roles"]
+    assert engines.get("postgresql").backup_account in PG.baseline.parameters["pg_roles_without_expiry"]

@@ -101,11 +101,12 @@ def test_every_remediable_rule_says_what_it_may_change():
 def test_database_snapshots_name_the_servers_own_paths():
     cat = catalogue.load("mlps3", "postgresql")
     values = {"config_file": "/etc/postgresql/15/main/postgresql.conf", "hba_file": "/etc/postgresql/15/main/pg_hba.conf",
+              "ident_file": "/etc/postgresql/15/main/pg_ident.conf",
               "data_directory": "/var/lib/postgresql/15/main", "managed": "/etc/postgresql/15/main/mzops-mlps3.conf"}
     remediable = sorted(r.id for r in cat.rules.values() if r.remediation.task)
     specs = roles.snapshot_specs(roles.ROLES["postgresql"], remediable, cat.rules, values)
     assert set(specs) == {"C:" + values["config_file"], "C:" + values["managed"], "C:" + values["hba_file"],
-                          "N:" + values["data_directory"]}
+                          "C:" + values["ident_file"], "N:" + values["data_directory"]}
     with pytest.raises(InputError, match="did not report 'hba_file'"):
         roles.snapshot_specs(roles.ROLES["postgresql"], ["pg.hba_ssl"], cat.rules, {})
 

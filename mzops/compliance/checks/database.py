@@ -124,10 +124,12 @@ class HbaLine:
     netmask: str
     method: str
     error: str
+    options: str | None = None     # "map=NAME ..."; None: collected without them
 
     def __str__(self) -> str:
         where = f"{self.address}/{self.netmask}" if self.netmask else self.address
-        return f"pg_hba.conf line {self.line}: {self.type} {self.databases} {self.users} {where} {self.method}".replace("  ", " ")
+        text = f"pg_hba.conf line {self.line}: {self.type} {self.databases} {self.users} {where} {self.method}"
+        return (text + (f" {self.options}" if self.options else "")).replace("  ", " ")
 
     @property
     def loopback(self) -> bool:
@@ -142,7 +144,7 @@ class HbaLine:
 
 
 def hba(facts: Facts) -> list[HbaLine]:
-    return [HbaLine(int(r[0]), *r[1:8]) for r in rows(facts, "pg_hba") if len(r) >= 8]
+    return [HbaLine(int(r[0]), *r[1:8], r[8] if len(r) > 8 else None) for r in rows(facts, "pg_hba") if len(r) >= 8]
 
 
 def _hba_outcome(expected: str, lines: list[HbaLine], bad: list[HbaLine], what: str) -> Outcome:
@@ -449,3 +451,104 @@ def my_no_database(ctx: Context) -> Outcome:
     bad = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
     return Outcome(FAIL if bad else PASS, expected, ", ".join(bad) if bad else "none",
                    [f"SHOW DATABASES: {', '.join(names)}"])
+
+
+# ---------------------------------------------------------------- the backup's login
+
+
+def hba_match(lines: list[HbaLine], database: str, user: str, groups: set[str]) -> HbaLine | None:
+    """The line PostgreSQL uses for a local-socket connection of USER to DATABASE
+    ("replication": a physical replication connection): the first whose type, database
+    and user match (the documentation's "The pg_hba.conf File"): `all` matches every
+    database but not replication, which only `replication` matches; `sameuser` and
+    `samerole` the user's own name and groups; `+group` in the user field a member of it
+    (GROUPS: the roles USER is a direct member of). Lines the server could not read are
+    skipped, as it skips them."""
+    for h in lines:
+        if h.error or h.type != "local":
+            continue
+        dbs = h.databases.split(",")
+        if database == "replication":
+            db_ok = "replication" in dbs
+        else:
+            db_ok = "all" in dbs or database in dbs or ("sameuser" in dbs and database == user) or \
+                ("samerole" in dbs and database in groups | {user})
+        users = h.users.split(",")
+        user_ok = "all" in users or user in users or any(u.startswith("+") and u[1:] in groups for u in users)
+        if db_ok and user_ok:
+            return h
+    return None
+
+
+@check("pg_backup_account", needs=())
+def pg_backup_account(ctx: Context) -> Outcome:
+    """The backups' own login exists with what a backup needs and nothing more: LOGIN and
+    REPLICATION (pg_basebackup), membership in exactly MEMBER_OF (read every table and
+    setting), EXECUTE on pg_switch_wal and pg_create_restore_point, no other attribute;
+    and it is reached without a password: its local-socket lines (a database and
+    replication) are peer with a map that maps SYSTEM_USER to it in pg_ident.conf."""
+    account, system_user = ctx.args["account"], ctx.args["system_user"]
+    member_of = set(ctx.args["member_of"])
+    expected = (f"{account}: LOGIN REPLICATION, member of {', '.join(sorted(member_of))} only, may run "
+                f"{', '.join(postgresql.BACKUP_FUNCTIONS)}; local peer login mapped from {system_user}")
+    try:
+        role = next((r for r in pg_roles(ctx.facts) if r.name == account), None)
+        grants = postgresql.ENGINE.grants(ctx.facts)
+        lines = hba(ctx.facts)
+        ident = rows(ctx.facts, "pg_ident")
+    except Refused as exc:
+        return _refused(expected, exc)
+    if role is None:
+        return Outcome(FAIL, expected, f"no role {account}: backups read as the superuser",
+                       [f"pg_roles: no {account} among {len(pg_roles(ctx.facts))} roles"])
+    got = grants.get(account)
+    if got is None:
+        return Outcome(ERROR, expected, f"pg_role_grants has no row for {account}", [])
+    problems, evidence = [], []
+    attrs = [a for a in ATTRIBUTES if getattr(role, a)] + (["createdb"] if got.createdb else [])
+    evidence.append(f"pg_roles: {account}: {'LOGIN' if role.login else 'NOLOGIN'} {' '.join(attrs).upper()}".strip())
+    if not role.login:
+        problems.append("it cannot log in (NOLOGIN)")
+    if not role.replication:
+        problems.append("no REPLICATION (pg_basebackup needs it)")
+    extra = [a for a in attrs if a != "replication"]
+    if extra:
+        problems.append("more than a backup needs: " + ", ".join(a.upper() for a in extra))
+    evidence.append(f"pg_auth_members: {account} is a member of {', '.join(sorted(got.member_of)) or 'no role'}")
+    if member_of - got.member_of:
+        problems.append("not a member of " + ", ".join(sorted(member_of - got.member_of)))
+    if got.member_of - member_of:
+        problems.append("also a member of " + ", ".join(sorted(got.member_of - member_of)))
+    evidence.append(f"has_function_privilege: {account} may run {', '.join(sorted(got.functions)) or 'neither'} "
+                    f"of {', '.join(postgresql.BACKUP_FUNCTIONS)}")
+    if set(postgresql.BACKUP_FUNCTIONS) - got.functions:
+        problems.append("may not run " + ", ".join(f for f in postgresql.BACKUP_FUNCTIONS if f not in got.functions))
+    if any(h.options is None for h in lines):
+        return Outcome(ERROR, expected, "pg_hba rows were collected without their options (map=)",
+                       evidence + ["pg_hba: collected by an older mzops: collect again"])
+    for database in ("postgres", "replication"):
+        line = hba_match(lines, database, account, got.member_of)
+        if line is None:
+            problems.append(f"no pg_hba line lets it connect to {database} over the local socket")
+            evidence.append(f"pg_hba.conf: no local line matches {account} to {database}")
+            continue
+        evidence.append(f"{line} (used for {account} to {database})")
+        mapped = dict(o.split("=", 1) for o in line.options.split() if "=" in o).get("map")
+        if line.method != "peer" or not mapped:
+            problems.append(f"pg_hba.conf line {line.line} ({database}) is {line.method}"
+                            + ("" if line.method != "peer" else " without a map") + f", not peer with a map from "
+                            f"{system_user}")
+            continue
+        ok = [r for r in ident if len(r) >= 5 and not r[4] and r[1] == mapped and r[2] == system_user
+              and r[3] == account]
+        if ok:
+            evidence.append(f"pg_ident.conf line {ok[0][0]}: {mapped} {system_user} {account}")
+        else:
+            problems.append(f"pg_ident.conf map {mapped} does not map {system_user} to {account}")
+            evidence += [f"pg_ident.conf line {r[0]}: {' '.join(r[1:4])}" for r in ident if len(r) >= 4
+                         and r[1] == mapped][:4]
+    problems = list(dict.fromkeys(problems))
+    if problems:
+        return Outcome(FAIL, expected, "; ".join(problems), list(dict.fromkeys(evidence)))
+    return Outcome(PASS, expected, f"{account} reads as a backup needs and no more, without a password",
+                   list(dict.fromkeys(evidence)))

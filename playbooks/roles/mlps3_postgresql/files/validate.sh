@@ -1,6 +1,7 @@
 # What the server would reject in its files now; exit 1 when anything. The server's own
 # parser decides (postgres -C reads every configuration file as a start would, values
-# included, without starting); pg_hba_file_rules shows the lines it cannot use.
+# included, without starting); pg_hba_file_rules and pg_ident_file_mappings (15+) show
+# the lines it cannot use.
 # $1: an error text to tolerate (see tls_coming).
 rejected() {
   where=$(echo "SELECT (SELECT setting FROM pg_config WHERE name = 'BINDIR') || '|' ||
@@ -10,6 +11,9 @@ rejected() {
           -C server_version 2>&1 >/dev/null) | grep -E 'FATAL|ERROR|LOG' || true)
   bad="$bad$(psql_run -F ' ' <<'SQL' | grep -vF "${1:-@@none@@}" || true
 SELECT 'pg_hba.conf:' || line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL
+SQL
+)$(psql_run -F ' ' 2>/dev/null <<'SQL' || true
+SELECT 'pg_ident.conf:' || line_number, error FROM pg_ident_file_mappings WHERE error IS NOT NULL
 SQL
 )"
   [ -z "$bad" ] && return 0
