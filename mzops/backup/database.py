@@ -483,8 +483,10 @@ def restore_in_place(policy: Policy, catalogue: Catalogue, estate: Estate, found
     if not apply:
         return out
     try:
-        first_read, _ = _extract(policy, catalogue, found, engine, target, host, data, library, resolver, started)
-        opened = ssh.run_script(target, engine.in_place_start, [port, data, found.recovery], timeout=7200)
+        first_read, increments = _extract(policy, catalogue, found, engine, target, host, data, library, resolver,
+                                          started)
+        opened = ssh.run_script(target, engine.in_place_start,
+                                [port, data, found.recovery, *engine.restore_args(base, increments)], timeout=7200)
         if opened.rc != 0:
             raise OperationFailed(f"{host}: the server did not open on its restored data at {found.target}: "
                                   f"{opened.stderr[-500:]}")

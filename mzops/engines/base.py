@@ -148,7 +148,8 @@ class Engine:
     # running server and moves DATA aside to DATA.mzops-before-restore-STAMP (the way back;
     # `check`: only says so), printing `mzops: data_directory=` and `mzops: kept=`; the
     # runs are extracted into DATA as for a scratch copy; `in_place_start` (sh -s -- PORT
-    # DATA TARGET) starts the server itself, replayed to TARGET, and opens it read-write;
+    # DATA TARGET ARGS, ARGS as `restore_start`'s) starts the server itself, replayed to
+    # TARGET, and opens it read-write;
     # `in_place_undo` (sh -s -- DATA KEPT) puts the kept data back after a failure.
     in_place_prepare: ClassVar[bytes | None] = None
     in_place_start: ClassVar[bytes | None] = None

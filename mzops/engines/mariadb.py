@@ -62,7 +62,33 @@ class MyUser:
 _SOCKET = b'sock=${MYSQL_UNIX_PORT:+--socket=$MYSQL_UNIX_PORT}\n'
 _MYSQL = (_FILES / "mysql.sh").read_bytes() + _SOCKET + b'my_run() { "$my_client" $sock -NB -e "$1"; }\n'
 
-BACKUP_FACTS = _MYSQL + b"""my_run "SELECT CONCAT('log_bin', CHAR(31), @@log_bin)
+# The backups' own login (rule my.backup_account): 'mzops_backup'@'localhost' with what
+# mariabackup, the binary log flush and the table checksums need. MariaDB 10.11's
+# unix_socket logs a process in only as the account named like its OS user (a map comes
+# in 11.6, MDEV-33479) and mariabackup must run as root to read the data directory, so
+# the login has a password: made on the server host by the rule, kept only there in a
+# root-only option file (as Debian kept debian-sys-maint's), never sent anywhere. Where
+# it cannot log in, root reads and the script says so (`mzops: account=root`,
+# `mzops: account_problem=`): a night's backup is not lost to a missing login.
+BACKUP_ACCOUNT = "mzops_backup"
+BACKUP_OPTIONS = "/etc/mysql/mzops-backup.cnf"
+_BACKUP_LOGIN = _MYSQL + ("""backup_options=${MZOPS_BACKUP_OPTIONS:-%s}   # a test's own file
+backup_login() {
+  login=
+  if [ ! -f "$backup_options" ]; then said="no $backup_options (the login's option file)"
+  elif said=$("$my_client" --defaults-extra-file="$backup_options" $sock -NBe 'SELECT CURRENT_USER()' 2>&1); then
+    login=--defaults-extra-file=$backup_options
+    echo "mzops: account=${said%%@*}" >&2
+    return 0
+  fi
+  echo "mzops: account=root" >&2
+  echo "mzops: account_problem=$(printf '%%s\\n' "$said" | tail -n 1)" >&2
+}
+my_run() { "$my_client" $login $sock -NB -e "$1"; }
+""" % BACKUP_OPTIONS).encode()
+
+BACKUP_FACTS = _BACKUP_LOGIN + b"""backup_login 2>/dev/null
+my_run "SELECT CONCAT('log_bin', CHAR(31), @@log_bin)
   UNION ALL SELECT CONCAT('log_bin_basename', CHAR(31), COALESCE(@@log_bin_basename, ''))
   UNION ALL SELECT CONCAT('data_directory', CHAR(31), @@datadir)
   UNION ALL SELECT CONCAT('version', CHAR(31), @@version)
@@ -74,19 +100,22 @@ BACKUP_FACTS = _MYSQL + b"""my_run "SELECT CONCAT('log_bin', CHAR(31), @@log_bin
 # number (--incremental-lsn: no earlier backup needs to be on disk). It prints the
 # checkpoint the next incremental starts from and the binary log position the copy is
 # consistent with (extra/mariabackup: xtrabackup.cc, backup_mysql.cc).
-FULL_BACKUP = _SOCKET + b"""set -eu
+FULL_BACKUP = _BACKUP_LOGIN + b"""set -eu
 command -v mariabackup >/dev/null || { echo "mariabackup is not installed (Debian package mariadb-backup)" >&2; exit 4; }
+backup_login
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd /
-mariabackup --backup --stream=xbstream --user=root $sock --target-dir="$work" ${3:+--incremental-lsn=$3}
+# the option file first (mariabackup reads --defaults-extra-file only there); else root
+mariabackup ${login:---user=root} --backup --stream=xbstream $sock --target-dir="$work" ${3:+--incremental-lsn=$3}
 """
 
 # FLUSH BINARY LOGS closes the binary log being written; the closed ones newer than the
 # newest on tape ($4) are sent as a tar stream. The server keeps its binary logs as its
 # own expiry says: mzops removes none.
-LOG_BACKUP = _MYSQL + b"""set -eu
+LOG_BACKUP = _BACKUP_LOGIN + b"""set -eu
 dir=$2; last=${4:-}
+backup_login
 my_run "FLUSH BINARY LOGS"
 current=$(my_run "SHOW MASTER STATUS" | cut -f1)
 when=$(my_run "SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%f+00:00')")
@@ -106,54 +135,159 @@ done < "$list" > "$list.found"
 tar --create --format=posix --file=- --files-from="$list.found" </dev/null
 """
 
+# Where the server keeps its data, its option files and how it is stopped and started
+# (systemd where it runs, Debian's init script elsewhere; an immediate stop is a kill).
+_MY_SERVICE = br"""
+my_data() {
+  [ -n "${data:-}" ] || data=$(my_run "SELECT @@datadir" 2>/dev/null) || data=
+  [ -n "$data" ] || data=/var/lib/mysql
+  data=${data%/}
+}
+my_conf_dir() {
+  for d in /etc/mysql/mariadb.conf.d /etc/my.cnf.d; do [ -d "$d" ] && { echo "$d"; return 0; }; done
+  echo "no MariaDB option folder (/etc/mysql/mariadb.conf.d, /etc/my.cnf.d)" >&2; exit 6
+}
+my_up() { "$my_client" $sock -NBe "SELECT 1" >/dev/null 2>&1; }
+my_service() {   # start | stop fast|immediate
+  if [ "$1" = stop ] && [ "${2:-fast}" = immediate ]; then
+    # mysqld_safe (no systemd) would start a killed server again: it goes first
+    pkill -9 -x mysqld_safe 2>/dev/null || pkill -9 -f 'bin/mysqld_safe' 2>/dev/null || true
+    pkill -9 -x mariadbd 2>/dev/null || pkill -9 -x mysqld 2>/dev/null || true
+    i=0; while pgrep -x mariadbd >/dev/null 2>&1 && [ $i -lt 50 ]; do i=$((i + 1)); sleep 0.1; done
+    return 0
+  fi
+  if [ -d /run/systemd/system ]; then systemctl "$1" mariadb; else /etc/init.d/mariadb "$1" >/dev/null; fi
+}
+my_sql() { "$my_client" $sock -NB; }   # SQL on stdin: never in argv (a password in it)
+"""
+
+# Shell functions of a restore (after _MYSQL): `prepared DIR INCREMENTS LOG` prepares the
+# full in DIR/base and applies DIR/inc-1..N in order; `private_server DATA SOCKET DIR
+# [OPTIONS]` starts a server of mzops's own on DATA, reachable only on SOCKET (no
+# networking, no binary log of its own; its pid and error log in DIR); `replayed BINLOGS
+# SOCKET TARGET FILE POS LOG` replays the binary logs in BINLOGS from FILE:POS up to
+# TARGET: time=ISO (events logged before the next second after it: binary logs keep
+# seconds) or position=FILE:POS (drills).
+_MY_RESTORE = br"""prepared() {
+  mariabackup --prepare --target-dir="$1/base" >"$3" 2>&1 || { tail -n 5 "$3" >&2; return 1; }
+  n=1
+  while [ "$n" -le "$2" ]; do
+    mariabackup --prepare --target-dir="$1/base" --incremental-dir="$1/inc-$n" >>"$3" 2>&1 \
+      || { tail -n 5 "$3" >&2; return 1; }
+    n=$((n + 1))
+  done
+}
+private_server() {
+  data_dir=$1; socket=$2; run_dir=$3; shift 3
+  setsid mariadbd "$@" --datadir="$data_dir" --socket="$socket" --skip-networking --skip-log-bin \
+    --skip-slave-start --user=mysql --pid-file="$run_dir/mysqld.pid" --log-error="$run_dir/mysqld.err" \
+    </dev/null >/dev/null 2>&1 &
+  i=0
+  until my_client_ok=$("$my_client" -S "$socket" -NBe "SELECT 1" 2>/dev/null) && [ "$my_client_ok" = 1 ]; do
+    i=$((i + 1))
+    [ $i -le 240 ] || { echo "the server on the restored data did not start:" >&2; tail -n 5 "$run_dir/mysqld.err" >&2; return 1; }
+    sleep 0.5
+  done
+}
+replayed() {
+  binlogs=$1; socket=$2; target=$3; file=$4; pos=$5; log=$6
+  ls "$binlogs" 2>/dev/null | sort | awk -v first="$file" '$1 >= first' > "$binlogs.list"
+  case $target in
+    position=*)
+      stop=${target#position=}
+      awk -v last="${stop%%:*}" '$1 <= last' "$binlogs.list" > "$binlogs.list.new"
+      mv "$binlogs.list.new" "$binlogs.list"
+      limit="--stop-position=${stop##*:}" ;;
+    *)
+      at=$(printf '%s\n' "${target#time=}" | sed 's/T/ /; s/\.[0-9]*//; s/+00:00$//')
+      stop=$(date -u -d "$at UTC + 1 second" '+%Y-%m-%d %H:%M:%S')
+      limit="--stop-datetime=$stop" ;;
+  esac
+  if [ -s "$binlogs.list" ]; then
+    ( cd "$binlogs" && TZ=UTC xargs mysqlbinlog --start-position="$pos" "$limit" < "$binlogs.list" ) \
+      | "$my_client" -S "$socket" 2>>"$log" || { echo "the binary logs could not be replayed:" >&2;
+                                                 tail -n 5 "$log" >&2; return 1; }
+  fi
+  echo "replayed $(wc -l < "$binlogs.list") binary logs from $file:$pos" >&2
+}
+"""
+
 # The backup extracted in DIR/base and DIR/inc-N, the binary logs in DIR/binlogs:
-# prepared (the full, then each incremental applied in order), started as a server of
-# its own on a socket in DIR (no networking, no binary log of its own), then the binary
-# logs from the last backup's position replayed by mysqlbinlog up to TARGET:
-# time=ISO (events logged before the next second after it: binary logs keep seconds)
-# or position=FILE:POS (drills). sh -s -- DIR TARGET FILE POS INCREMENTS
-RESTORE_START = _MYSQL + b"""set -eu
+# prepared, started as a server of its own on a socket in DIR (--no-defaults: nothing
+# of production's configuration), the binary logs replayed up to TARGET.
+# sh -s -- DIR TARGET FILE POS INCREMENTS
+RESTORE_START = _MYSQL + _MY_RESTORE + br"""set -eu
 dir=$1; target=$2; file=$3; pos=$4; increments=$5
 cd /
 log=$dir/mzops-restore.log
-mariabackup --prepare --target-dir="$dir/base" >"$log" 2>&1 || { tail -n 5 "$log" >&2; exit 1; }
-n=1
-while [ "$n" -le "$increments" ]; do
-  mariabackup --prepare --target-dir="$dir/base" --incremental-dir="$dir/inc-$n" >>"$log" 2>&1 \\
-    || { tail -n 5 "$log" >&2; exit 1; }
-  n=$((n + 1))
-done
+prepared "$dir" "$increments" "$log"
 chown -R mysql:mysql "$dir"     # the copy's server makes its socket and logs there
-setsid mariadbd --no-defaults --datadir="$dir/base" --socket="$dir/mysqld.sock" --skip-networking \\
-  --skip-log-bin --user=mysql --pid-file="$dir/mysqld.pid" --log-error="$dir/mysqld.err" \\
-  </dev/null >/dev/null 2>&1 &
-i=0
-until my_client_ok=$("$my_client" -S "$dir/mysqld.sock" -NBe "SELECT 1" 2>/dev/null) && [ "$my_client_ok" = 1 ]; do
-  i=$((i + 1))
-  [ $i -le 240 ] || { echo "the copy's server did not start:" >&2; tail -n 5 "$dir/mysqld.err" >&2; exit 1; }
-  sleep 0.5
-done
-ls "$dir/binlogs" 2>/dev/null | sort | awk -v first="$file" '$1 >= first' > "$dir/mzops-binlogs"
-case $target in
-  position=*)
-    stop=${target#position=}
-    awk -v last="${stop%%:*}" '$1 <= last' "$dir/mzops-binlogs" > "$dir/mzops-binlogs.new"
-    mv "$dir/mzops-binlogs.new" "$dir/mzops-binlogs"
-    limit="--stop-position=${stop##*:}" ;;
-  *)
-    at=$(printf '%s\\n' "${target#time=}" | sed 's/T/ /; s/\\.[0-9]*//; s/+00:00$//')
-    stop=$(date -u -d "$at UTC + 1 second" '+%Y-%m-%d %H:%M:%S')
-    limit="--stop-datetime=$stop" ;;
-esac
-if [ -s "$dir/mzops-binlogs" ]; then
-  ( cd "$dir/binlogs" && TZ=UTC xargs mysqlbinlog --start-position="$pos" "$limit" < "$dir/mzops-binlogs" ) \\
-    | "$my_client" -S "$dir/mysqld.sock" 2>>"$log" || { echo "the binary logs could not be replayed:" >&2;
-                                                         tail -n 5 "$log" >&2; exit 1; }
-fi
-echo "replayed $(wc -l < "$dir/mzops-binlogs") binary logs from $file:$pos" >&2
+private_server "$dir/base" "$dir/mysqld.sock" "$dir" --no-defaults
+replayed "$dir/binlogs" "$dir/mysqld.sock" "$target" "$file" "$pos" "$log"
 echo "mzops: port=3306"
 echo "mzops: socket=$dir/mysqld.sock"
 echo "mzops: data_directory=$dir/base"
+"""
+
+# A restore in place (see the engine contract): refused while the server runs; its data
+# directory (the running server's @@datadir is not there to ask: the option files', else
+# /var/lib/mysql) moved aside whole to DATA.mzops-before-restore-STAMP.
+# sh -s -- PORT DATA STAMP [check]
+IN_PLACE_PREPARE = _MYSQL + _MY_SERVICE + br"""set -eu
+PORT=$1; data=${2:-}; stamp=$3; check=${4:-}
+if my_up || pgrep -x mariadbd >/dev/null 2>&1 || pgrep -x mysqld >/dev/null 2>&1; then
+  echo "the MariaDB server runs: stop it first (a restore in place never goes over a running server)" >&2
+  exit 4
+fi
+[ -n "$data" ] || data=$(my_print_defaults --mysqld 2>/dev/null | sed -n 's/^--datadir=//p' | tail -n 1)
+[ -n "$data" ] || data=/var/lib/mysql
+data=${data%/}
+[ -d "$data/mysql" ] || { echo "$data is no MariaDB data directory (no mysql/ in it)" >&2; exit 3; }
+kept=$data.mzops-before-restore-$stamp
+[ ! -e "$kept" ] || { echo "$kept exists already" >&2; exit 3; }
+echo "mzops: data_directory=$data"
+echo "mzops: kept=$kept"
+[ "$check" = check ] && exit 0
+mv "$data" "$kept"
+install -d -o mysql -g mysql -m 0750 "$data"
+"""
+
+# The runs extracted in DATA/base, DATA/inc-N, DATA/binlogs: prepared, the prepared copy
+# made DATA itself (the rest set aside in DATA.mzops-restoring), the binary logs replayed
+# by a private server (nobody connects while it is on its way to TARGET; the server's own
+# option files, so InnoDB reads the files as it wrote them), then the server started as
+# a service. sh -s -- PORT DATA TARGET FILE POS INCREMENTS
+IN_PLACE_START = _MYSQL + _MY_SERVICE + _MY_RESTORE + br"""set -eu
+PORT=$1; data=$2; target=$3; file=$4; pos=$5; increments=$6
+cd /
+stage=$data.mzops-restoring
+log=$stage/mzops-restore.log
+rm -rf -- "$stage"
+mv "$data" "$stage"
+prepared "$stage" "$increments" "$log"
+mv "$stage/base" "$data"
+chown -R mysql:mysql "$data" "$stage"
+private_server "$data" "$stage/mysqld.sock" "$stage"
+replayed "$stage/binlogs" "$stage/mysqld.sock" "$target" "$file" "$pos" "$log"
+"$my_client" -S "$stage/mysqld.sock" -NBe "SHUTDOWN" 2>/dev/null || kill "$(cat "$stage/mysqld.pid")"
+i=0; while [ -f "$stage/mysqld.pid" ] && [ $i -lt 240 ]; do i=$((i + 1)); sleep 0.5; done
+rm -rf -- "$stage"
+my_service start
+i=0; until my_up; do i=$((i + 1)); [ $i -lt 120 ] || { echo "mariadb did not start on its restored data" >&2; exit 1; }; sleep 0.5; done
+echo "mzops: port=$PORT"
+echo "mzops: data_directory=$data"
+"""
+
+# After a failed restore in place: any server on the restored data stopped, the restore's
+# files removed, the kept data put back whole. sh -s -- DATA KEPT
+IN_PLACE_UNDO = _MYSQL + _MY_SERVICE + br"""set -eu
+data=$1; kept=$2
+[ -d "$kept" ] || { echo "$kept is gone: nothing to put back" >&2; exit 3; }
+if [ -f "$data.mzops-restoring/mysqld.pid" ]; then kill "$(cat "$data.mzops-restoring/mysqld.pid")" 2>/dev/null || true; fi
+my_service stop fast >/dev/null 2>&1 || true
+i=0; while pgrep -x mariadbd >/dev/null 2>&1 && [ $i -lt 120 ]; do i=$((i + 1)); sleep 0.5; done
+rm -rf -- "$data" "$data.mzops-restoring"
+mv "$kept" "$data"
 """
 
 # Every InnoDB table of the user's schemas: its row count and an order-free sum of each
@@ -164,7 +298,9 @@ echo "mzops: data_directory=$dir/base"
 # mariadb US SCHEMA.TABLE US ROWS US SUM.
 TABLE_SUMS = b"""set -eu
 [ -z "${2:-}" ] || export MYSQL_UNIX_PORT=$2
-""" + _MYSQL + b"""
+""" + _BACKUP_LOGIN + b"""
+# a restored copy (its socket given) is read as its root; the server, as the backup's login
+if [ -z "${2:-}" ]; then backup_login; else login=; fi
 us=$(printf '\\037')
 sums=$(my_run "SELECT CONCAT('SELECT CONCAT_WS(CHAR(31), ''mariadb'', ', QUOTE(CONCAT(t.table_schema, '.', t.table_name)),
   ', COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS(''#'', ', GROUP_CONCAT(CONCAT('QUOTE(\\`', c.column_name, '\\`)')
@@ -178,7 +314,7 @@ sums=$(my_run "SELECT CONCAT('SELECT CONCAT_WS(CHAR(31), ''mariadb'', ', QUOTE(C
     variable_value, NULL)), ':', MAX(IF(variable_name = 'BINLOG_SNAPSHOT_POSITION', variable_value, NULL))))
     FROM information_schema.session_status WHERE variable_name LIKE 'BINLOG_SNAPSHOT_%';"
   printf '%s\\n' "$sums"
-  echo "COMMIT;"; } | "$my_client" $sock -NB
+  echo "COMMIT;"; } | "$my_client" $login $sock -NB
 """
 
 # The engine's own check of a copy: every table (mariadb-check, CHECK TABLE).
@@ -216,6 +352,11 @@ class _Backup:
     log_commit = None
     restore_start = RESTORE_START
     incremental = True
+    backup_account = BACKUP_ACCOUNT
+    backup_account_rule = "my.backup_account"
+    in_place_prepare = IN_PLACE_PREPARE
+    in_place_start = IN_PLACE_START
+    in_place_undo = IN_PLACE_UNDO
     full_format = "xbstream (mariabackup --backup --stream=xbstream)"
     full_extract = "mbstream -x -C BACKUP_DIR, then mariabackup --prepare"
     table_sums = TABLE_SUMS
@@ -272,31 +413,6 @@ class _Backup:
 
 _PROTECT_SH = (pathlib.Path(__file__).parent / "protect.sh").read_bytes()
 
-# Where the server keeps its data, its option files and how it is stopped and started
-# (systemd where it runs, Debian's init script elsewhere; an immediate stop is a kill).
-_MY_SERVICE = br"""
-my_data() {
-  [ -n "${data:-}" ] || data=$(my_run "SELECT @@datadir" 2>/dev/null) || data=
-  [ -n "$data" ] || data=/var/lib/mysql
-  data=${data%/}
-}
-my_conf_dir() {
-  for d in /etc/mysql/mariadb.conf.d /etc/my.cnf.d; do [ -d "$d" ] && { echo "$d"; return 0; }; done
-  echo "no MariaDB option folder (/etc/mysql/mariadb.conf.d, /etc/my.cnf.d)" >&2; exit 6
-}
-my_up() { "$my_client" $sock -NBe "SELECT 1" >/dev/null 2>&1; }
-my_service() {   # start | stop fast|immediate
-  if [ "$1" = stop ] && [ "${2:-fast}" = immediate ]; then
-    # mysqld_safe (no systemd) would start a killed server again: it goes first
-    pkill -9 -x mysqld_safe 2>/dev/null || pkill -9 -f 'bin/mysqld_safe' 2>/dev/null || true
-    pkill -9 -x mariadbd 2>/dev/null || pkill -9 -x mysqld 2>/dev/null || true
-    i=0; while pgrep -x mariadbd >/dev/null 2>&1 && [ $i -lt 50 ]; do i=$((i + 1)); sleep 0.1; done
-    return 0
-  fi
-  if [ -d /run/systemd/system ]; then systemctl "$1" mariadb; else /etc/init.d/mariadb "$1" >/dev/null; fi
-}
-my_sql() { "$my_client" $sock -NB; }   # SQL on stdin: never in argv (a password in it)
-"""
 
 # Role and GTID positions (gtid_binlog_pos: what a primary wrote; gtid_slave_pos: what a
 # replica applied; Gtid_IO_Pos: what it received), or, for a server that is down, the
@@ -671,6 +787,13 @@ class MariaDB(_Backup, _Replication, Engine):
                           "coalesce(unix_timestamp(password_last_changed), ''), password_expired = 'Y' "
                           "FROM mysql.user ORDER BY 1, 2",
         "my_databases": "SHOW DATABASES",
+        # Every grant by grantee and scope (*.*, DB.*, DB.TABLE): what an account may do
+        # beyond the mysql.user columns above (a login that reads mysql.* sees them all).
+        "my_grants": "SELECT grantee, '*.*', privilege_type FROM information_schema.user_privileges "
+                     "UNION ALL SELECT grantee, concat(table_schema, '.*'), privilege_type "
+                     "FROM information_schema.schema_privileges UNION ALL SELECT grantee, "
+                     "concat(table_schema, '.', table_name), privilege_type FROM information_schema.table_privileges "
+                     "ORDER BY 1, 2, 3",
         "my_sessions": "SELECT user, substring_index(host, ':', 1), count(*) FROM information_schema.processlist "
                        "WHERE user NOT IN ('system user', 'event_scheduler') GROUP BY 1, 2",
     }
@@ -792,12 +915,41 @@ class MariaDB(_Backup, _Replication, Engine):
                 if old is not None and old != new:
                     value = old if old.isdigit() or old.upper() in ("ON", "OFF") else literal(old)
                     out.append(f"SET GLOBAL {key} = {value};")
+        if owned.get("my.backup_account"):
+            out += self._undo_backup_account(before, now)
         if owned.get("my.anonymous") or owned.get("my.remote_root"):
             locked_before = {u.account for u in self.users(before) if u.locked}
             for user in self.users(now):
                 if user.locked and user.account not in locked_before:
                     out.append(f"ALTER USER {literal(user.user)}@{literal(user.host)} ACCOUNT UNLOCK;")
         return out
+
+    def grants(self, facts: Facts) -> dict[str, set[str]]:
+        """'user'@'host' -> its grants as "PRIVILEGE ON SCOPE" (USAGE, which is none, left out)."""
+        out: dict[str, set[str]] = defaultdict(set)
+        for r in self.rows(facts, "my_grants"):
+            if len(r) >= 3 and r[2] != "USAGE":
+                out[r[0]].add(f"{r[2]} ON {r[1]}")
+        return out
+
+    def _undo_backup_account(self, before: Facts, now: Facts) -> list[str]:
+        """The backups' login as it was: dropped if the run made it, else its grants put
+        back (its password, which no fact holds, stays the new one; the option file with
+        the old one is put back with the files)."""
+        grantee = f"'{BACKUP_ACCOUNT}'@'localhost'"
+        if not any(u.account == f"{BACKUP_ACCOUNT}@localhost" for u in self.users(now)):
+            return []
+        if not any(u.account == f"{BACKUP_ACCOUNT}@localhost" for u in self.users(before)):
+            return [f"DROP USER {grantee};"]
+        old, new = self.grants(before).get(grantee, set()), self.grants(now).get(grantee, set())
+        return ([f"GRANT {_grant_sql(g)} TO {grantee};" for g in sorted(old - new)] +
+                [f"REVOKE {_grant_sql(g)} FROM {grantee};" for g in sorted(new - old)])
+
+
+def _grant_sql(grant: str) -> str:
+    """"INSERT ON shop.t" as GRANT and REVOKE say it: INSERT ON `shop`.`t` (* stays *)."""
+    privilege, _, scope = grant.partition(" ON ")
+    return f"{privilege} ON " + ".".join(part if part == "*" else f"`{part}`" for part in scope.split(".", 1))
 
 
 def literal(value: str) -> str:

@@ -12,6 +12,8 @@ class MySQL(MariaDB):
     # MySQL 8's backups are Percona XtraBackup's or MySQL Enterprise Backup's, not
     # mariabackup's: none yet (a backup job for it is refused when the policy loads).
     backup_facts = full_backup = log_backup = restore_start = table_sums = copy_check = restore_remove = None
+    backup_account = None
+    in_place_prepare = in_place_start = in_place_undo = None
     # Nor MariaDB's replication (MySQL 8: CHANGE REPLICATION SOURCE, its own GTIDs): a DR
     # plan naming it is refused when it loads.
     replication_facts = protect = standby_build = server_stop = server_start = promote = rejoin = None

@@ -32,10 +32,14 @@ def server(home, *args: str):
     return run_mzops("lab", "server", "--", *args, home=home)
 
 
+OWN_LOGIN = {"full": "mzops_backup", "checksums": "mzops_backup", "logs": "mzops_backup"}
+
+
 def wal_archived(inv, home) -> None:
-    """Rule pg.wal_archive applied to labdb1's server by the hardening machinery (a restart)."""
-    applied = run_mzops("-i", inv, "harden", "run", "--limit", ASSET, "--rules", "pg.wal_archive", "--apply",
-                        "--restart", "--json", home=home)
+    """Rules pg.wal_archive (a restart) and pg.backup_account (the backups' own login)
+    applied to labdb1's server by the hardening machinery."""
+    applied = run_mzops("-i", inv, "harden", "run", "--limit", ASSET, "--rules", "pg.wal_archive,pg.backup_account",
+                        "--apply", "--restart", "--json", home=home)
     assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
 
 
@@ -80,6 +84,8 @@ def test_wal_archiving_by_hardening_then_backup_and_point_in_time_restore_on_the
     writer.wait(timeout=300)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "a full (no full yet)" in json.loads(first.stdout)["outcomes"][0]["message"]
+    # over SSH as root, every step logged in as the backups' login (peer, mapped by pg_ident)
+    assert json.loads(first.stdout)["outcomes"][0]["logins"] == OWN_LOGIN, first.stdout
     between = moment_between(home, "INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (2)")
     second = server(home, "backup", "run", "lab-pg", "--json")
     assert second.returncode == 0, second.stdout + second.stderr
@@ -206,14 +212,16 @@ def test_mariadb_binary_log_by_hardening_then_full_incremental_and_restore_on_th
     home, inv = archiving, lab["inventory"]
     refused = server(home, "backup", "run", "lab-mariadb", "--json")
     assert refused.returncode == 1 and "binary logging is off" in json.loads(refused.stdout)["outcomes"][0]["message"]
-    applied = run_mzops("-i", inv, "harden", "run", "--limit", MY_ASSET, "--rules", "my.binlog", "--apply",
-                        "--restart", "--json", home=tmp_path)
+    applied = run_mzops("-i", inv, "harden", "run", "--limit", MY_ASSET, "--rules", "my.binlog,my.backup_account",
+                        "--apply", "--restart", "--json", home=tmp_path)
     assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
     assert my_sql(home, SOURCE, "SELECT @@log_bin") == "1"
     my_sql(home, SOURCE, "CREATE DATABASE shop; CREATE TABLE shop.t (n int PRIMARY KEY) ENGINE=InnoDB; "
                          "INSERT INTO shop.t VALUES (10)")
     first = server(home, "backup", "run", "lab-mariadb", "--json")
     assert first.returncode == 0 and "a full" in json.loads(first.stdout)["outcomes"][0]["message"], first.stdout
+    # mariabackup and the binary log flush logged in with the option file the rule wrote
+    assert json.loads(first.stdout)["outcomes"][0]["logins"] == OWN_LOGIN, first.stdout
     my_sql(home, SOURCE, "INSERT INTO shop.t VALUES (11)")
     second = server(home, "backup", "run", "lab-mariadb", "--json")
     assert second.returncode == 0 and "an incremental" in json.loads(second.stdout)["outcomes"][0]["message"]
@@ -232,3 +240,22 @@ def test_mariadb_binary_log_by_hardening_then_full_incremental_and_restore_on_th
     assert drilled.returncode == 0, drilled.stdout + drilled.stderr
     [result] = json.loads(drilled.stdout)["drills"]
     assert result["passed"] and result["host"] == COPY_HOST and "tables of mariadb" in result["checked"]
+    # in place over labdb1's own server (Debian's init script): refused while it runs,
+    # then over its stopped data, kept aside; the server itself starts at the moment asked
+    running = server(home, "backup", "restore", "--asset", MY_ASSET, "--at", between, "--in-place", "--apply")
+    assert running.returncode == 1 and "stop it first" in running.stderr, running.stdout + running.stderr
+    stop = run_mzops("lab", "exec", SOURCE, "--", "/etc/init.d/mariadb", "stop", home=home)
+    assert stop.returncode == 0, stop.stderr
+    preview = server(home, "backup", "restore", "--asset", MY_ASSET, "--at", between, "--in-place")
+    assert preview.returncode == 0 and "preview only" in preview.stdout, preview.stdout + preview.stderr
+    done = server(home, "backup", "restore", "--asset", MY_ASSET, "--at", between, "--in-place", "--apply", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["data_directory"] == "/var/lib/mysql" and result["applied"]
+    assert my_sql(home, SOURCE, "SELECT GROUP_CONCAT(n ORDER BY n) FROM shop.t") == "1,10,11"
+    assert my_sql(home, SOURCE, "SELECT @@log_bin") == "1", "the server's own configuration"
+    kept = run_mzops("lab", "exec", SOURCE, "--", "test", "-d", result["kept"] + "/shop", home=home)
+    assert kept.returncode == 0, "the data before the restore is kept"
+    left = run_mzops("lab", "exec", SOURCE, "--", "test", "-e", "/var/lib/mysql.mzops-restoring", home=home)
+    assert left.returncode == 1, "the restore's staging is removed"
+    my_sql(home, SOURCE, "INSERT INTO shop.t VALUES (3)")                 # read-write, the server itself

@@ -210,3 +210,43 @@ def test_verify_reads_every_part_of_a_mariadb_chain_back(server, job, tmp_path):
     data.write_bytes(bytes(raw))
     problems = restore.verify(policy, catalogue, "my", "db")
     assert problems and "r1/my/db/full" in problems[0] and "does not match its checksum" in problems[0]
+
+
+def test_backups_read_as_their_own_login_once_it_is_set_up_and_say_so_when_not(server, job, tmp_path, monkeypatch):
+    """Without the login's option file root reads and the outcome names it; with the
+    rule's task run against this server (playbooks/roles/mlps3_mysql/files/backup_account.sh,
+    its option file here instead of /etc/mysql), every step logs in as mzops_backup, which
+    may read and not write, and the backup restores and drills as before."""
+    options = tmp_path / "mzops-backup.cnf"
+    monkeypatch.setenv("MZOPS_BACKUP_OPTIONS", str(options))
+    without = back_up(job, "a1", requested="full")
+    assert without.state == "changed", without.message
+    assert f"read as root, not mzops_backup (full, checksums, logs): no {options} (the login's option file)" \
+        in without.message, without.message
+    from mzops.paths import PLAYBOOKS
+    files = PLAYBOOKS / "roles" / "mlps3_mysql" / "files"
+    task = (files / "mysql.sh").read_text() + f"sock=--socket={server.socket}\n" + \
+        'my_run() { "$my_client" $sock -NB -e "$1"; }\n' + (files / "backup_account.sh").read_text()
+    env = {**os.environ, "ACCOUNT": "mzops_backup@localhost", "OPTIONS": str(options), "DRY": "False",
+           "PRIVILEGES": "RELOAD,PROCESS,LOCK TABLES,BINLOG MONITOR,SELECT"}
+    made = subprocess.run(["sh", "-c", task], env=env, capture_output=True, text=True, cwd="/")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("CREATE USER 'mzops_backup'@'localhost' (its password made here"), made.stdout
+    password = options.read_text().split("password=")[1].strip()
+    assert len(password) >= 24 and password not in made.stdout + made.stderr
+    assert oct(options.stat().st_mode & 0o777) == "0o600"
+    again = subprocess.run(["sh", "-c", task], env=env, capture_output=True, text=True, cwd="/")
+    assert again.returncode == 0 and again.stdout == "", again.stdout + again.stderr
+    server.sql("INSERT INTO shop.t VALUES (80, 'own login') ON DUPLICATE KEY UPDATE v = 'own login'")
+    own = back_up(job, "a2", requested="full")
+    assert own.state == "changed", own.message
+    assert "not mzops_backup" not in own.message, own.message
+    assert own.record["logins"] == {"full": "mzops_backup", "checksums": "mzops_backup", "logs": "mzops_backup"}
+    refused = subprocess.run(["mariadb", f"--defaults-extra-file={options}", "-S", str(server.socket), "-e",
+                              "INSERT INTO shop.t VALUES (81, 'no')"], capture_output=True, text=True)
+    assert refused.returncode != 0 and "INSERT command denied" in refused.stderr
+    policy, estate, catalogue = job
+    result = drilling.drill(policy, catalogue, estate, "my", "db", random.Random(4), host="h",
+                            target=LocalTarget("h"), scratch=server.root / "drills")
+    assert result.passed, result.problems
+    server.sql("DROP USER 'mzops_backup'@'localhost'")

@@ -287,3 +287,85 @@ def test_the_backup_login_the_rule_makes_is_the_one_the_backups_use():
     assert PG.baseline.parameters["pg_backup_account"] == engines.get("postgresql").backup_account
     assert engines.get("postgresql").backup_account in PG.baseline.parameters["pg_replication_roles"]
     assert engines.get("postgresql").backup_account in PG.baseline.parameters["pg_roles_without_expiry"]
+
+
+# MariaDB's backups' login (my.backup_account): mysql.user rows as my_users_mariadb prints
+# them, grants as information_schema's USER_, SCHEMA_ and TABLE_PRIVILEGES list them.
+MARIA = catalogue.load("mlps3", "mysql")
+BACKUP_GRANTS = ["RELOAD", "PROCESS", "LOCK TABLES", "BINLOG MONITOR", "SELECT"]
+
+
+def maria_backup(grants: list[tuple[str, str]] | None = None, exists: bool = True, locked: str = "0",
+                 process: str = "Y") -> Bundle:
+    grants = [("*.*", g) for g in BACKUP_GRANTS] if grants is None else grants
+    users = ["\t".join(["root", "localhost", "mysql_native_password,unix_socket", "0", "", "0", "0", "Y", "Y", "Y",
+                        "Y", "Y", "", "", "", "0"])]
+    if exists:
+        users.append("\t".join(["mzops_backup", "localhost", "mysql_native_password", "0", "", locked, "0", "N", "N",
+                                "N", "N", process, "", "", "1764658800", "0"]))
+    rows = ["'root'@'localhost'\t*.*\tSUPER"] + [f"'mzops_backup'@'localhost'\t{scope}\t{what}" for scope, what in grants]
+    return Bundle("m", "", {
+        "db:engine": Section(0, b"mysql\n"), "sql:version": Section(0, b"10.11.18-MariaDB\tDebian 12\n"),
+        "sql:my_variables_mariadb": Section(0, b"max_password_errors\t5\t\n"),
+        "sql:my_users_mariadb": Section(0, ("\n".join(users) + "\n").encode()),
+        "sql:my_grants": Section(0, ("\n".join(rows) + "\n").encode()),
+    })
+
+
+def maria_rule(bundle: Bundle, rule: str):
+    _, results = evaluate.evaluate(bundle, [MARIA.rules[rule]], MARIA.baseline.parameters)
+    return results[0]
+
+
+def test_the_mariadb_backup_login_passes_only_with_exactly_what_mariabackup_needs():
+    ok = maria_rule(maria_backup(), "my.backup_account")
+    assert ok.status == "pass", (ok.actual, ok.evidence)
+    # PROCESS alone is approved for it by the admin privileges rule; with more it is not
+    assert maria_rule(maria_backup(), "my.admin_privileges").status == "pass"
+    assert maria_rule(maria_backup(), "my.lockout").status == "pass"
+    for bundle, said in (
+            (maria_backup(exists=False), "no account mzops_backup@localhost"),
+            (maria_backup(locked="1"), "it is locked"),
+            (maria_backup(grants=[("*.*", g) for g in BACKUP_GRANTS if g != "PROCESS"]), "lacks PROCESS"),
+            (maria_backup(grants=[("*.*", g) for g in BACKUP_GRANTS] + [("*.*", "SUPER")]),
+             "more than a backup needs: SUPER ON *.*"),
+            (maria_backup(grants=[("*.*", g) for g in BACKUP_GRANTS] + [("shop.*", "INSERT")]),
+             "more than a backup needs: INSERT ON shop.*"),
+            (maria_backup(grants=[("*.*", g) for g in BACKUP_GRANTS] + [("shop.t", "UPDATE")]),
+             "more than a backup needs: UPDATE ON shop.t"),
+    ):
+        got = maria_rule(bundle, "my.backup_account")
+        assert got.status == "fail" and said in got.actual, (said, got.actual)
+    refused = maria_backup()
+    refused.sections["sql:my_grants"] = Section(1, b"SELECT command denied to user 'mzops_audit'@'localhost'")
+    assert maria_rule(refused, "my.backup_account").status == "error"
+
+
+def test_rollback_sql_gives_the_mariadb_backup_login_back_as_it_was():
+    from mzops.facts import Facts
+    from mzops.harden.roles import ROLES
+
+    table = ROLES["mysql"].table()
+    engine = engines.get("mariadb")
+    made = engine.undo_statements(["my.backup_account"], table, Facts(maria_backup(exists=False)),
+                                  Facts(maria_backup()))
+    assert made == ["DROP USER 'mzops_backup'@'localhost';"]
+    before = maria_backup(grants=[("*.*", "SELECT"), ("*.*", "SUPER"), ("shop.*", "INSERT")])
+    got = engine.undo_statements(["my.backup_account"], table, Facts(before), Facts(maria_backup()))
+    assert got == ["GRANT INSERT ON `shop`.* TO 'mzops_backup'@'localhost';",
+                   "GRANT SUPER ON *.* TO 'mzops_backup'@'localhost';",
+                   "REVOKE BINLOG MONITOR ON *.* FROM 'mzops_backup'@'localhost';",
+                   "REVOKE LOCK TABLES ON *.* FROM 'mzops_backup'@'localhost';",
+                   "REVOKE PROCESS ON *.* FROM 'mzops_backup'@'localhost';",
+                   "REVOKE RELOAD ON *.* FROM 'mzops_backup'@'localhost';"]
+
+
+def test_the_mariadb_backup_login_the_rule_makes_is_the_one_the_backups_use():
+    import yaml
+
+    from mzops.engines import mariadb
+    from mzops.paths import PLAYBOOKS
+    assert MARIA.baseline.parameters["my_backup_account"] == f"{mariadb.BACKUP_ACCOUNT}@localhost"
+    defaults = yaml.safe_load((PLAYBOOKS / "roles" / "mlps3_mysql" / "defaults" / "main.yml").read_text())
+    assert defaults["mzops_my_backup_options"] == mariadb.BACKUP_OPTIONS
+    assert f"{mariadb.BACKUP_ACCOUNT}@localhost" in MARIA.baseline.parameters["my_service_accounts"]

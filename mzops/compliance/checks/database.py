@@ -359,6 +359,9 @@ def _user_problem(kind: str, user: MyUser, args: dict) -> str | None:
         return "PASSWORD EXPIRE NEVER" if user.lifetime == "0" and not user.locked and not user.socket_only else None
     if kind == "admin_privileges":
         held = [p for p, yes in user.privileges.items() if yes]
+        # the backups' login needs PROCESS (mariabackup refuses to start without it), alone
+        if held == ["Process"] and user.account == args.get("process_only"):
+            return None
         return f"holds {', '.join(held)}" if held else None
     raise ValueError(f"unknown user rule {kind!r}")
 
@@ -552,3 +555,42 @@ def pg_backup_account(ctx: Context) -> Outcome:
         return Outcome(FAIL, expected, "; ".join(problems), list(dict.fromkeys(evidence)))
     return Outcome(PASS, expected, f"{account} reads as a backup needs and no more, without a password",
                    list(dict.fromkeys(evidence)))
+
+
+@check("my_backup_account", needs=())
+def my_backup_account(ctx: Context) -> Outcome:
+    """The backups' own login (ACCOUNT, user@localhost) exists, unlocked, with exactly the
+    global PRIVILEGES mariabackup, the binary log flush and the table checksums need (its
+    "Authentication and Privileges": RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR; SELECT
+    for the checksums) and no grant on a database or table. Its password lives only in an
+    option file on the server host, which no query sees: a backup that cannot log in with
+    it says so in its outcome."""
+    account = ctx.args["account"]
+    wanted = {p.upper() for p in ctx.args["privileges"]}
+    expected = f"{account}: {', '.join(sorted(wanted))} on *.* and nothing else, unlocked"
+    user, _, host = account.partition("@")
+    grantee = f"'{user}'@'{host}'"
+    try:
+        users = [u for u in my_users(ctx.facts) if u.account == account]
+        grants = mariadb.ENGINE.grants(ctx.facts).get(grantee, set())
+    except Refused as exc:
+        return _refused(expected, exc)
+    if not users:
+        return Outcome(FAIL, expected, f"no account {account}: backups read as root",
+                       [f"mysql.user: no {account}"])
+    found = users[0]
+    problems = []
+    evidence = [f"mysql.user: {account}: plugin {','.join(found.plugins) or 'default'}"
+                + (", locked" if found.locked else ""),
+                f"information_schema: {grantee}: {', '.join(sorted(grants)) or 'USAGE only'}"]
+    if found.locked:
+        problems.append("it is locked")
+    held = {g.split(" ON ")[0] for g in grants if g.endswith(" ON *.*")}
+    if wanted - held:
+        problems.append("lacks " + ", ".join(sorted(wanted - held)))
+    more = sorted(g for g in grants if not g.endswith(" ON *.*") or g.split(" ON ")[0] not in wanted)
+    if more:
+        problems.append("more than a backup needs: " + ", ".join(more))
+    if problems:
+        return Outcome(FAIL, expected, "; ".join(problems), evidence)
+    return Outcome(PASS, expected, f"{account} reads as a backup needs and no more", evidence)
