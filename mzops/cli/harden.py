@@ -13,6 +13,7 @@ from mzops.errors import InputError
 from mzops.harden import rollback as hrollback
 from mzops.harden.roles import ROLES
 from mzops.harden import run as hrun
+from mzops.inventory.model import STRATEGIES
 from mzops.report import harden as report
 
 app = typer.Typer(help="Harden hosts and databases to the baseline: preview, apply in batches, verify, roll back.",
@@ -54,11 +55,16 @@ def run_cmd(
     batch: str = typer.Option("1,10", "--batch", help="Hosts per batch: first batch, then each next one (e.g. 1,10)."),
     profile: str = typer.Option("mlps3", "--profile"),
     forks: int = typer.Option(10, "--forks"),
+    strategy: Optional[str] = typer.Option(None, "--strategy", help="Ansible execution strategy: linear (the "
+                                           "default) or mitogen (falls back to linear where it cannot run); "
+                                           "else each host's mzops_ansible_strategy."),
     as_json: bool = common.JsonOption,
 ) -> None:
     """Preview (default) or --apply the baseline. Exit 0 all applied rules pass, 1 failed or refused, 3 unreachable."""
     if rules and skip:
         raise InputError("give --rules or --skip, not both")
+    if strategy is not None and strategy not in STRATEGIES:
+        raise InputError(f"--strategy {strategy}: one of {', '.join(STRATEGIES)}")
     # Firewalls are brought to their baseline by `mzops firewall push`, not by Ansible.
     catalogues = {f: c for f, c in catalogue.load_profile(profile).items() if f in ROLES}
     selected = catalogue.select_across(catalogues, _ids(rules) or None)
@@ -71,7 +77,8 @@ def run_cmd(
     chosen = audit.targets(estate, limit, set(selected))
     suites = {family: audit.Suite(catalogues[family], rs) for family, rs in selected.items()}
     request = hrun.HardenRequest(suites, skipped, disruptive, apply_changes, _batches(batch),
-                                 common.run_id(), forks=forks, resolver=common.resolver(ctx), restart=restart)
+                                 common.run_id(), forks=forks, resolver=common.resolver(ctx), restart=restart,
+                                 strategy=strategy)
     with hrun.exclusive():
         record = (hrun.apply if apply_changes else hrun.preview)(estate, chosen, request, common.events(ctx))
     _emit(ctx, as_json, record.to_dict(), report.render_run(record), record.exit_code())

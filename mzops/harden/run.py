@@ -27,6 +27,7 @@ from mzops.harden import events as ev
 from mzops.harden import guards, roles, selection
 from mzops.harden.lifeline import Lifeline
 from mzops.harden.locks import automation_account
+from mzops.inventory import model
 from mzops.inventory.model import Asset, Estate
 from mzops.oplog import current_user
 from mzops.results import ASSESSED
@@ -58,6 +59,7 @@ class HostRun:
     login: str = ""
     family: str = "linux"                                     # baseline family (role)
     restart: list[str] = field(default_factory=list)          # applied rules read only at start
+    strategy: str = ""                                        # what Ansible ran on it (and why not the one asked)
 
     def changed_rules(self) -> list[str]:
         return sorted({t["rule"] for t in self.tasks if t["status"] == "changed" and t["rule"] != ev.SHARED})
@@ -118,6 +120,7 @@ class HardenRequest:
     forks: int = 10
     resolver: Resolver | None = None
     restart: bool = False   # allow rules that take effect at a server restart
+    strategy: str | None = None   # --strategy; else each host's mzops_ansible_strategy, else the default
 
     @property
     def profile(self) -> str:
@@ -178,12 +181,17 @@ def _batches(names: list[str], sizes: list[int]) -> list[list[str]]:
 
 def _ansible(estate: Estate, hosts: list[HostRun], request: HardenRequest, folder: Path, check: bool) -> None:
     """One ansible-runner call per family and distinct rule set (usually one per family)."""
-    groups: dict[tuple[str, tuple[str, ...]], list[HostRun]] = {}
+    groups: dict[tuple[str, tuple[str, ...], str], list[HostRun]] = {}
     for host in hosts:
-        groups.setdefault((host.family, tuple(host.rules)), []).append(host)
-    for index, ((family, tags), members) in enumerate(groups.items()):
+        asked = request.strategy or estate.assets[host.name].vars.get(model.VAR_ANSIBLE_STRATEGY) or \
+            ansible.default_strategy().asked
+        groups.setdefault((host.family, tuple(host.rules), asked), []).append(host)
+    for index, ((family, tags, asked), members) in enumerate(groups.items()):
         if not tags:
             continue
+        chosen = ansible.strategy(asked)
+        for host in members:
+            host.strategy = str(chosen)
         # Keys held in Vault reach Ansible's ssh through a private agent, never a file.
         keys = [target_for(estate.assets[h.name], request.resolver).key for h in members]
         with ssh.agent(keys) as agent_env:
@@ -191,7 +199,7 @@ def _ansible(estate: Estate, hosts: list[HostRun], request: HardenRequest, folde
                 folder / f"ansible-{index}", estate.source, PLAYBOOKS, roles.ROLES[family].playbook,
                 [h.name for h in members],
                 list(tags), check, {"mzops_run_id": request.run_id}, forks=request.forks,
-                agent_socket=(agent_env or {}).get("SSH_AUTH_SOCK"))
+                agent_socket=(agent_env or {}).get("SSH_AUTH_SOCK"), chosen=chosen)
         per_host = ev.from_events(runner.events)
         for host in members:
             tasks = per_host.get(host.name, ev.HostTasks())

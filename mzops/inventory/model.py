@@ -35,6 +35,10 @@ VAR_ZONES = "mzops_zones"
 VAR_SITES = "mzops_sites"
 # The system under evaluation (定级对象): its name, MLPS level and filing number.
 VAR_SYSTEM = "mzops_system"
+# The Ansible execution strategy of mzops's runs on a host: Ansible's own linear one (the
+# default) or Mitogen's (mzops.connect.ansible.strategy).
+VAR_ANSIBLE_STRATEGY = "mzops_ansible_strategy"
+STRATEGIES = ("mitogen", "linear")
 
 # A credential is always a reference to where the secret lives, never the secret.
 # What one group gives a host: a host in two zone groups would get one of them silently.
@@ -43,6 +47,7 @@ ONE_GROUP_VARS = (VAR_KIND, VAR_ZONE, VAR_SITE)
 INVENTORY_VARS = frozenset({
     VAR_KIND, VAR_ZONE, VAR_SITE, VAR_PLATFORM, VAR_CRITICALITY, VAR_DB_ENGINE, VAR_DB_PORT, VAR_DB_SERVER,
     VAR_DB_USER, VAR_FW_VENDOR, VAR_DEVICE_TYPE, VAR_CREDENTIALS, VAR_ZONES, VAR_SITES, VAR_SYSTEM,
+    VAR_ANSIBLE_STRATEGY,
     "mzops_baseline_params", "mzops_napalm_driver", "mzops_napalm_args",
     # the hardening roles' defaults (playbooks/roles/*/defaults/main.yml; a test keeps them in step)
     "mzops_auditd_actions", "mzops_my_managed_name", "mzops_pg_managed_name",

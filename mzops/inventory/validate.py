@@ -49,6 +49,9 @@ def estate_problems(estate: model.Estate) -> list[str]:
             bad(model.VAR_SITE, _choice(asset.site, estate.sites, "site"))
         if asset.criticality not in model.CRITICALITIES:
             bad(model.VAR_CRITICALITY, _choice(asset.criticality, model.CRITICALITIES, "criticality"))
+        strategy = asset.vars.get(model.VAR_ANSIBLE_STRATEGY)
+        if strategy is not None and strategy not in model.STRATEGIES:
+            bad(model.VAR_ANSIBLE_STRATEGY, _choice(strategy, model.STRATEGIES, "Ansible strategy"))
         if asset.kind in ("host", "firewall") and not asset.platform:
             bad(model.VAR_PLATFORM, "missing (e.g. debian-12, kylin-v10, huawei-usg)")
 

@@ -24,6 +24,8 @@ def render_run(record: HardenRun, show_diff: bool = True) -> str:
         out.append(f"{host.name}: {host.status}" + (f" - {host.message}" if host.message else "")
                    + (f"  [ok {counts.get('ok', 0)}, changed {counts.get('changed', 0)}, "
                       f"failed {counts.get('failed', 0)}]" if counts else ""))
+        if host.strategy:
+            out.append(f"  Ansible strategy: {host.strategy}")
         for refusal in host.refusals:
             out.append(f"  REFUSED {refusal}")
         by_rule: dict[str, list[dict]] = {}

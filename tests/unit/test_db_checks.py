@@ -366,6 +366,6 @@ def test_the_mariadb_backup_login_the_rule_makes_is_the_one_the_backups_use():
     from mzops.engines import mariadb
     from mzops.paths import PLAYBOOKS
     assert MARIA.baseline.parameters["my_backup_account"] == f"{mariadb.BACKUP_ACCOUNT}@localhost"
-    defaults = yaml.safe_load((PLAYBOOKS / "roles" / "mlps3_mysql" / "defaults" / "main.yml").read_text())
-    assert defaults["mzops_my_backup_options"] == mariadb.BACKUP_OPTIONS
+    fixed = yaml.safe_load((PLAYBOOKS / "roles" / "mlps3_mysql" / "vars" / "main.yml").read_text())
+    assert fixed["mzops_my_backup_options"] == mariadb.BACKUP_OPTIONS
     assert f"{mariadb.BACKUP_ACCOUNT}@localhost" in MARIA.baseline.parameters["my_service_accounts"]
