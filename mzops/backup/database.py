@@ -82,7 +82,8 @@ def login_warning(engine, logins: dict[str, str], problems: dict[str, str]) -> s
     read as the engine's backup login; "" when they all did."""
     if engine.backup_account is None:
         return ""
-    other = {step: who for step, who in logins.items() if who != engine.backup_account}
+    # a step whose script said nothing (it failed before logging in) is not evidence either way
+    other = {step: who for step, who in logins.items() if who and who != engine.backup_account}
     if not other:
         return ""
     why = next((problems[s] for s in other if problems.get(s)), "it cannot log in")
@@ -148,6 +149,9 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
     made, warnings = [], []
     logins: dict[str, str] = {}          # the login each step read as (the engine's backup account, or not)
     login_problems: dict[str, str] = {}  # why not, in the server's words
+
+    def logged_in(step: str, told: dict[str, str]) -> None:
+        logins[step], login_problems[step] = told.get("account", ""), told.get("account_problem", "")
     # where the full and the table checksums are read: the DR standby when it is current
     reader, reader_port, read_on = target, port, asset
     if job.read_from == "standby" and engine.reads_on_standby:
@@ -179,8 +183,7 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
             positions = engine.full_positions(streamed.said)
         except (TapeError, MzopsError, ValueError) as exc:
             return _failed(asset, f"{name}: {exc}", started)
-        told = _told(streamed.said)
-        logins[kind], login_problems[kind] = told.get("account", ""), told.get("account_problem", "")
+        logged_in(kind, _told(streamed.said))
         key = f"{run_id}/{name}/{asset}/{kind}"
         catalogue_run(policy, catalogue, drives, manifests, streamed, Run(
             id=key, run_id=run_id, job=name, asset=asset, level=parent.level + 1 if parent else 0,
@@ -203,7 +206,7 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
     if said_sums and reader is not target:
         warnings.append(f"table checksums read on the primary: {read_on}: {said_sums.strip()}")
         sums, said_sums, told = table_sums(engine, target, port)
-    logins["checksums"], login_problems["checksums"] = told.get("account", ""), told.get("account_problem", "")
+    logged_in("checksums", told)
     steps["checksums"] = time.monotonic() - started - sum(steps.values())
     if said_sums:
         warnings.append(f"no table checksums for drills: {said_sums}")
@@ -220,7 +223,7 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
     said = _told(streamed.said)
     if "upto" not in said or "upto_time" not in said:
         return _failed(asset, f"{name}: the log collection did not say how far it reached", started)
-    logins["logs"], login_problems["logs"] = said.get("account", ""), said.get("account_problem", "")
+    logged_in("logs", said)
     warnings.append(login_warning(engine, logins, login_problems))
     names = [f["path"] for f in streamed.files if f["kind"] == "file"]
     # from the backup before this run's incremental, if it took one: a log lost before the
