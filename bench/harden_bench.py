@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Hardening benchmark on a private lab (needs root; ~30 min for 1, 5 and 20 hosts).
+"""Hardening benchmark on a private lab (needs root; ~50 min for 1, 5 and 20 hosts).
 
 For N hosts, from pristine hosts each time: preview (check mode + diff), apply, and a
-second apply (nothing left to change) with `mzops harden run`, then the same role
-with the same tags run by a plain `ansible-playbook`. mzops also collects facts
-before and after (the guards and the verification), takes the snapshot and logs in
-afresh; plain Ansible does none of that.
+second apply (nothing left to change) with `mzops harden run` under Mitogen's strategy
+(the default) and under Ansible's linear one, then the same role with the same tags run
+by a plain `ansible-playbook` (Ansible's linear strategy, as shipped). mzops also
+collects facts before and after (the guards and the verification), takes the snapshot
+and logs in afresh; plain Ansible does none of that. After each apply the first host's
+files, modes and owners are fingerprinted: the three must leave the same host state.
 
     sudo .venv/bin/python bench/harden_bench.py [--hosts 1,5,20]
 """
@@ -24,10 +26,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path[1:1] = [str(REPO / "tests"), str(REPO / "tests" / "integration")]
 
 from mzops.compliance import catalogue  # noqa: E402
 from mzops.harden import selection  # noqa: E402
 from mzops.lab import runtime  # noqa: E402
+from test_harden_lab import FINGERPRINT  # noqa: E402  (what a hardening run could touch)
 
 MZOPS = [sys.executable, "-m", "mzops"]
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
@@ -47,9 +51,24 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="mzb-"))
     env = {**os.environ, "MZOPS_HOME": str(home)}
     rows: list[tuple[str, str, str, str]] = []
+    states: dict[tuple[int, str], dict[str, str]] = {}
+    verdicts: list[str] = []
 
     def mz(*a: str) -> subprocess.CompletedProcess:
         return subprocess.run([*MZOPS, *a], env=env, capture_output=True, text=True, cwd=REPO)
+
+    def host_state(host: str) -> dict[str, str]:
+        """path -> 'type mode uid gid link' and its SHA-256 (AIDE's database, a digest of
+        the host's own files with their times, only by presence)."""
+        out = mz("lab", "exec", host, "--", "sh", "-c", FINGERPRINT).stdout
+        state = {}
+        for line in out.splitlines():
+            if len(line) > 66 and line[64:66] == "  ":
+                digest, path = line.split("  ", 1)
+                state[path + " #content"] = "aide" if path.startswith("/var/lib/aide/") else digest
+            elif line.count(" ") >= 4:
+                state[line.split(" ")[4]] = line
+        return state
 
     cat = catalogue.load("mlps3")
     skipped = {r.id for r in cat.select(list(LAB_CANNOT))}
@@ -81,22 +100,37 @@ def main() -> None:
 
             common = ["-i", inventory, "harden", "run", "--limit", ",".join(hosts), "--skip", ",".join(LAB_CANNOT),
                       "--batch", str(count), "--forks", "20", "--json"]
-            mz("lab", "reset", *hosts)
-            timed("preview", "mzops", [*MZOPS, "-q", *common], env)
-            timed("apply", "mzops", [*MZOPS, "-q", *common, "--apply"], env)
-            timed("second apply", "mzops", [*MZOPS, "-q", *common, "--apply"], env)
             plain = [ANSIBLE_PLAYBOOK, "-i", inventory, "playbooks/harden_linux.yml", "--limit", ",".join(hosts),
                      "--tags", ",".join(tags), "--forks", "20", "--diff"]
-            mz("lab", "reset", *hosts)
-            timed("preview", "ansible-playbook", [*plain, "--check"], ansible_env)
-            timed("apply", "ansible-playbook", plain, ansible_env)
-            timed("second apply", "ansible-playbook", plain, ansible_env)
+            runs = {
+                "mzops (Mitogen)": ([*MZOPS, "-q", *common, "--strategy", "mitogen"], "--apply", env),
+                "mzops (linear)": ([*MZOPS, "-q", *common, "--strategy", "linear"], "--apply", env),
+                "ansible-playbook": (plain, None, ansible_env),
+            }
+            for tool, (argv, apply_flag, environ) in runs.items():
+                mz("lab", "reset", *hosts)
+                preview = argv + (["--check"] if apply_flag is None else [])
+                applied = argv + ([apply_flag] if apply_flag else [])
+                timed("preview", tool, preview, environ)
+                timed("apply", tool, applied, environ)
+                states[(count, tool)] = host_state(hosts[0])
+                timed("second apply", tool, applied, environ)
+            first = states[(count, "ansible-playbook")]
+            for tool in runs:
+                differs = sorted(p for p in set(first) | set(states[(count, tool)])
+                                 if first.get(p) != states[(count, tool)].get(p))
+                verdicts.append(f"{count} host(s), {tool}: host state after apply "
+                                + ("identical to ansible-playbook's" if not differs else
+                                   f"differs from ansible-playbook's in {len(differs)} entries: {differs[:5]}"))
     finally:
         mz("lab", "down")
         shutil.rmtree(home, ignore_errors=True)
     print(f"\n{'measurement':<28} {'tool':<18} {'time':>9}  tasks changed")
     for what, tool, value, changed in rows:
         print(f"{what:<28} {tool:<18} {value:>9}  {changed}")
+    print()
+    for verdict in verdicts:
+        print(verdict)
 
 
 if __name__ == "__main__":

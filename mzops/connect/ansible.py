@@ -66,8 +66,9 @@ def strategy_environment(chosen: Strategy) -> dict[str, str]:
             "ANSIBLE_STRATEGY_PLUGINS": str(Path(ansible_mitogen.__file__).parent / "plugins" / "strategy")}
 
 
-# Ansible's own until Mitogen's parity is proven on the lab task for task (issue 20).
-DEFAULT_STRATEGY = "linear"
+# Mitogen's: its parity with Ansible's linear (tasks, diffs, host state, audit, rollback)
+# is proven on the lab by tests/integration/test_harden_lab.py.
+DEFAULT_STRATEGY = "mitogen"
 
 
 def default_strategy() -> Strategy:
@@ -82,47 +83,113 @@ def _runner_environment(chosen: Strategy | None = None) -> dict[str, str]:
     return env
 
 
+@dataclass
+class AnsibleRun:
+    """One mzops Ansible run: the events of every host, and per host the strategy that ran
+    on it. Where Mitogen could not reach a host that ran nothing yet, that host was run
+    again with Ansible's linear strategy, and `used` says so."""
+    runner: Any                                   # the (first) ansible-runner Runner
+    events: list[dict[str, Any]]
+    status: str                                   # ansible-runner's: successful | failed | timeout | ...
+    rc: int
+    used: dict[str, Strategy]
+
+    @property
+    def stdout(self) -> Any:
+        return self.runner.stdout
+
+
+def _host_of(event: dict[str, Any]) -> str | None:
+    return (event.get("event_data") or {}).get("host")
+
+
+def mitogen_refused(events: list[dict[str, Any]]) -> dict[str, str]:
+    """Hosts Mitogen did not reach and on which nothing changed or failed: host -> why.
+    mzops reached them already with its own ssh (facts, snapshot), so the fault is the
+    strategy's connection, and running them again with linear repeats nothing."""
+    touched: set[str] = set()
+    refused: dict[str, str] = {}
+    for event in events:
+        host, kind = _host_of(event), event.get("event", "")
+        res = (event.get("event_data") or {}).get("res") or {}
+        if kind == "runner_on_unreachable":
+            refused.setdefault(host, " ".join(str(res.get("msg") or "unreachable").split())[:300])
+        elif kind == "runner_on_failed" or (kind == "runner_on_ok" and res.get("changed")):
+            touched.add(host)
+    return {h: why for h, why in refused.items() if h and h not in touched}
+
+
+def _with_fallback(run: Any, chosen: Strategy, hosts: list[str], private_dir: Path) -> AnsibleRun:
+    """run(private_dir, limit, strategy) -> Runner; the refused hosts run again with linear."""
+    first = run(private_dir, hosts, chosen)
+    events = list(first.events)
+    used = {h: chosen for h in hosts}
+    refused = mitogen_refused(events) if chosen.name == "mitogen_linear" and first.status == "failed" else {}
+    if not refused:
+        return AnsibleRun(first, events, first.status, first.rc, used)
+    others_failed = any(_host_of(e) not in refused and e.get("event") in ("runner_on_failed", "runner_on_unreachable")
+                        for e in events)
+    again = run(private_dir.with_name(private_dir.name + "-linear"), sorted(refused), Strategy("linear", "linear"))
+    events = [e for e in events if _host_of(e) not in refused] + list(again.events)
+    for host, why in refused.items():
+        used[host] = Strategy(chosen.asked, "linear", f"Mitogen could not run on it: {why}")
+    final = first if others_failed else again     # the first run's own failures stand
+    return AnsibleRun(first, events, final.status, final.rc, used)
+
+
 def run_module(private_dir: Path, inventory: str, pattern: str, module: str,
-               module_args: str = "", forks: int = 10) -> Any:
-    """Run one ad-hoc module over a host pattern; returns the ansible-runner Runner."""
+               module_args: str = "", forks: int = 10) -> AnsibleRun:
+    """Run one ad-hoc module over a host pattern."""
     import ansible_runner
 
-    env = _runner_environment()
-    return ansible_runner.run(
-        private_data_dir=str(private_dir), inventory=inventory, host_pattern=pattern,
-        module=module, module_args=module_args or None, envvars=env, forks=forks, quiet=True,
-    )
+    def run(folder: Path, limit: list[str], strategy: Strategy) -> Any:
+        return ansible_runner.run(
+            private_data_dir=str(folder), inventory=inventory, host_pattern=pattern, limit=",".join(limit) or None,
+            module=module, module_args=module_args or None, envvars=_runner_environment(strategy), forks=forks,
+            quiet=True)
+
+    return _with_fallback(run, default_strategy(), [], private_dir)
 
 
-def run_playbook(private_dir: Path, inventory: str, play: list[dict], forks: int = 10) -> Any:
-    """Run a playbook given as data, from a fresh private directory."""
+def run_playbook(private_dir: Path, inventory: str, play: list[dict], forks: int = 10,
+                 hosts: list[str] | None = None) -> AnsibleRun:
+    """Run a playbook given as data, from a fresh private directory, on `hosts` (the
+    play's own pattern when none are named)."""
     import ansible_runner
     import yaml
 
-    env = _runner_environment()
-    private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (private_dir / "project").mkdir(exist_ok=True)
-    (private_dir / "project" / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
-    return ansible_runner.run(private_data_dir=str(private_dir), inventory=inventory, playbook="play.yml",
-                              envvars=env, forks=forks, quiet=True)
+    chosen = default_strategy()
+
+    def run(folder: Path, limit: list[str], strategy: Strategy) -> Any:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (folder / "project").mkdir(exist_ok=True)
+        (folder / "project" / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+        return ansible_runner.run(private_data_dir=str(folder), inventory=inventory, playbook="play.yml",
+                                  limit=",".join(limit) or None, envvars=_runner_environment(strategy),
+                                  forks=forks, quiet=True)
+
+    return _with_fallback(run, chosen, hosts or [], private_dir)
 
 
 def run_project(private_dir: Path, inventory: str, project_dir: Path, playbook: str, limit: list[str],
                 tags: list[str], check: bool, extravars: dict[str, Any], forks: int = 10,
                 agent_socket: str | None = None, timeout: int | None = None,
-                chosen: Strategy | None = None) -> Any:
+                chosen: Strategy | None = None) -> AnsibleRun:
     """Run a playbook of the repository (roles beside it) with tags, diff and maybe check
     mode. Extra vars are written to the private directory: never pass secrets there;
     keys reach ssh through an agent socket."""
     import ansible_runner
 
-    env = _runner_environment(chosen)
-    if agent_socket:
-        env["SSH_AUTH_SOCK"] = agent_socket
-    private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return ansible_runner.run(
-        private_data_dir=str(private_dir), project_dir=str(project_dir), playbook=playbook,
-        inventory=inventory, limit=",".join(limit), tags=",".join(tags), extravars=extravars,
-        cmdline="--diff" + (" --check" if check else ""), envvars=env, forks=forks, quiet=True,
-        timeout=timeout,
-    )
+    def run(folder: Path, hosts: list[str], strategy: Strategy) -> Any:
+        env = _runner_environment(strategy)
+        if agent_socket:
+            env["SSH_AUTH_SOCK"] = agent_socket
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return ansible_runner.run(
+            private_data_dir=str(folder), project_dir=str(project_dir), playbook=playbook,
+            inventory=inventory, limit=",".join(hosts), tags=",".join(tags), extravars=extravars,
+            cmdline="--diff" + (" --check" if check else ""), envvars=env, forks=forks, quiet=True,
+            timeout=timeout,
+        )
+
+    return _with_fallback(run, chosen or default_strategy(), limit, private_dir)

@@ -7,6 +7,7 @@ Pure: events in, TaskChange records out. Task names start with the rule id
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
@@ -58,15 +59,22 @@ def _diffs(res: dict[str, Any]) -> Iterable[dict[str, Any]]:
             yield from _diffs(item)
 
 
-def render_diff(diff: dict[str, Any]) -> str:
+# Where the template action renders a file on the controller before copying it: a name
+# that changes every run and says nothing to the reader of a preview.
+CONTROLLER_TEMPORARY = re.compile(r"/ansible-local-[^/]+/")
+
+
+def render_diff(diff: dict[str, Any], dest: str = "") -> str:
     if diff.get("prepared"):
         return str(diff["prepared"]).rstrip("\n")
     before, after = diff.get("before"), diff.get("after")
     if not isinstance(before, str) or not isinstance(after, str):
         return ""
+    after_header = str(diff.get("after_header") or "after")
+    if CONTROLLER_TEMPORARY.search(after_header):
+        after_header = dest or "after"
     lines = difflib.unified_diff(before.splitlines(), after.splitlines(),
-                                 str(diff.get("before_header") or "before"),
-                                 str(diff.get("after_header") or "after"), lineterm="")
+                                 str(diff.get("before_header") or "before"), after_header, lineterm="")
     return "\n".join(lines)
 
 
@@ -88,7 +96,8 @@ def from_events(events: Iterable[dict[str, Any]]) -> dict[str, HostTasks]:
         rule, what = split_name(str(data.get("task") or ""))
         if status == "ok" and res.get("changed"):
             status = "changed"
-        diff = "\n".join(d for d in (render_diff(x) for x in _diffs(res)) if d)
+        dest = str(res.get("dest") or "")
+        diff = "\n".join(d for d in (render_diff(x, dest) for x in _diffs(res)) if d)
         message = str(res.get("msg") or "") if status in ("failed", "unreachable") else ""
         if status == "failed" and res.get("stderr"):
             message = (message + ": " if message else "") + str(res["stderr"]).strip()[-400:]

@@ -190,8 +190,6 @@ def _ansible(estate: Estate, hosts: list[HostRun], request: HardenRequest, folde
         if not tags:
             continue
         chosen = ansible.strategy(asked)
-        for host in members:
-            host.strategy = str(chosen)
         # Keys held in Vault reach Ansible's ssh through a private agent, never a file.
         keys = [target_for(estate.assets[h.name], request.resolver).key for h in members]
         with ssh.agent(keys) as agent_env:
@@ -202,6 +200,7 @@ def _ansible(estate: Estate, hosts: list[HostRun], request: HardenRequest, folde
                 agent_socket=(agent_env or {}).get("SSH_AUTH_SOCK"), chosen=chosen)
         per_host = ev.from_events(runner.events)
         for host in members:
+            host.strategy = str(runner.used.get(host.name, chosen))
             tasks = per_host.get(host.name, ev.HostTasks())
             host.tasks = [t.to_dict() for t in tasks.tasks]
             host.counts = tasks.counts()

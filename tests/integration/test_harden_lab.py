@@ -204,3 +204,94 @@ def test_broken_new_logins_are_restored_through_the_lifeline(lab_session, lab):
     assert "restored from the snapshot" in host["message"]
     assert fingerprint(lab_session, OTHER) == before     # sshd_config is what it was
     lab_session.run("lab", "reset", OTHER)
+
+
+def _tasks(host: dict) -> list[tuple[str, str, str, str]]:
+    """What Ansible did on a host, task by task, with the host's own name taken out."""
+    name = host["name"]
+    return [(t["rule"], t["task"], t["status"], t["diff"].replace(name, "HOST")) for t in host["tasks"]]
+
+
+def _changes(before: dict[str, str], after: dict[str, str]) -> dict[str, str]:
+    """What a run changed on a host: path -> its new entry (type, mode, owner, link) or digest.
+    AIDE's database is a digest of the host's own files (its ssh host keys among them), so
+    only its presence and mode are compared."""
+    out = {}
+    for path in set(before) | set(after):
+        if before.get(path) != after.get(path):
+            entry = after.get(path, "gone")
+            out[path] = "differs" if path.startswith("/var/lib/aide/") and path.endswith(" #content") else entry
+    return out
+
+
+def test_mitogen_and_linear_do_the_same_task_for_task(lab_session, lab, tmp_path):
+    """Parity of the two execution strategies (issue 20): the same role on two pristine,
+    identically prepared hosts, one per strategy, in one run; check mode, apply and a
+    second apply give the same tasks (status, changed, diff), the same files, modes and
+    owners on the hosts, the same audit, and the rollback puts both back byte for byte."""
+    linear, mitogen = MAIN, OTHER
+    assert lab_session.run("lab", "reset", linear, mitogen).returncode == 0
+    for host in (linear, mitogen):
+        lab_exec(lab_session, host, BOOTSTRAP)
+    managed = {"ansible_user": "mzops", "ansible_become": True, "mzops_baseline_params": SITE_PARAMS}
+    inv = write_inventory(lab["inventory"], tmp_path / "inv", {}, {
+        linear: {**managed, "mzops_ansible_strategy": "linear"},
+        mitogen: {**managed, "mzops_ansible_strategy": "mitogen"}})
+    home, both = lab_session.home, f"{linear},{mitogen}"
+    common = ["-q", "-i", str(inv), "harden", "run", "--limit", both, "--skip", ",".join(sorted(LAB_CANNOT)),
+              "--disruptive", "--json"]
+    before = {h: fingerprint(lab_session, h) for h in (linear, mitogen)}
+
+    def run(*extra: str) -> dict[str, dict]:
+        proc = run_mzops(*common, *extra, home=home)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        record = json.loads(proc.stdout)
+        hosts = {h["name"]: h for h in record["hosts"]}
+        assert hosts[linear]["strategy"] == "linear" and hosts[mitogen]["strategy"] == "mitogen_linear"
+        assert _tasks(hosts[linear]) == _tasks(hosts[mitogen])
+        assert hosts[linear]["counts"] == hosts[mitogen]["counts"]
+        assert hosts[linear]["after"] == hosts[mitogen]["after"]
+        return {"run_id": record["run_id"], **hosts}
+
+    preview = run()
+    assert preview[linear]["counts"]["changed"] >= 25 and preview[linear]["counts"]["failed"] == 0
+    assert any("+X11Forwarding no" in t["diff"] for t in preview[mitogen]["tasks"])
+    assert {h: fingerprint(lab_session, h) for h in (linear, mitogen)} == before, "a preview changed a host"
+
+    applied = run("--apply")
+    for host in (linear, mitogen):
+        assert applied[host]["status"] == "applied" and applied[host]["login"] == "ok"
+        assert all(applied[host]["after"][r] == "pass" for r in applied[host]["rules"]), applied[host]["after"]
+    changed = {h: _changes(before[h], fingerprint(lab_session, h)) for h in (linear, mitogen)}
+    assert changed[linear] and changed[linear] == changed[mitogen]
+
+    again = run("--apply")
+    assert again[linear]["counts"]["changed"] == 0 == again[mitogen]["counts"]["changed"]
+
+    audits = {h: statuses(run_mzops("-q", "-i", str(inv), "audit", "run", "--limit", h, "--json", home=home))
+              for h in (linear, mitogen)}
+    assert audits[linear] == audits[mitogen]
+
+    back = run_mzops("-q", "-i", str(inv), "harden", "rollback", applied["run_id"], "--json", home=home)
+    assert back.returncode == 0, back.stdout[-3000:] + back.stderr[-2000:]
+    for host in (linear, mitogen):
+        assert fingerprint(lab_session, host) == before[host], f"{host}: rollback is not byte-identical"
+    lab_session.run("lab", "reset", linear, mitogen)
+
+
+def test_a_host_mitogen_cannot_reach_runs_with_linear_and_says_why(lab_session, lab, tmp_path):
+    """mitogen_via, which Mitogen alone reads, sends its connection through lab01, where
+    the controller's ssh config does not exist: Mitogen cannot reach the host, nothing ran
+    there, so it runs again with linear (which ignores mitogen_via), and the result says so."""
+    assert lab_session.run("lab", "reset", OTHER).returncode == 0
+    inv = write_inventory(lab["inventory"], tmp_path / "inv", {}, {OTHER: {"mitogen_via": "lab01"}})
+    proc = run_mzops("-q", "-i", str(inv), "harden", "run", "--limit", OTHER, "--rules", "linux.ssh.x11",
+                     "--json", home=lab_session.home)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    host = json.loads(proc.stdout)["hosts"][0]
+    assert host["status"] == "previewed" and host["counts"]["changed"] == 1 and host["counts"]["unreachable"] == 0
+    assert host["strategy"].startswith("linear (mitogen asked: Mitogen could not run on it: ")
+    assert "Can't open user config file" in host["strategy"]
+    text = run_mzops("-i", str(inv), "harden", "run", "--limit", OTHER, "--rules", "linux.ssh.x11",
+                     home=lab_session.home)
+    assert "Ansible strategy: linear (mitogen asked: Mitogen could not run on it" in text.stdout

@@ -79,6 +79,11 @@ def test_events_grouped_by_host_and_rule_with_diffs_and_counts():
         {"event": "runner_on_ok", "event_data": {"host": "h1", "task": "linux.ssh.x11 | X11Forwarding", "res": {
             "changed": True, "diff": [{"before": "X11Forwarding yes\n", "after": "X11Forwarding no\n",
                                        "before_header": "/etc/ssh/sshd_config", "after_header": "/etc/ssh/sshd_config"}]}}},
+        {"event": "runner_on_ok", "event_data": {"host": "h1", "task": "linux.pw.history | pam_pwhistory profile",
+                                                 "res": {"changed": True, "dest": "/usr/share/pam-configs/mzops-pwhistory",
+                                                         "diff": [{"before": "", "after": "Name: mzops\n",
+                                                                   "after_header": "/root/.ansible/tmp/ansible-local-"
+                                                                   "15772umha2e6s/tmp1r6trw2n/mzops-pwhistory.j2"}]}}},
         {"event": "runner_on_ok", "event_data": {"host": "h1", "task": "linux.file.crontab | mode and ownership",
                                                  "res": {"changed": True, "stdout": "chmod 600 /etc/crontab"}}},
         {"event": "runner_on_failed", "event_data": {"host": "h2", "task": "linux.ssh.x11 | X11Forwarding",
@@ -89,11 +94,14 @@ def test_events_grouped_by_host_and_rule_with_diffs_and_counts():
     out = events.from_events(evs)
     h1, h2 = out["h1"], out["h2"]
     rules = lambda host, status: sorted({t.rule for t in host.tasks if t.status == status})  # noqa: E731
-    assert rules(h1, "changed") == ["linux.file.crontab", "linux.ssh.x11"]
+    assert rules(h1, "changed") == ["linux.file.crontab", "linux.pw.history", "linux.ssh.x11"]
+    # a template's diff names the file it writes, not the controller's temporary rendering
+    history = next(t for t in h1.tasks if t.rule == "linux.pw.history")
+    assert history.diff.splitlines()[:2] == ["--- before", "+++ /usr/share/pam-configs/mzops-pwhistory"]
     x11 = next(t for t in h1.tasks if t.rule == "linux.ssh.x11")
     assert "-X11Forwarding yes" in x11.diff and "+X11Forwarding no" in x11.diff
     assert next(t for t in h1.tasks if t.rule == "linux.file.crontab").output == "chmod 600 /etc/crontab"
-    assert h1.counts() == {"ok": 3, "changed": 2, "failed": 0, "skipped": 0, "unreachable": 0}
+    assert h1.counts() == {"ok": 4, "changed": 3, "failed": 0, "skipped": 0, "unreachable": 0}
     assert rules(h2, "failed") == ["linux.ssh.x11"] and "Bad option" in h2.tasks[0].message
     assert h2.counts()["skipped"] == 1
 
