@@ -52,6 +52,7 @@ def main() -> None:
     env = {**os.environ, "MZOPS_HOME": str(home)}
     rows: list[tuple[str, str, str, str]] = []
     states: dict[tuple[int, str], dict[str, str]] = {}
+    task_costs: dict[str, dict[str, list[float]]] = {}
     verdicts: list[str] = []
 
     def mz(*a: str) -> subprocess.CompletedProcess:
@@ -70,6 +71,15 @@ def main() -> None:
                 state[line.split(" ")[4]] = line
         return state
 
+    def per_action(run_folder: Path) -> dict[str, list[float]]:
+        """Seconds of each finished task of a run, by module (ansible-runner's events)."""
+        out: dict[str, list[float]] = {}
+        for path in run_folder.glob("ansible-*/artifacts/*/job_events/*.json"):
+            data = json.loads(path.read_text()).get("event_data") or {}
+            if data.get("duration") is not None and data.get("task_action"):
+                out.setdefault(data["task_action"].removeprefix("ansible.builtin."), []).append(data["duration"])
+        return out
+
     cat = catalogue.load("mlps3")
     skipped = {r.id for r in cat.select(list(LAB_CANNOT))}
     tags = selection.select(list(cat.rules.values()), cat.baseline.parameters, False, skipped).tags
@@ -87,8 +97,11 @@ def main() -> None:
                 proc = subprocess.run(argv, env=environ, capture_output=True, text=True, cwd=REPO)
                 seconds = time.monotonic() - start
                 changed = ""
-                if tool == "mzops" and proc.stdout.startswith("{"):
-                    changed = str(sum(h["counts"].get("changed", 0) for h in json.loads(proc.stdout)["hosts"]))
+                if tool.startswith("mzops") and proc.stdout.startswith("{"):
+                    record = json.loads(proc.stdout)
+                    changed = str(sum(h["counts"].get("changed", 0) for h in record["hosts"]))
+                    if label == "apply" and count == counts[0]:
+                        task_costs[tool] = per_action(home / "harden" / record["run_id"])
                 elif "PLAY RECAP" in proc.stdout:
                     changed = str(sum(int(part.split("=")[1]) for line in proc.stdout.split("PLAY RECAP")[1].splitlines()
                                       for part in line.split() if part.startswith("changed=")))
@@ -131,6 +144,16 @@ def main() -> None:
     print()
     for verdict in verdicts:
         print(verdict)
+    if task_costs:
+        print(f"\nseconds per task of a {counts[0]}-host apply, by module (mean over its tasks):")
+        actions = sorted({a for costs in task_costs.values() for a in costs},
+                         key=lambda a: -len(next(iter(task_costs.values())).get(a, [])))
+        print(f"{'module':<16} {'tasks':>5}  " + "  ".join(f"{tool:>16}" for tool in task_costs))
+        for action in actions:
+            n = max(len(costs.get(action, [])) for costs in task_costs.values())
+            cells = [f"{sum(c) / len(c):>14.2f} s" if (c := costs.get(action)) else f"{'-':>16}"
+                     for costs in task_costs.values()]
+            print(f"{action:<16} {n:>5}  " + "  ".join(cells))
 
 
 if __name__ == "__main__":

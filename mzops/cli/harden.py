@@ -55,8 +55,8 @@ def run_cmd(
     batch: str = typer.Option("1,10", "--batch", help="Hosts per batch: first batch, then each next one (e.g. 1,10)."),
     profile: str = typer.Option("mlps3", "--profile"),
     forks: int = typer.Option(10, "--forks"),
-    strategy: Optional[str] = typer.Option(None, "--strategy", help="Ansible execution strategy: linear (the "
-                                           "default) or mitogen (falls back to linear where it cannot run); "
+    strategy: Optional[str] = typer.Option(None, "--strategy", help="Ansible execution strategy: mitogen (the "
+                                           "default; linear where it cannot run, said per host) or linear; "
                                            "else each host's mzops_ansible_strategy."),
     as_json: bool = common.JsonOption,
 ) -> None:

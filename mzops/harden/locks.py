@@ -120,4 +120,7 @@ def apply(estate: Estate, locks: list[Lock], run_dir: Path, resolver=None) -> li
         lock.result = "locked" if again.state == "locked" else "failed"
         lock.detail = "verified: the account is now locked" if again.state == "locked" else \
             f"still {again.state} after the change"
+        fallbacks = [str(s) for s in run.used.values() if s.fallback]
+        if fallbacks:
+            lock.detail += f" (Ansible strategy: {fallbacks[0]})"
     return locks

@@ -12,13 +12,16 @@ when the plan moves one); no secret ever (a key reaches ssh through an agent).
 
 from __future__ import annotations
 
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mzops.dr.steps import StepFailed
 from mzops.errors import InputError
 from mzops.paths import PLAYBOOKS
+
+if TYPE_CHECKING:                       # imported where a step runs: the CLI starts faster
+    from mzops.connect.ansible import Strategy
 
 FOLDER = PLAYBOOKS / "dr"
 
@@ -88,4 +91,9 @@ def run(mission, step) -> str:
         raise StepFailed(f"{params.playbook}: Ansible ended {runner.status} (rc {runner.rc})")
     counts = {h: per_host[h].counts() for h in hosts}
     return f"{params.playbook} on {', '.join(hosts)}: " + ", ".join(
-        f"{h} ok {c['ok']} changed {c['changed']}" for h, c in counts.items())
+        f"{h} ok {c['ok']} changed {c['changed']}" + _fallback(runner.used.get(h)) for h, c in counts.items())
+
+
+def _fallback(used: Strategy | None) -> str:
+    """Said only where the strategy asked for is not the one that ran."""
+    return f" (Ansible strategy: {used})" if used is not None and used.fallback else ""
