@@ -11,7 +11,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from mzops.inventory import model
 from mzops.inventory.loader import ansible_environment
@@ -74,6 +74,15 @@ DEFAULT_STRATEGY = "mitogen"
 def default_strategy() -> Strategy:
     """For runs that name none: MZOPS_ANSIBLE_STRATEGY, else DEFAULT_STRATEGY."""
     return strategy(os.environ.get("MZOPS_ANSIBLE_STRATEGY") or DEFAULT_STRATEGY)
+
+
+def asked_by(hostvars: Iterable[dict[str, Any]]) -> str:
+    """The strategy a run over these hosts asks for: a host's mzops_ansible_strategy, else
+    MZOPS_ANSIBLE_STRATEGY, else DEFAULT_STRATEGY. One run, one strategy: where the hosts
+    of a run differ, linear (what a host asking for it needs, and what every host can run)."""
+    default = os.environ.get("MZOPS_ANSIBLE_STRATEGY") or DEFAULT_STRATEGY
+    asked = {str(v.get(model.VAR_ANSIBLE_STRATEGY) or default) for v in hostvars}
+    return asked.pop() if len(asked) == 1 else "linear"
 
 
 def _runner_environment(chosen: Strategy | None = None) -> dict[str, str]:
@@ -152,13 +161,13 @@ def run_module(private_dir: Path, inventory: str, pattern: str, module: str,
 
 
 def run_playbook(private_dir: Path, inventory: str, play: list[dict], forks: int = 10,
-                 hosts: list[str] | None = None) -> AnsibleRun:
+                 hosts: list[str] | None = None, chosen: Strategy | None = None) -> AnsibleRun:
     """Run a playbook given as data, from a fresh private directory, on `hosts` (the
     play's own pattern when none are named)."""
     import ansible_runner
     import yaml
 
-    chosen = default_strategy()
+    chosen = chosen or default_strategy()
 
     def run(folder: Path, limit: list[str], strategy: Strategy) -> Any:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -110,7 +110,8 @@ def apply(estate: Estate, locks: list[Lock], run_dir: Path, resolver=None) -> li
             continue
         play = [{"name": f"lock {lock.account} on {lock.asset}", "hosts": lock.server, "gather_facts": False,
                  "tasks": [{"name": "lock", "ansible.builtin.command": {"argv": lock.command}}]}]
-        run = ansible.run_playbook(run_dir / f"{index:03d}-{lock.asset}", estate.source, play)
+        chosen = ansible.strategy(ansible.asked_by([estate.assets[lock.server].vars]))
+        run = ansible.run_playbook(run_dir / f"{index:03d}-{lock.asset}", estate.source, play, chosen=chosen)
         failed = [e for e in run.events if e.get("event") in ("runner_on_failed", "runner_on_unreachable")]
         if run.status != "successful" or failed:
             message = failed[0]["event_data"].get("res", {}).get("msg", "") if failed else run.status

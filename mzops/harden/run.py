@@ -27,7 +27,6 @@ from mzops.harden import events as ev
 from mzops.harden import guards, roles, selection
 from mzops.harden.lifeline import Lifeline
 from mzops.harden.locks import automation_account
-from mzops.inventory import model
 from mzops.inventory.model import Asset, Estate
 from mzops.oplog import current_user
 from mzops.results import ASSESSED
@@ -183,8 +182,7 @@ def _ansible(estate: Estate, hosts: list[HostRun], request: HardenRequest, folde
     """One ansible-runner call per family and distinct rule set (usually one per family)."""
     groups: dict[tuple[str, tuple[str, ...], str], list[HostRun]] = {}
     for host in hosts:
-        asked = request.strategy or estate.assets[host.name].vars.get(model.VAR_ANSIBLE_STRATEGY) or \
-            ansible.default_strategy().asked
+        asked = request.strategy or ansible.asked_by([estate.assets[host.name].vars])
         groups.setdefault((host.family, tuple(host.rules), asked), []).append(host)
     for index, ((family, tags, asked), members) in enumerate(groups.items()):
         if not tags:

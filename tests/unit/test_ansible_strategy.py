@@ -72,3 +72,13 @@ def test_hosts_mitogen_did_not_reach_are_those_with_nothing_changed_or_failed():
         {"event": "playbook_on_stats", "event_data": {}},
     ]
     assert ansible.mitogen_refused(events) == {"a": "EOF on stream; last 100 lines received: x"}
+
+
+def test_one_run_one_strategy_linear_where_its_hosts_differ(monkeypatch):
+    monkeypatch.delenv("MZOPS_ANSIBLE_STRATEGY", raising=False)
+    asks = lambda *values: ansible.asked_by({"mzops_ansible_strategy": v} if v else {} for v in values)  # noqa: E731
+    assert asks(None, None) == "mitogen"
+    assert asks("linear") == "linear" and asks(None, "mitogen") == "mitogen"
+    assert asks(None, "linear") == "linear"          # the host asking for linear gets it
+    monkeypatch.setenv("MZOPS_ANSIBLE_STRATEGY", "linear")
+    assert asks(None) == "linear" and asks("mitogen") == "mitogen"   # the inventory's word wins

@@ -76,7 +76,8 @@ def run(mission, step) -> str:
     with ssh.agent(keys) as agent_env:            # an asset without a key credential adds none
         runner = ansible.run_project(folder, mission.estate.source, FOLDER, params.playbook, hosts, [], False,
                                      extra_vars(mission, params), agent_socket=(agent_env or {}).get("SSH_AUTH_SOCK"),
-                                     timeout=timeout)
+                                     timeout=timeout, chosen=ansible.strategy(
+                                         ansible.asked_by(mission.estate.assets[h].vars for h in hosts)))
     per_host = events.from_events(runner.events)
     if runner.status == "timeout":
         raise StepFailed(f"{params.playbook}: still running after {timeout} s (stopped)")
