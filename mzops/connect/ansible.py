@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -114,8 +115,9 @@ def _host_of(event: dict[str, Any]) -> str | None:
 
 def mitogen_refused(events: list[dict[str, Any]]) -> dict[str, str]:
     """Hosts Mitogen did not reach and on which nothing changed or failed: host -> why.
-    mzops reached them already with its own ssh (facts, snapshot), so the fault is the
-    strategy's connection, and running them again with linear repeats nothing."""
+    Running them again with linear repeats nothing. Where mzops reached them first with
+    its own ssh (hardening's facts and snapshot, a lock's plan), the fault is Mitogen's
+    connection; a host that is down costs the second try one more connect timeout."""
     touched: set[str] = set()
     refused: dict[str, str] = {}
     for event in events:
@@ -189,6 +191,9 @@ def run_project(private_dir: Path, inventory: str, project_dir: Path, playbook: 
     keys reach ssh through an agent socket."""
     import ansible_runner
 
+    # a host run again with linear has what is left of TIMEOUT, not a second one
+    deadline = None if timeout is None else time.monotonic() + timeout
+
     def run(folder: Path, hosts: list[str], strategy: Strategy) -> Any:
         env = _runner_environment(strategy)
         if agent_socket:
@@ -198,7 +203,7 @@ def run_project(private_dir: Path, inventory: str, project_dir: Path, playbook: 
             private_data_dir=str(folder), project_dir=str(project_dir), playbook=playbook,
             inventory=inventory, limit=",".join(hosts), tags=",".join(tags), extravars=extravars,
             cmdline="--diff" + (" --check" if check else ""), envvars=env, forks=forks, quiet=True,
-            timeout=timeout,
+            timeout=None if deadline is None else max(1, int(deadline - time.monotonic())),
         )
 
     return _with_fallback(run, chosen or default_strategy(), limit, private_dir)
