@@ -74,7 +74,7 @@ def main() -> None:
     def per_action(run_folder: Path) -> dict[str, list[float]]:
         """Seconds of each finished task of a run, by module (ansible-runner's events)."""
         out: dict[str, list[float]] = {}
-        for path in run_folder.glob("ansible-*/artifacts/*/job_events/*.json"):
+        for path in run_folder.rglob("job_events/*.json"):
             data = json.loads(path.read_text()).get("event_data") or {}
             if data.get("duration") is not None and data.get("task_action"):
                 out.setdefault(data["task_action"].removeprefix("ansible.builtin."), []).append(data["duration"])
