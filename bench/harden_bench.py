@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hardening benchmark on a private lab (needs root; ~50 min for 1, 5 and 20 hosts).
+"""Hardening benchmark on a private lab (needs root; ~70 min for 1, 5 and 20 hosts).
 
 For N hosts, from pristine hosts each time: preview (check mode + diff), apply, and a
 second apply (nothing left to change) with `mzops harden run` under Mitogen's strategy
