@@ -123,6 +123,44 @@ class TargetResult:
         }
 
 
+_RULE_TEXT = ("rule", "title", "title_zh", "clause", "eval_id", "severity", "status", "expected", "actual")
+TARGET_STATUSES = (ASSESSED, UNREACHABLE, TARGET_ERROR)
+
+
+def target_from_dict(data: Any) -> TargetResult:
+    """A target as `TargetResult.to_dict` wrote it (JSON and JSON Lines reports), read
+    back for `mzops audit merge`. A wrong shape raises ValueError naming the key."""
+    def need(cond: bool, key: str, what: str) -> None:
+        if not cond:
+            raise ValueError(f"{key}: {what}")
+
+    need(isinstance(data, dict), "target", "expected an object")
+    need(isinstance(data.get("name"), str) and data["name"] != "", "name", "expected the target's name")
+    need(data.get("status") in TARGET_STATUSES, "status", f"expected one of {', '.join(TARGET_STATUSES)}")
+    results = data.get("results", [])
+    need(isinstance(results, list), "results", "expected a list")
+    rules = []
+    for i, r in enumerate(results):
+        need(isinstance(r, dict), f"results.{i}", "expected an object")
+        for key in _RULE_TEXT:
+            need(isinstance(r.get(key), str), f"results.{i}.{key}", "expected a string")
+        need(r["status"] in STATUSES, f"results.{i}.status", f"expected one of {', '.join(STATUSES)}")
+        evidence = r.get("evidence", [])
+        need(isinstance(evidence, list) and all(isinstance(x, str) for x in evidence),
+             f"results.{i}.evidence", "expected a list of strings")
+        need(r.get("waiver") is None or isinstance(r.get("waiver"), dict), f"results.{i}.waiver", "expected an object")
+        rules.append(RuleResult(**{k: r[k] for k in _RULE_TEXT}, evidence=list(evidence),
+                                remediation=r.get("remediation"), hint=str(r.get("hint") or ""),
+                                hint_zh=str(r.get("hint_zh") or ""), waiver=r.get("waiver")))
+    text = {k: data.get(k) or "" for k in ("kind", "zone", "site", "platform", "message", "server", "collected_at")}
+    for key, value in text.items():
+        need(isinstance(value, str), key, "expected a string")
+    seconds = data.get("seconds") or 0.0
+    need(isinstance(seconds, (int, float)), "seconds", "expected a number")
+    return TargetResult(data["name"], data["status"], results=rules, seconds=float(seconds),
+                        **{**text, "kind": text["kind"] or "host"})
+
+
 @dataclass
 class Run:
     profile: str
@@ -149,6 +187,12 @@ class Run:
 
     def exit_code(self) -> int:
         return self.result().exit_code()
+
+    def header(self) -> dict[str, Any]:
+        """The run without its targets (the first line of a JSON Lines report)."""
+        return {"profile": self.profile, "generated_at": self.generated_at, "run_id": self.run_id,
+                "seconds": round(self.seconds, 3), "system": self.system or None,
+                "expired_waivers": self.expired_waivers}
 
     def to_dict(self) -> dict[str, Any]:
         return {

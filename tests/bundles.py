@@ -94,3 +94,37 @@ def assert_verdict(case: tuple, of=None) -> None:
     _, results = evaluate.evaluate(bundle, [of.rules[rule_id]], of.baseline.parameters)
     got = results[0]
     assert got.status == verdict, f"{case_id}: {why}: got {got.status}: {got.actual} {got.evidence}"
+
+
+ZONES = ("core", "dmz", "office", "mgmt")
+
+
+def fleet_run(tmp_path, count: int) -> Run:
+    """COUNT targets spread over zones and sites (a data centre, the DR site, provinces),
+    made from the two evaluated lab bundles and varied so the reports have something to
+    tell apart: every 40th unreachable, every 7th with one more failing rule, AIDE
+    (8.1.4.7) passing in the core zone."""
+    base = evaluated_run(tmp_path, hosts=("lab-a", "lab-b"))
+    models = [t for t in base.targets if t.status == "assessed"]
+    targets = []
+    for i in range(count):
+        model = models[i % len(models)]
+        zone, site = ZONES[i % len(ZONES)], ("primary", "dr", *(f"prov-{n:02d}" for n in range(1, 32)))[i % 33]
+        name = f"host-{i:04d}"
+        if i % 40 == 39:
+            targets.append(TargetResult(name, "unreachable", zone=zone, site=site,
+                                        message=f"ssh: connect to host 10.{i // 250}.{i % 250}.9 port 22: timed out"))
+            continue
+        results = model.results
+        if i % 7 == 3 or zone == "core":
+            results = [copy.copy(r) for r in results]
+        if i % 7 == 3:
+            first = next(r for r in results if r.status == "pass")
+            first.status, first.actual = "fail", "changed on this host"
+        if zone == "core":
+            for r in results:
+                if r.clause == "8.1.4.7":
+                    r.status, r.actual = "pass", "initialised and scheduled"
+        targets.append(TargetResult(name, "assessed", "host", zone, site, model.platform, results=results,
+                                    collected_at=model.collected_at))
+    return Run(base.profile, targets, expired_waivers=base.expired_waivers, system=base.system)

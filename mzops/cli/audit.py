@@ -11,14 +11,17 @@ import typer
 from mzops import report
 from mzops.cli import common
 from mzops.cli.inventory import load_estate
-from mzops.compliance import audit, catalogue, waivers
+from mzops.compliance import audit, catalogue, history, merge, waivers
 from mzops.firewall import audit_config
 from mzops.errors import InputError
+from mzops.report import site
 from mzops.results import Run
 
 app = typer.Typer(help="Read-only MLPS compliance audit: evidence per rule per asset.", no_args_is_help=True)
 
-FormatOption = typer.Option("table", "--format", "-f", help="table, json, junit or html.")
+FormatOption = typer.Option("table", "--format", "-f", help="table, json, jsonl (a target per line), junit or html.")
+# One file of every asset's evidence stops being readable at about this many assets.
+FOLDER_ADVISED = 200
 
 
 def _request(ctx: typer.Context, profile: str, rules: Optional[str], waiver_file: Optional[Path],
@@ -51,7 +54,20 @@ def _emit(ctx: typer.Context, run: Run, fmt: str, output: Optional[Path], as_jso
     if fmt not in report.FORMATS:
         raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
     summary = None if as_json else report.render(run, "table")
-    common.emit_report(ctx, report.render(run, fmt), fmt, output, summary, run.exit_code())
+    if fmt == "html" and output is not None and site.is_folder_output(output):
+        records = history.load(run.profile, last=site.TREND_RUNS, skip=run.run_id)
+        size = site.write(run, output, records)
+        common.progress(ctx, f"html report written to {output}: a summary ({size / 1e6:.2f} MB) "
+                             f"and {len(run.targets)} asset pages")
+        if summary and not common.options(ctx).json:
+            common.stdout.print(summary, markup=False, highlight=False, end="")
+        if run.exit_code():
+            raise typer.Exit(run.exit_code())
+        return
+    if fmt == "html" and len(run.targets) > FOLDER_ADVISED:
+        common.progress(ctx, f"{len(run.targets)} assets in one HTML file is hard to open and to read: "
+                             "-o FOLDER (or FILE.zip) writes a summary and a page per asset")
+    common.emit_report(ctx, lambda: report.stream(run, fmt), fmt, output, summary, run.exit_code())
 
 
 def _has_family(asset) -> bool:
@@ -69,7 +85,7 @@ def run_cmd(
     profile: str = typer.Option("mlps3", "--profile", help="Baseline profile (folder under baselines/)."),
     rules: Optional[str] = typer.Option(None, "--rules", help="Comma-separated rule ids (prefix* allowed)."),
     fmt: str = FormatOption,
-    output: Optional[Path] = common.OutputOption,
+    output: Optional[Path] = common.ReportOutputOption,
     waiver_file: Optional[Path] = typer.Option(None, "--waivers", help="Waivers YAML (default: waivers.yml beside the inventory, if any)."),
     forks: int = typer.Option(10, "--forks", help="Assets assessed in parallel."),
     save_facts: Optional[Path] = typer.Option(None, "--save-facts", help="Keep each asset's fact bundle in this folder."),
@@ -100,7 +116,7 @@ def config_cmd(
     profile: str = typer.Option("mlps3", "--profile"),
     rules: Optional[str] = typer.Option(None, "--rules"),
     fmt: str = FormatOption,
-    output: Optional[Path] = common.OutputOption,
+    output: Optional[Path] = common.ReportOutputOption,
     waiver_file: Optional[Path] = typer.Option(None, "--waivers"),
     as_json: bool = common.JsonOption,
 ) -> None:
@@ -123,7 +139,7 @@ def evaluate_cmd(
     profile: str = typer.Option("mlps3", "--profile"),
     rules: Optional[str] = typer.Option(None, "--rules"),
     fmt: str = FormatOption,
-    output: Optional[Path] = common.OutputOption,
+    output: Optional[Path] = common.ReportOutputOption,
     waiver_file: Optional[Path] = typer.Option(None, "--waivers"),
     as_json: bool = common.JsonOption,
 ) -> None:
@@ -133,3 +149,72 @@ def evaluate_cmd(
     request = _request(ctx, profile, rules, waiver_file, 1, None, estate)
     result = audit.evaluate_saved(folder, estate, request)
     _emit(ctx, result, fmt, output, common.want_json(ctx, as_json))
+
+
+@app.command("merge")
+def merge_cmd(
+    ctx: typer.Context,
+    reports: list[Path] = typer.Argument(..., help="JSON or JSON Lines reports of audits (audit run -f json|jsonl)."),
+    fmt: str = FormatOption,
+    output: Optional[Path] = common.ReportOutputOption,
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Join audits collected in several places (control nodes, AWX jobs) into one run and
+    report, recorded like any audit (history and trends see it). No target is contacted.
+    Exit codes as for audit run."""
+    if fmt not in report.FORMATS:
+        raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
+    parts = [(path, merge.load(path)) for path in reports]
+    result, notes = merge.merge(parts, run_id=common.run_id())
+    for note in notes:
+        common.progress(ctx, note)
+    common.progress(ctx, f"merged {len(parts)} reports: {len(result.targets)} targets")
+    common.note_targets(t.name for t in result.targets)
+    audit.record(result, merged_from=[str(p) for p in reports])
+    _emit(ctx, result, fmt, output, common.want_json(ctx, as_json))
+
+
+@app.command("history")
+def history_cmd(
+    ctx: typer.Context,
+    asset: Optional[str] = typer.Option(None, "--asset", help="One asset's score and clause changes over the audits."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Only audits of this baseline profile."),
+    last: int = typer.Option(50, "--last", help="At most this many audits, the newest."),
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Audits recorded on this controller, oldest first: per audit the assets, the mean
+    score and how many had findings; with --asset, that asset's score per audit and each
+    clause whose verdict got worse or better since the audit before."""
+    if last < 1:
+        raise InputError("--last must be at least 1")
+    records = history.load(profile, last=last)
+    if asset is not None:
+        rows = history.asset_trend(records, asset)
+        if not rows:
+            raise InputError(f"--asset {asset}: not in any recorded audit"
+                             + (f" of profile {profile}" if profile else ""))
+        if common.want_json(ctx, as_json):
+            common.print_json(rows)
+            return
+        for row in rows:
+            score = "—" if row["score"] is None else f"{row['score']:.1f}%"
+            common.stdout.print(f"{row['generated_at']}  {row['run_id']:<24} {row['status']:<11} {score:>7}  "
+                                f"fail {row['counts'].get('fail', 0)}, error {row['counts'].get('error', 0)}",
+                                markup=False, highlight=False)
+            for said in row["worse"]:
+                common.stdout.print(f"    worse: {said}", markup=False, highlight=False)
+            for said in row["better"]:
+                common.stdout.print(f"    better: {said}", markup=False, highlight=False)
+        return
+    rows = [history.summary(r) for r in records]
+    if common.want_json(ctx, as_json):
+        common.print_json(rows)
+        return
+    if not rows:
+        common.stdout.print("no audit recorded on this controller", highlight=False)
+        return
+    for row in rows:
+        score = "—" if row["mean_score"] is None else f"{row['mean_score']:.1f}%"
+        common.stdout.print(f"{row['generated_at']}  {row['run_id']:<24} {row['profile']:<8} {row['assets']:>5} assets, "
+                            f"{row['assessed']:>5} assessed, {row['with_findings']:>5} with findings, "
+                            f"{row['not_assessed']:>4} not assessed, mean {score}", markup=False, highlight=False)

@@ -12,7 +12,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import typer
 from rich.console import Console
@@ -55,28 +55,37 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def emit_report(ctx: typer.Context, text: str, fmt: str, output: Path | None, summary: str | None,
-                exit_code: int) -> None:
+def _write(path: Path, pieces: Iterable[str]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for piece in pieces:
+            out.write(piece)
+
+
+def emit_report(ctx: typer.Context, text: str | Callable[[], Iterable[str]], fmt: str, output: Path | None,
+                summary: str | None, exit_code: int) -> None:
     """A report to a file (with the summary table on stdout), or to stdout; then the
-    command ends with the run's exit code."""
+    command ends with the run's exit code. TEXT may be a function giving the report in
+    pieces (a large estate's JSON is written a target at a time)."""
+    pieces = (lambda: [text]) if isinstance(text, str) else text
     if output:
         try:
             output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
+            _write(output, pieces())
         except OSError as exc:
             # The run is done: its report is kept, not lost with the path that failed.
             kept = mzops_home() / "reports" / f"unsaved-{run_id()}.{ 'txt' if fmt == 'table' else fmt}"
             kept.parent.mkdir(parents=True, exist_ok=True)
-            kept.write_text(text, encoding="utf-8")
+            _write(kept, pieces())
             raise OperationFailed(f"-o {output}: cannot write the report ({exc.strerror}); it is kept in {kept}") \
                 from None
         progress(ctx, f"{fmt} report written to {output}")
         if summary and not options(ctx).json:
             stdout.print(summary, markup=False, highlight=False, end="")
     elif fmt == "table":
-        stdout.print(text, markup=False, highlight=False, end="")
+        stdout.print("".join(pieces()), markup=False, highlight=False, end="")
     else:
-        sys.stdout.write(text)
+        for piece in pieces():
+            sys.stdout.write(piece)
     if exit_code:
         raise typer.Exit(exit_code)
 
@@ -113,13 +122,13 @@ def resolver(ctx: typer.Context):
 JsonOption = typer.Option(False, "--json", help="Machine-readable output alone on stdout.")
 
 
-def writable_output(value: Path | None) -> Path | None:
-    """-o must name a file mzops can write, checked before the run (an hour's audit must
-    not end in a path that cannot be written)."""
+def writable_output(value: Path | None, folder_ok: bool = False) -> Path | None:
+    """-o must name a file (or, for a report that is a folder, a folder) mzops can write,
+    checked before the run (an hour's audit must not end in a path that cannot be written)."""
     if value is None:
         return None
     try:
-        if value.is_dir():
+        if value.is_dir() and not folder_ok:
             raise typer.BadParameter(f"{value} is a folder: name a file")
         folder = value.parent
         while not folder.exists() and folder != folder.parent:
@@ -134,6 +143,10 @@ def writable_output(value: Path | None) -> Path | None:
 
 
 OutputOption = typer.Option(None, "-o", "--output", help="Write the report to this file.", callback=writable_output)
+ReportOutputOption = typer.Option(
+    None, "-o", "--output", callback=lambda value: writable_output(value, folder_ok=True),
+    help="Write the report to this file; for html, a folder (a name without a suffix) or a .zip "
+         "gives a summary page and a page per asset.")
 
 
 def _flag_shows_no_type(option, ctx):

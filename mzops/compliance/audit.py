@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from mzops.compliance import collectors, dbcollect, evaluate
+from mzops.compliance import collectors, dbcollect, evaluate, history
 from mzops.compliance.catalogue import Catalogue, Rule
 from mzops.bundle import Bundle, CollectionError
 from mzops.compliance.waivers import Waiver
@@ -154,16 +154,16 @@ def registered_admins(register, estate: Estate, name: str) -> list[str]:
     return sorted({a.account for a in register.accounts if name in estate.expand(list(a.assets))})
 
 
-RECORDS = runlayer.Records("audit")
+RECORDS = history.RECORDS
 
 
-def record(result: Run) -> Path:
-    """The run's record: who was assessed, with what outcome and score (the report is
-    the evidence; this is what `mzops log` and the next audit can find again)."""
+def record(result: Run, **extra) -> Path:
+    """The run's record: who was assessed, with what outcome, score and verdict per clause
+    (the report is the evidence; this is what `mzops log`, `mzops audit history` and the
+    next audit's report find again)."""
     return RECORDS.save(result.run_id, {
         **result.result().summary(), "profile": result.profile, "generated_at": result.generated_at,
-        "assets": [{"name": t.name, "status": t.status, "score": t.score, "counts": t.counts()}
-                   for t in result.targets]})
+        **extra, "assets": [history.entry(t) for t in result.targets]})
 
 
 def evaluate_config(bundle: Bundle, request: AuditRequest, source: str) -> Run:

@@ -6,12 +6,14 @@ import json
 
 from mzops.results import VERDICTS, Run, clause_key, counts_template, verdict
 
-FORMATS = ("table", "json", "junit", "html")
+FORMATS = ("table", "json", "jsonl", "junit", "html")
 
 
 def render(run: Run, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(run.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "jsonl":
+        return "".join(jsonl(run))
     if fmt == "junit":
         from mzops.report.junit import render as junit
         return junit(run)
@@ -20,6 +22,32 @@ def render(run: Run, fmt: str) -> str:
         return html(run)
     from mzops.report.table import render as table
     return table(run)
+
+
+def stream(run: Run, fmt: str):
+    """The report in pieces, one target at a time for JSON and JSON Lines: a writer never
+    holds the whole of a large estate's report (the same bytes as `render`)."""
+    if fmt == "jsonl":
+        yield from jsonl(run)
+    elif fmt == "json":
+        data = run.to_dict()
+        data.pop("targets")
+        head = json.dumps({**data, "targets": []}, ensure_ascii=False, indent=2)
+        yield head[:head.rindex("[]")] + ("[" if run.targets else "[]")
+        for i, target in enumerate(run.targets):
+            text = json.dumps(target.to_dict(), ensure_ascii=False, indent=2)
+            yield ("," if i else "") + "\n    " + text.replace("\n", "\n    ")
+        yield ("\n  ]" if run.targets else "") + head[head.rindex("[]") + 2:] + "\n"
+    else:
+        yield render(run, fmt)
+
+
+def jsonl(run: Run):
+    """JSON Lines: the run's header, then one target per line (a tool reads it a line at a
+    time; `mzops audit merge` joins several)."""
+    yield json.dumps({"record": "run", **run.header()}, ensure_ascii=False) + "\n"
+    for target in run.targets:
+        yield json.dumps({"record": "target", **target.to_dict()}, ensure_ascii=False) + "\n"
 
 
 def clause_rollup(run: Run) -> list[dict]:

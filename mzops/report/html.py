@@ -188,8 +188,8 @@ def _system(system: dict) -> list[str]:
             f'<th>备案编号 Filing</th><td>{e(system.get("filing") or "—")}</td></tr></table>']
 
 
-def _signoff() -> list[str]:
-    return ["<h2>八、签署 / Sign-off</h2>",
+def _signoff(number: str = "八") -> list[str]:
+    return [f"<h2>{number}、签署 / Sign-off</h2>",
             '<table class="signoff"><tr><th>测评人员 Evaluator</th><td></td><th>日期 Date</th><td></td></tr>'
             "<tr><th>被测单位确认 Assessed organisation</th><td></td><th>日期 Date</th><td></td></tr></table>",
             '<p class="meta">本报告由 mzops 只读采集生成；“通过”均附证据，豁免与需人工核查项不计为符合。 / '

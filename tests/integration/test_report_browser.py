@@ -63,3 +63,37 @@ def test_evaluator_sees_scores_clauses_findings_and_waivers(page, tmp_path):
     waivers = page.locator("xpath=//h2[starts-with(., '五、豁免')]/following-sibling::table[1]").inner_text()
     assert "李娜 (security admin)" in waivers and "已过期" in waivers
     page.screenshot(path=str(tmp_path / "report.png"), full_page=False)
+
+
+def test_the_summary_of_2000_assets_opens_and_links_every_asset_page(page, tmp_path):
+    """At fleet size the summary is what an evaluator opens first: it stays small, loads
+    nothing from anywhere, shows the heat map and leads to each asset's evidence."""
+    import time
+
+    from bundles import fleet_run
+    from mzops.report import site
+
+    run = fleet_run(tmp_path, 2000)
+    out = tmp_path / "report"
+    size = site.write(run, out, [])
+    assert size < 2_000_000, f"summary of 2,000 assets is {size} bytes"
+    index = out / "index.html"
+    started = time.monotonic()
+    page.goto(index.as_uri())
+    print(f"summary of 2,000 assets: {size / 1e6:.2f} MB, loaded in {time.monotonic() - started:.2f} s")
+    assert page.requests == [index.as_uri()], "the summary loads nothing from anywhere"
+    headings = page.locator("h2").all_inner_texts()
+    assert headings[0].startswith("一、总览") and headings[-1].startswith("九、签署") and len(headings) == 9
+    heat = page.locator("svg[aria-label='clause by zone heat map']")
+    assert heat.is_visible()
+    clauses = {r.clause for t in run.targets for r in t.results}
+    assert heat.locator("rect").count() == len(clauses) * 4          # every clause in every zone
+    every = page.locator("xpath=//h2[starts-with(., '八、全部对象')]/following-sibling::table[1]")
+    assert every.locator("tr").count() == 1 + 2000
+    unassessed = page.locator("xpath=//h2[starts-with(., '六、未能评估')]/following-sibling::table[1]")
+    assert unassessed.locator("tr").count() == 1 + 50
+    page.locator("a", has_text="host-0003").first.click()
+    assert page.url.endswith("/assets/host-0003.html")
+    assert page.get_by_text("changed on this host").first.is_visible()
+    page.locator("a", has_text="汇总 / Summary").click()
+    assert page.url == index.as_uri()
