@@ -98,7 +98,7 @@ def load(path: Path | str) -> model.Estate:
         hostvars = variables.get_vars(host=host, include_hostvars=False)
         catalogue = catalogue or hostvars
         # Ansible 2.19 tags its strings; mzops hands plain ones to everything downstream.
-        assets[str(host.name)] = _asset(str(host.name), hostvars, [str(g.name) for g in host.get_groups()])
+        assets[str(host.name)] = asset_from_vars(str(host.name), hostvars, [str(g.name) for g in host.get_groups()])
         assets[str(host.name)].set_by = {
             var: found for var in model.ONE_GROUP_VARS
             if (found := {g: set_by[g][var] for g in map(str, (g.name for g in host.get_groups()))
@@ -202,7 +202,9 @@ def _catalogue(raw: Any) -> dict[str, model.Zone]:
     return out
 
 
-def _asset(name: str, hv: dict[str, Any], groups: list[str]) -> model.Asset:
+def asset_from_vars(name: str, hv: dict[str, Any], groups: list[str]) -> model.Asset:
+    """An asset from its Ansible host variables and groups (the inventory, or a task's
+    variables when Ansible runs the audit: mzops.compliance.playbook)."""
     def text(key: str) -> str | None:
         value = hv.get(key)
         return None if value is None else str(value)
