@@ -13,8 +13,9 @@ from mzops.cli import common
 from mzops.cli.inventory import load_estate
 from mzops.compliance import audit, catalogue, history, merge, waivers
 from mzops.firewall import audit_config
-from mzops.errors import InputError
-from mzops.report import site
+from mzops import paths
+from mzops.errors import InputError, OperationFailed
+from mzops.report import site, table
 from mzops.results import Run
 
 app = typer.Typer(help="Read-only MLPS compliance audit: evidence per rule per asset.", no_args_is_help=True)
@@ -53,10 +54,17 @@ def _emit(ctx: typer.Context, run: Run, fmt: str, output: Optional[Path], as_jso
         fmt = "json"
     if fmt not in report.FORMATS:
         raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
-    summary = None if as_json else report.render(run, "table")
+    summary = None if as_json or output is None else table.summary(run)   # shown beside a written report
     if fmt == "html" and output is not None and site.is_folder_output(output):
         records = history.load(run.profile, last=site.TREND_RUNS, skip=run.run_id)
-        size = site.write(run, output, records)
+        try:
+            size = site.write(run, output, records)
+        except OSError as exc:
+            # The run is done: its report is kept, not lost with the path that failed.
+            kept = paths.mzops_home() / "reports" / f"unsaved-{common.run_id()}.zip"
+            site.write(run, kept, records)
+            raise OperationFailed(f"-o {output}: cannot write the report ({exc.strerror}); it is kept in {kept}") \
+                from None
         common.progress(ctx, f"html report written to {output}: a summary ({size / 1e6:.2f} MB) "
                              f"and {len(run.targets)} asset pages")
         if summary and not common.options(ctx).json:

@@ -143,8 +143,21 @@ def writable_output(value: Path | None, folder_ok: bool = False) -> Path | None:
 
 
 OutputOption = typer.Option(None, "-o", "--output", help="Write the report to this file.", callback=writable_output)
+
+
+def writable_report_output(value: Path | None) -> Path | None:
+    """As writable_output, and a folder only where a report may replace what is there."""
+    value = writable_output(value, folder_ok=True)
+    if value is not None and value.is_dir():
+        from mzops.report import site
+
+        if not site.replaceable(value):
+            raise typer.BadParameter(f"{value}: a folder that is not an mzops report: give a new or empty folder")
+    return value
+
+
 ReportOutputOption = typer.Option(
-    None, "-o", "--output", callback=lambda value: writable_output(value, folder_ok=True),
+    None, "-o", "--output", callback=writable_report_output,
     help="Write the report to this file; for html, a folder (a name without a suffix) or a .zip "
          "gives a summary page and a page per asset.")
 

@@ -404,7 +404,7 @@ def write(run: Run, dest: Path, records: list[dict]) -> int:
     """The report into folder DEST (replacing an earlier mzops report there, nothing else)
     or into the zip archive DEST; pages are written as they are rendered. Returns the
     size of the summary page in bytes."""
-    if dest.suffix != ".zip" and dest.exists() and not _replaceable(dest):
+    if dest.suffix != ".zip" and dest.exists() and not replaceable(dest):
         raise InputError(f"-o {dest}: exists and is not an mzops report folder (give a new or empty folder)")
     dest.parent.mkdir(parents=True, exist_ok=True)
     summary_size = 0
@@ -444,7 +444,7 @@ def write(run: Run, dest: Path, records: list[dict]) -> int:
     return summary_size
 
 
-def _replaceable(folder: Path) -> bool:
+def replaceable(folder: Path) -> bool:
     """An empty folder, or one an earlier `write` made (its summary carries the marker)."""
     if not folder.is_dir():
         return False

@@ -201,3 +201,24 @@ def test_json_written_a_target_at_a_time_is_the_same_document(tmp_path):
         pieces = list(report.stream(run, "json"))
         assert "".join(pieces) == report.render(run, "json")
         assert len(pieces) == len(run.targets) + 2
+
+
+def test_beside_a_written_report_an_estate_gets_a_screen_not_every_finding(tmp_path):
+    from mzops.report import table
+
+    small, large = fleet_run(tmp_path / "s", 12), fleet_run(tmp_path / "l", table.BRIEF_ABOVE + 1)
+    assert "host-0003: findings" in table.summary(small)
+    text = table.summary(large)
+    assert "host-0003: findings" not in text and "per clause" in text and "lowest scores" in text
+    assert f"{table.BRIEF_ABOVE + 1} targets, " in text and "not assessed: host-0039: unreachable" in text
+
+
+def test_cli_refuses_a_folder_that_is_not_a_report_before_anything_runs(tmp_path):
+    precious = tmp_path / "documents"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("years of work")
+    proc = run_mzops("-i", str(tmp_path / "none"), "audit", "evaluate", str(BUNDLES), "-f", "html", "-o",
+                     str(precious), home=tmp_path / "home")
+    assert proc.returncode == 2 and "a folder that is not an mzops report" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in precious.iterdir()) == ["thesis.txt"]
