@@ -12,7 +12,6 @@ from mzops import report
 from mzops.cli import common
 from mzops.cli.inventory import load_estate
 from mzops.compliance import audit, catalogue, history, merge, waivers
-from mzops.firewall import audit_config
 from mzops import paths
 from mzops.errors import InputError, OperationFailed
 from mzops.report import site, table
@@ -129,6 +128,8 @@ def config_cmd(
     as_json: bool = common.JsonOption,
 ) -> None:
     """Audit a saved firewall configuration against the baseline (no device access)."""
+    from mzops.firewall import audit_config   # napalm's drivers: imported by the command that uses them
+
     if fmt not in report.FORMATS:
         raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
     bundle = audit_config.from_file(path, vendor)

@@ -19,34 +19,41 @@ from mzops.results import Run, TargetResult, target_from_dict
 
 
 def load(path: Path) -> Run:
-    """A report written by `--format json` or `--format jsonl`."""
+    """A report written by `--format json` or `--format jsonl` (JSON Lines are read a
+    line at a time: a merge holds the targets, not the text)."""
     try:
+        with path.open("rb") as probe:
+            start = probe.read(64).lstrip()
+        if start.startswith(b'{"record"'):
+            with path.open(encoding="utf-8") as lines:
+                return _jsonl(path, lines)
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: no such report") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the report: {getattr(exc, 'strerror', None) or exc}") from None
-    if text.lstrip().startswith('{"record"'):
-        return _jsonl(path, text)
     try:
         data = json.loads(text)
     except ValueError as exc:
         line = getattr(exc, "lineno", 1)
         raise InputError(f"{path}:{line}: not a JSON report: {getattr(exc, 'msg', exc)}") from None
+    del text
     if not isinstance(data, dict) or not isinstance(data.get("targets"), list):
         raise InputError(f"{path}:1: targets: not an mzops audit report (no list of targets)")
     run = _header(path, 1, data)
-    for i, target in enumerate(data["targets"]):
+    targets = data.pop("targets")
+    for i in range(len(targets)):
         try:
-            run.targets.append(target_from_dict(target))
+            run.targets.append(target_from_dict(targets[i]))
         except ValueError as exc:
             raise InputError(f"{path}:1: targets.{i}.{exc}") from None
+        targets[i] = None          # each object let go once it is a result
     return run
 
 
-def _jsonl(path: Path, text: str) -> Run:
+def _jsonl(path: Path, lines) -> Run:
     run = None
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:

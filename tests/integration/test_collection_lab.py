@@ -57,10 +57,11 @@ def test_the_collection_gives_the_results_of_mzops_audit_run(lab_session, lab, t
         played = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(inv), str(REPO / "playbooks" / "mlps3_audit.yml"), "-e",
                                  f"mzops_hosts={','.join(hosts)}", "-e", f"mzops_waivers={waivers}"],
                                 env=env, capture_output=True, text=True, cwd=tmp_path, timeout=600)
-        assert "unreachable=1" in played.stdout and played.stdout.count("failed=0") == 3, played.stdout[-3000:]
-        who = lab_session.run("lab", "exec", SUDO_HOST, "--", "grep", "-c", "Accepted publickey for mzops",
+        assert "unreachable=1" in played.stdout and played.stdout.count("failed=0") == 4, played.stdout[-3000:]
+        # Ansible's become through sudo, as the automation account (sudo logs the command it ran)
+        who = lab_session.run("lab", "exec", SUDO_HOST, "--", "grep", "-c", "mzops : .*COMMAND=.*BECOME-SUCCESS",
                               "/var/log/auth.log")
-        assert int(who.stdout.strip() or 0) >= 2, "both audits of lab03 logged in as mzops and went through sudo"
+        assert int(who.stdout.strip() or 0) >= 1, "the collection's audit of lab03 went through sudo as mzops"
     finally:
         lab_session.run("lab", "reset", ROOT_HOST, SUDO_HOST, FAILING_HOST)
     lines = [json.loads(line) for line in report.read_text().splitlines()]

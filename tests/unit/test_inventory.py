@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import SAMPLE_INVENTORY, run_mzops
+from conftest import REPO, SAMPLE_INVENTORY, run_mzops
 from mzops.errors import InputError
 from mzops.inventory import loader, validate
 
@@ -188,3 +188,25 @@ def test_cli_inventory_from_environment(sample_inventory):
 def test_version():
     proc = run_mzops("--version")
     assert proc.returncode == 0 and re.fullmatch(r"mzops \d+\.\d+\.\d+\n", proc.stdout)
+
+
+def _imported_by(*argv: str) -> set[str]:
+    """Top modules a CLI command imports (napalm, netmiko, Ansible's executor are heavy)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom mzops.cli import main\nsys.argv = ['mzops', *sys.argv[1:]]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(' '.join(sorted(sys.modules)), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=REPO)
+    return set(proc.stderr.strip().splitlines()[-1].split())
+
+
+def test_start_up_imports_only_what_the_command_uses(sample_inventory):
+    version = _imported_by("--version")
+    assert "mzops.cli" in version
+    for heavy in ("napalm", "netmiko", "ansible.executor", "ansible.inventory", "mitogen", "sqlalchemy"):
+        assert heavy not in version, heavy
+    listing = _imported_by("-i", str(sample_inventory), "inventory", "list")
+    assert "ansible.inventory.manager" in listing          # Ansible reads the inventory
+    assert "napalm" not in listing and "netmiko" not in listing
