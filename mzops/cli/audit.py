@@ -48,6 +48,16 @@ def _request(ctx: typer.Context, profile: str, rules: Optional[str], waiver_file
     return audit.AuditRequest(suites, in_force, expired, forks=forks, save_facts=save_facts, resolver=resolver)
 
 
+def _check_report_options(ctx: typer.Context, fmt: str, output: Optional[Path], as_json: bool) -> None:
+    """Before the run: an unknown format, or a folder for a report that is one file, would
+    otherwise be found only when the run is over."""
+    if fmt not in report.FORMATS:
+        raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
+    single_file = common.want_json(ctx, as_json) or fmt != "html"
+    if output is not None and single_file and output.is_dir():
+        raise InputError(f"-o {output} is a folder: name a file (a folder holds an html report, -f html)")
+
+
 def _emit(ctx: typer.Context, run: Run, fmt: str, output: Optional[Path], as_json: bool) -> None:
     if as_json:
         fmt = "json"
@@ -100,8 +110,7 @@ def run_cmd(
 ) -> None:
     """Audit hosts, databases (one SSH round trip each) and firewalls (their running configuration, read-only).
     Exit 0 compliant, 1 findings, 3 unreachable."""
-    if fmt not in report.FORMATS:
-        raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
+    _check_report_options(ctx, fmt, output, as_json)
     estate = load_estate(ctx)
     request = _request(ctx, profile, rules, waiver_file, forks, save_facts, estate)
     request.register = common.optional_register(ctx)      # firewall administrators
@@ -130,8 +139,7 @@ def config_cmd(
     """Audit a saved firewall configuration against the baseline (no device access)."""
     from mzops.firewall import audit_config   # napalm's drivers: imported by the command that uses them
 
-    if fmt not in report.FORMATS:
-        raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
+    _check_report_options(ctx, fmt, output, as_json)
     bundle = audit_config.from_file(path, vendor)
     request = _request(ctx, profile, rules, waiver_file, 1, None)
     if "firewall" not in request.suites:
@@ -153,6 +161,7 @@ def evaluate_cmd(
     as_json: bool = common.JsonOption,
 ) -> None:
     """Evaluate saved fact bundles offline (no target is contacted)."""
+    _check_report_options(ctx, fmt, output, as_json)
     inv = common.options(ctx).inventory
     estate = load_estate(ctx) if inv.exists() else None
     request = _request(ctx, profile, rules, waiver_file, 1, None, estate)
@@ -171,8 +180,7 @@ def merge_cmd(
     """Join audits collected in several places (control nodes, AWX jobs) into one run and
     report, recorded like any audit (history and trends see it). No target is contacted.
     Exit codes as for audit run."""
-    if fmt not in report.FORMATS:
-        raise InputError(f"--format: unknown format {fmt!r} (one of: {', '.join(report.FORMATS)})")
+    _check_report_options(ctx, fmt, output, as_json)
     parts = [(path, merge.load(path)) for path in reports]
     result, notes = merge.merge(parts, run_id=common.run_id())
     for note in notes:

@@ -122,7 +122,7 @@ def resolver(ctx: typer.Context):
 JsonOption = typer.Option(False, "--json", help="Machine-readable output alone on stdout.")
 
 
-def writable_output(value: Path | None, folder_ok: bool = False) -> Path | None:
+def _checked_output(value: Path | None, folder_ok: bool) -> Path | None:
     """-o must name a file (or, for a report that is a folder, a folder) mzops can write,
     checked before the run (an hour's audit must not end in a path that cannot be written)."""
     if value is None:
@@ -142,12 +142,17 @@ def writable_output(value: Path | None, folder_ok: bool = False) -> Path | None:
     return value
 
 
+def writable_output(value: Path | None) -> Path | None:
+    # One parameter: Typer hands a callback's other parameters the click context.
+    return _checked_output(value, folder_ok=False)
+
+
 OutputOption = typer.Option(None, "-o", "--output", help="Write the report to this file.", callback=writable_output)
 
 
 def writable_report_output(value: Path | None) -> Path | None:
     """As writable_output, and a folder only where a report may replace what is there."""
-    value = writable_output(value, folder_ok=True)
+    value = _checked_output(value, folder_ok=True)
     if value is not None and value.is_dir():
         from mzops.report import site
 

@@ -54,6 +54,15 @@ def test_output_naming_a_folder_or_an_unwritable_path(tmp_path):
     under_a_file = run_mzops("-i", str(SAMPLE_INVENTORY), "audit", "evaluate", str(tmp_path), "-o",
                              str(blocked / "report.html"))
     one_line_error(under_a_file, f"{blocked} is not a folder")
+    # the same check as a plain -o (one file): it regressed once into a crash
+    for command in (["backup", "report"], ["dr", "report"]):
+        proc = run_mzops("-i", str(SAMPLE_INVENTORY), *command, "-o", str(tmp_path), home=tmp_path / "home")
+        one_line_error(proc, f"{tmp_path} is a folder: name a file", code=2)
+    empty = tmp_path / "empty"          # a folder a folder report could use, but --json is one file
+    empty.mkdir()
+    as_json = run_mzops("-i", str(SAMPLE_INVENTORY), "audit", "evaluate", str(empty), "--json", "-f", "html",
+                        "-o", str(empty))
+    one_line_error(as_json, f"{empty} is a folder: name a file")
 
 
 def test_a_command_that_fails_unexpectedly_is_one_line_exit_70_and_logged(tmp_path):
