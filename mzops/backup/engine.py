@@ -71,12 +71,20 @@ if [ "$send" = digest ]; then sha256sum < "$dir/level-$level.snar" | cut -c1-64
 else gzip -1 -c "$dir/level-$level.snar" | base64; fi
 """
 
-# What the new snapshot records and what is on the asset, for `missed_directories`.
+# What the new snapshot records, for `missed_directories`.
 CHECK = b"""set -eu
-dir=$1/$2; shift 2
-gzip -1 -c "$dir/new.snar" | base64
-printf '\\n--\\n'
-find "$@" -xdev -type d -printf '%D\\0%i\\0%p\\0' | gzip -1 -c | base64
+gzip -1 -c "$1/$2/new.snar" | base64
+"""
+
+# The asset's directories with their device and inode, for `missed_directories` and
+# `renamed_directories`: taken while tar runs (in incremental mode tar scans every
+# directory before it archives a file), so a million-file tree's walk adds no time.
+# Listed to a file first: in a pipe, sh would hide find's failure behind gzip's success
+# and a walk cut short would check against fewer directories than there are.
+DIRECTORIES = b"""set -eu
+list=$(mktemp); trap 'rm -f "$list"' EXIT
+find "$@" -xdev -type d -printf '%D\\0%i\\0%p\\0' >"$list"
+gzip -1 -c "$list" | base64
 """
 
 EXTRACT = "tar -x --listed-incremental=/dev/null -f - -C /restore"
@@ -135,23 +143,25 @@ def host_directories(found: bytes) -> dict[str, tuple[bytes, bytes]]:
             for i in range(0, len(parts) - 2, 3)}
 
 
-def renamed_directories(base: bytes, found: bytes) -> list[str]:
+def renamed_directories(base: dict[str, tuple[bytes, bytes]], host: dict[str, tuple[bytes, bytes]]) -> list[str]:
     """Directories now under another name than the one the base level's snapshot has
-    for their device and inode. GNU tar 1.34 does not restore levels after such renames
+    for their device and inode (BASE: its `snapshot_directories`; HOST: the asset's
+    `host_directories`). GNU tar 1.34 does not restore levels after such renames
     reliably (two directories swapped, then swapped back, come back swapped), and its
     own snapshot keeps the old names: the names are compared with the asset's."""
-    before = {ident: name for name, ident in snapshot_directories(base).items()}
-    return sorted(f"{before[ident]} -> {path}" for path, ident in host_directories(found).items()
+    before = {ident: name for name, ident in base.items()}
+    return sorted(f"{before[ident]} -> {path}" for path, ident in host.items()
                   if ident in before and before[ident] != path)
 
 
-def missed_directories(snar: bytes, found: bytes, excludes: list[str]) -> list[str]:
-    """Directories on the asset that the snapshot does not record: GNU tar 1.34 loses
-    the contents of a directory created where a renamed one stood (a cyclic rename, then
-    the old name made again); its incremental then silently lacks them."""
+def missed_directories(snar: bytes, host: dict[str, tuple[bytes, bytes]], excludes: list[str]) -> list[str]:
+    """Directories on the asset (HOST: its `host_directories`) that the snapshot does not
+    record: GNU tar 1.34 loses the contents of a directory created where a renamed one
+    stood (a cyclic rename, then the old name made again); its incremental then silently
+    lacks them."""
     recorded = snapshot_directories(snar)
     out = []
-    for path in host_directories(found):
+    for path in host:
         if any(fnmatch.fnmatch(part, pattern) for part in path.split("/") for pattern in excludes):
             continue
         if path not in recorded:
@@ -250,12 +260,14 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
                   "parent run": parent.id if parent else "none (a full)",
                   "paths": " ".join(job.paths), "content": content,
                   **({"key": f"KEYFILE holds the age identity kept at {job.encryption.key}"} if to else {})}
+        survey = _Survey(target, job.paths, catalogue, parent) if level > 0 else None
         try:
             streamed = stream_to_tape(policy, job.pool, catalogue, drives, target, CREATE,
                                       [state, name, str(level), *args], header, extract, to,
                                       f"{run_id}-{asset}-{name}")
         except (TapeError, MzopsError) as exc:
             return Outcome(asset, "failed", f"{name}: {exc}", seconds=time.monotonic() - started)
+        surveyed = survey.result() if survey else None
         rc, said, files, errors, writer = streamed.rc, streamed.said, streamed.files, streamed.errors, streamed.writer
         warnings += writer.rewritten
         if rc == UNKNOWN_LEVEL and level > 0:
@@ -272,20 +284,23 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
             warnings.append(said[-300:])
         new_snar = None
         if not errors and level > 0:
-            checked = ssh.run_script(target, CHECK, [state, name, *job.paths], timeout=600)
+            checked = ssh.run_script(target, CHECK, [state, name], timeout=600)
+            problem = None
             if checked.rc != 0:
-                return Outcome(asset, "failed", f"{name}: the snapshot could not be checked: {checked.stderr[-300:]}",
+                problem = checked.stderr[-300:] or f"exit {checked.rc}"
+            elif isinstance(surveyed, str):
+                problem = surveyed
+            if problem is not None:
+                return Outcome(asset, "failed", f"{name}: the snapshot could not be checked: {problem}",
                                seconds=time.monotonic() - started)
-            snar_text, _, dirs_text = checked.stdout.partition(b"\n--\n")
+            host, base = surveyed
             try:
-                new_snar = _gunzip(snar_text)
-                found = _gunzip(dirs_text)
-                missed = missed_directories(new_snar, found, job.exclude)
-                base = catalogue.snapshot_of(parent.id) if parent is not None else None
-                renamed = renamed_directories(base, found) if base else []
+                new_snar = _gunzip(checked.stdout)
+                missed = missed_directories(new_snar, host, job.exclude)
             except (ValueError, zlib.error) as exc:      # binascii.Error is a ValueError
                 return Outcome(asset, "failed", f"{name}: the snapshot could not be checked: {exc}",
                                seconds=time.monotonic() - started)
+            renamed = renamed_directories(base, host) if base is not None else []
             if missed or renamed:
                 # the level just written may not restore right: it is never catalogued; a full replaces it
                 why = (f"would miss {len(missed)} directories ({missed[0]}...)" if missed else
@@ -325,6 +340,33 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
                    seconds=time.monotonic() - started,
                    record={"run": key, "job": name, "level": level, "bytes": writer.bytes, "files": len(files),
                            "parts": [p.__dict__ for p in parts], "warnings": warnings})
+
+
+class _Survey:
+    """What an incremental is checked against, taken while its stream runs: the asset's
+    directories (DIRECTORIES) and those of the base level's snapshot from the catalogue.
+    `result()`: (host directories, base directories or None), or why they could not be had."""
+
+    def __init__(self, target, paths: list[str], catalogue: Catalogue, parent: Run | None):
+        self._found: tuple | str = "not taken"
+        self._thread = threading.Thread(target=self._take, args=(target, paths, catalogue, parent), daemon=True)
+        self._thread.start()
+
+    def _take(self, target, paths: list[str], catalogue: Catalogue, parent: Run | None) -> None:
+        listed = ssh.run_script(target, DIRECTORIES, paths, timeout=600)
+        if listed.rc != 0:
+            self._found = f"the asset's directories could not be listed: {listed.stderr[-300:]}"
+            return
+        try:
+            host = host_directories(_gunzip(listed.stdout))
+            base = catalogue.snapshot_of(parent.id) if parent is not None else None
+            self._found = (host, snapshot_directories(base) if base else None)
+        except (ValueError, zlib.error) as exc:
+            self._found = f"{exc}"
+
+    def result(self) -> tuple | str:
+        self._thread.join()
+        return self._found
 
 
 @dataclass

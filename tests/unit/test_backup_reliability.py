@@ -163,3 +163,23 @@ def test_a_path_restore_reads_only_the_levels_that_hold_it(setup):
     assert (tmp_path / "out3" / tree.relative_to("/") / "etc" / "gone").read_text() == "deleted at level 2\n"
     with pytest.raises(Exception, match=r"--path /nowhere: in no backup of h"):
         restore.restore(policy, catalogue, "j", "h", tmp_path / "out4", paths=["/nowhere"])
+
+
+def test_an_incremental_whose_directories_cannot_be_listed_fails_and_catalogues_nothing(setup, tmp_path):
+    """The incremental is checked against the asset's directories (GNU tar's rename and
+    re-created directory defects); a walk that fails is a failed job, never a check against
+    fewer directories than there are."""
+    _, tree, lib, policy, catalogue, target = setup
+    assert run(setup).state == "changed"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "find").write_text("#!/bin/sh\necho 'find: a directory vanished' >&2\nexit 1\n")
+    (fake / "find").chmod(0o755)
+    failing = engine.LocalTarget("h", target.state)
+    failing.argv = lambda command, **_: ["env", f"PATH={fake}:/usr/bin:/bin", "/bin/sh", "-c", command]
+    (tree / "etc" / "hosts").write_text("127.0.0.2 changed\n")
+    outcome = engine.back_up(policy, "j", None, "h", catalogue, "r1", target=failing)
+    assert outcome.state == "failed" and "directories could not be listed: find: a directory vanished" \
+        in outcome.message, outcome.message
+    assert [r.id for r in runs(catalogue)] == ["r0/j/h"]
+    assert run(setup, "r2").record["level"] == 1                 # the level is redone, as a level 1
