@@ -348,7 +348,7 @@ class _Survey:
     `result()`: (host directories, base directories or None), or why they could not be had."""
 
     def __init__(self, target, paths: list[str], catalogue: Catalogue, parent: Run | None):
-        self._found: tuple | str = "not taken"
+        self._found: tuple | str = "the directories were not surveyed"
         self._thread = threading.Thread(target=self._take, args=(target, paths, catalogue, parent), daemon=True)
         self._thread.start()
 
@@ -362,7 +362,9 @@ class _Survey:
             base = catalogue.snapshot_of(parent.id) if parent is not None else None
             self._found = (host, snapshot_directories(base) if base else None)
         except (ValueError, zlib.error) as exc:
-            self._found = f"{exc}"
+            self._found = f"the directories could not be read: {exc}"
+        except Exception as exc:        # raised in this thread, it would reach no one: the job fails with it
+            self._found = f"the directories could not be surveyed: {type(exc).__name__}: {exc}"
 
     def result(self) -> tuple | str:
         self._thread.join()
