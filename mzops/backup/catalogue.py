@@ -22,6 +22,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 from mzops import paths
 from mzops.errors import OperationFailed
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def gzipped(data: bytes) -> bytes:
+    return zlib.compress(data, 1, wbits=31)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -36,18 +43,6 @@ class Digest(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return bytes(value).hex() if value else ""
-
-
-class Compressed(TypeDecorator):
-    """Bytes kept deflated (zlib): GNU tar's snapshot files repeat every name."""
-    impl = LargeBinary
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        return zlib.compress(value, 1) if value is not None else None
-
-    def process_result_value(self, value, dialect):
-        return zlib.decompress(value) if value is not None else None
 
 
 class Meta(Base):
@@ -82,8 +77,10 @@ class Run(Base):
     finished: Mapped[str] = mapped_column(String(32))
     bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
-    # GNU tar's snapshot file after the run: names every file, so loaded only when asked (`snapshot_of`)
-    snapshot: Mapped[bytes] = mapped_column(Compressed, deferred=True)
+    # GNU tar's snapshot file after the run, gzipped as the asset sent it and as a manifest
+    # carries it (rows written before 2026-12: zlib-deflated); it names every file, so it is
+    # loaded only when asked (`snapshot_of`, `snapshot_packed`)
+    snapshot_gz: Mapped[bytes] = mapped_column("snapshot", LargeBinary, deferred=True)
     encryption: Mapped[str] = mapped_column(String(256), default="")     # the key's reference ("": plain)
     # files: a GNU tar level; full: a database engine's full backup; log: its archived logs
     kind: Mapped[str] = mapped_column(String(8), default="files", server_default="files")
@@ -346,8 +343,16 @@ class Catalogue:
               bytes.fromhex(f["sha256"]) if f["sha256"] else b"", f["offset"]) for f in files])
 
     def snapshot_of(self, run_key: str) -> bytes | None:
+        """The run's snapshot file (b"" for a run of no files, None for no such run)."""
         with self.session() as session:
-            return session.scalar(select(Run.snapshot).where(Run.id == run_key))
+            stored = session.scalar(select(Run.snapshot_gz).where(Run.id == run_key))
+        return None if stored is None else zlib.decompress(stored, wbits=47) if stored else b""   # 47: either header
+
+    def snapshot_packed(self, session: Session, run_key: str) -> bytes:
+        """The run's snapshot gzipped, as stored: a manifest takes it without inflating and
+        deflating again a snapshot that names a million files."""
+        stored = bytes(session.scalar(select(Run.snapshot_gz).where(Run.id == run_key)) or b"")
+        return stored if stored[:2] == GZIP_MAGIC else gzipped(zlib.decompress(stored) if stored else b"")
 
     def holds(self, run_key: str, name: str) -> bool:
         """Whether the run's stream has NAME (a member path) or anything under it."""
@@ -392,7 +397,6 @@ def rebuild(catalogue: "Catalogue", manifests: dict[str, list[dict]], labels: di
     copies (a manifest written before the copy job lacks them): those are gathered from
     all. Counts of what was restored."""
     import base64
-    import gzip
     import json
 
     with catalogue.session() as session:
@@ -424,8 +428,9 @@ def rebuild(catalogue: "Catalogue", manifests: dict[str, list[dict]], labels: di
             session.add(Run(id=run["id"], run_id=run["run_id"], job=run["job"], asset=run["asset"],
                             level=run["level"], parent=run["parent"], started=run["started"],
                             finished=run["finished"], bytes=run["bytes"], sha256=run["sha256"],
-                            snapshot=(gzip.decompress(base64.b64decode(run["snapshot_gz"])) if "snapshot_gz" in run
-                                      else base64.b64decode(run["snapshot"])), encryption=run.get("encryption", ""),
+                            snapshot_gz=(base64.b64decode(run["snapshot_gz"]) if "snapshot_gz" in run
+                                         else gzipped(base64.b64decode(run["snapshot"]))),
+                            encryption=run.get("encryption", ""),
                             kind=run.get("kind", "files"), facts=json.dumps(run.get("facts", {})),
                             parts=[Part(number=p["number"], volume=p["volume"], tape_file=p["file"], bytes=p["bytes"],
                                         sha256=p["sha256"]) for p in run["parts"]],

@@ -80,9 +80,8 @@ def copy_run(policy: Policy, catalogue: Catalogue, source_pool: str, run: Run, d
             drive, barcode = mounter.writable()
             writer = volume.StreamWriter(drive, barcode, policy.pools[target].block_size, fields, extract,
                                          lambda: mounter.full(writer.volume))
-            digest = volume.Digest()
-            parts = writer.write(digest.feed(restore.records(reader, run, policy.pools[source_pool].block_size)))
-            stream_sha256 = digest.hexdigest()
+            parts = writer.write(restore.records(reader, run, policy.pools[source_pool].block_size))
+            stream_sha256 = writer.sha256()
             reader.drive.close()
     except (TapeError, MzopsError) as exc:
         return Outcome(run.asset, "failed", f"copy of {run.id} to {target}: {exc}",

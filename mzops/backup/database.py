@@ -187,7 +187,7 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
         key = f"{run_id}/{name}/{asset}/{kind}"
         catalogue_run(policy, catalogue, drives, manifests, streamed, Run(
             id=key, run_id=run_id, job=name, asset=asset, level=parent.level + 1 if parent else 0,
-            parent=parent.id if parent else None, started=began, snapshot=b"",
+            parent=parent.id if parent else None, started=began, snapshot_gz=b"",
             encryption=job.encryption.key if to else "", kind=kind,
             facts=json.dumps({**positions, **engine.restore_facts(facts), "engine": engine.name, "taken_on": read_on,
                               "account": logins[kind],
@@ -235,7 +235,7 @@ def back_up(policy: Policy, name: str, estate: Estate, asset: str, catalogue: Ca
     key = f"{run_id}/{name}/{asset}/log"
     catalogue_run(policy, catalogue, drives, manifests, streamed, Run(
         id=key, run_id=run_id, job=name, asset=asset, level=parent.level + 1, parent=parent.id, started=began,
-        snapshot=b"", encryption=job.encryption.key if to else "", kind="log",
+        snapshot_gz=b"", encryption=job.encryption.key if to else "", kind="log",
         facts=json.dumps({"upto": said["upto"], "upto_time": said["upto_time"], "logs": len(names),
                           "gaps": gaps[:20], "sums": sums})))
     made.append((key, streamed.writer.bytes, len(names), "log"))

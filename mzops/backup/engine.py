@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import fcntl
 import fnmatch
-import gzip
 import hashlib
 import json
 import queue
@@ -45,8 +45,14 @@ from mzops.secrets import Resolver
 STATE = "/var/lib/mzops/backup"
 UNKNOWN_LEVEL = 3          # the create script's exit when the base snapshot is missing
 
+SNAPSHOT_MARK = "--- mzops: the snapshot tar wrote (gzip, base64) ---"
+
+# After the stream, on stderr after tar's own messages and a marker line, the snapshot
+# tar wrote, gzipped (a snapshot names every file: a province's 4 Mbit/s line would take
+# minutes over it plain): the check needs no second round trip. Standard output is
+# closed first, so the stream ends when tar does.
 CREATE = b"""set -eu
-state=$1; job=$2; level=$3; shift 3
+state=$1; job=$2; level=$3; mark=$4; shift 4
 dir=$state/$job
 umask 077
 mkdir -p "$dir"
@@ -56,24 +62,23 @@ else
   [ -f "$dir/level-$((level - 1)).snar" ] || { echo "no level-$((level - 1)) snapshot" >&2; exit 3; }
   cp "$dir/level-$((level - 1)).snar" "$dir/new.snar"
 fi
-exec tar --create --format=posix --listed-incremental="$dir/new.snar" --sparse --one-file-system \\
-  --file=- "$@" </dev/null
+rc=0
+tar --create --format=posix --listed-incremental="$dir/new.snar" --sparse --one-file-system \\
+  --file=- "$@" </dev/null || rc=$?
+exec >&-
+[ -f "$dir/new.snar" ] || exit $rc
+printf '%s\\n' "$mark" >&2
+gzip -1 -c "$dir/new.snar" | base64 >&2
+exit $rc
 """
 
-# Snapshots and listings travel gzipped (a snapshot names every file: a province's 4 Mbit/s
-# line would take minutes over it plain); with "digest", CHECK has sent it already.
+# The checked snapshot made the level's; its SHA-256 says it is the one checked.
 COMMIT = b"""set -eu
-dir=$1/$2; level=$3; send=$4
+dir=$1/$2; level=$3
 mv "$dir/new.snar" "$dir/level-$level.snar"
 n=$((level + 1))
 while [ -e "$dir/level-$n.snar" ]; do rm -f "$dir/level-$n.snar"; n=$((n + 1)); done
-if [ "$send" = digest ]; then sha256sum < "$dir/level-$level.snar" | cut -c1-64
-else gzip -1 -c "$dir/level-$level.snar" | base64; fi
-"""
-
-# What the new snapshot records, for `missed_directories`.
-CHECK = b"""set -eu
-gzip -1 -c "$1/$2/new.snar" | base64
+sha256sum < "$dir/level-$level.snar" | cut -c1-64
 """
 
 # The asset's directories with their device and inode, for `missed_directories` and
@@ -205,6 +210,10 @@ def _drain(chunks: "queue.Queue[bytes | None]", out: list[dict], errors: list[st
 
 
 def _stream(proc, tee: "queue.Queue[bytes | None]") -> Iterator[bytes]:
+    try:        # a pipe of a chunk's size: the sender fills it in one wake, not sixteen
+        fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+    except OSError:
+        pass    # above /proc/sys/fs/pipe-max-size: the default pipe works, only slower
     while True:
         chunk = proc.stdout.read(1 << 20)
         if not chunk:
@@ -263,12 +272,14 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
         survey = _Survey(target, job.paths, catalogue, parent) if level > 0 else None
         try:
             streamed = stream_to_tape(policy, job.pool, catalogue, drives, target, CREATE,
-                                      [state, name, str(level), *args], header, extract, to,
+                                      [state, name, str(level), SNAPSHOT_MARK, *args], header, extract, to,
                                       f"{run_id}-{asset}-{name}")
         except (TapeError, MzopsError) as exc:
             return Outcome(asset, "failed", f"{name}: {exc}", seconds=time.monotonic() - started)
         surveyed = survey.result() if survey else None
-        rc, said, files, errors, writer = streamed.rc, streamed.said, streamed.files, streamed.errors, streamed.writer
+        rc, files, errors, writer = streamed.rc, streamed.files, streamed.errors, streamed.writer
+        told, mark, packed = streamed.said.rpartition(SNAPSHOT_MARK)
+        said = told.strip() if mark else streamed.said
         warnings += writer.rewritten
         if rc == UNKNOWN_LEVEL and level > 0:
             warnings.append(f"level {level}: {said}; going one level down")
@@ -282,22 +293,25 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
                            seconds=time.monotonic() - started)
         if rc == 1:
             warnings.append(said[-300:])
-        new_snar = None
-        if not errors and level > 0:
-            checked = ssh.run_script(target, CHECK, [state, name], timeout=600)
-            problem = None
-            if checked.rc != 0:
-                problem = checked.stderr[-300:] or f"exit {checked.rc}"
-            elif isinstance(surveyed, str):
-                problem = surveyed
-            if problem is not None:
-                return Outcome(asset, "failed", f"{name}: the snapshot could not be checked: {problem}",
+        if errors:
+            break
+        try:
+            if not mark:
+                raise ValueError("it did not arrive after the stream")
+            # a gzip cut short is a zlib error; one that is whole but not tar's is caught at commit
+            new_gz = base64.b64decode(packed)
+            new_snar = zlib.decompress(new_gz, wbits=31)
+        except (ValueError, zlib.error) as exc:      # binascii.Error is a ValueError
+            return Outcome(asset, "failed", f"{name}: the snapshot could not be read: {exc}",
+                           seconds=time.monotonic() - started)
+        if level > 0:
+            if isinstance(surveyed, str):
+                return Outcome(asset, "failed", f"{name}: the snapshot could not be checked: {surveyed}",
                                seconds=time.monotonic() - started)
             host, base = surveyed
             try:
-                new_snar = _gunzip(checked.stdout)
                 missed = missed_directories(new_snar, host, job.exclude)
-            except (ValueError, zlib.error) as exc:      # binascii.Error is a ValueError
+            except ValueError as exc:
                 return Outcome(asset, "failed", f"{name}: the snapshot could not be checked: {exc}",
                                seconds=time.monotonic() - started)
             renamed = renamed_directories(base, host) if base is not None else []
@@ -312,27 +326,17 @@ def back_up(policy: Policy, name: str, estate: Estate | None, asset: str, catalo
         break
     if errors:
         return Outcome(asset, "failed", f"{name}: {errors[0]}", seconds=time.monotonic() - started)
-    checked_snar = new_snar
-    committed = ssh.run_script(target, COMMIT, [state, name, str(level), "digest" if checked_snar else "send"],
-                               timeout=120)
+    committed = ssh.run_script(target, COMMIT, [state, name, str(level)], timeout=120)
     if committed.rc != 0:
         return Outcome(asset, "failed", f"{name}: the snapshot could not be committed: {committed.stderr[-300:]}",
                        seconds=time.monotonic() - started)
-    if checked_snar is not None:
-        if committed.stdout.strip().decode() != hashlib.sha256(checked_snar).hexdigest():
-            return Outcome(asset, "failed", f"{name}: the committed snapshot is not the one checked",
-                           seconds=time.monotonic() - started)
-        snapshot = checked_snar
-    else:
-        try:
-            snapshot = _gunzip(committed.stdout)
-        except (ValueError, zlib.error) as exc:
-            return Outcome(asset, "failed", f"{name}: the committed snapshot could not be read: {exc}",
-                           seconds=time.monotonic() - started)
+    if committed.stdout.strip().decode() != hashlib.sha256(new_snar).hexdigest():
+        return Outcome(asset, "failed", f"{name}: the committed snapshot is not the one checked",
+                       seconds=time.monotonic() - started)
     key = f"{run_id}/{name}/{asset}"          # a run of one job on one asset
     catalogue_run(policy, catalogue, drives, manifests, streamed, Run(
         id=key, run_id=run_id, job=name, asset=asset, level=level, parent=parent.id if parent else None,
-        started=began, snapshot=snapshot, encryption=job.encryption.key if to else ""))
+        started=began, snapshot_gz=new_gz, encryption=job.encryption.key if to else ""))
     parts = writer.parts
     message = f"{name}: level {level}, {len(files)} entries, {writer.bytes} bytes on " + \
               ", ".join(sorted({p.volume for p in parts}))
@@ -456,10 +460,11 @@ def manifest_of(catalogue: Catalogue, barcode: str, runs: set[str] | None = None
         keys = {p.run_key for p in session.scalars(select(Part).where(Part.volume == barcode))}
         keys |= {c.run_key for c in session.scalars(select(CopyPart).where(CopyPart.volume == barcode))}
         runs = [session.get(Run, k) for k in sorted(keys) if runs is None or k in runs]
+        packed = {r.id: catalogue.snapshot_packed(session, r.id) for r in runs}
         return {"volume": barcode, "written": volume.now(), "runs": [{
             "id": r.id, "run_id": r.run_id, "job": r.job, "asset": r.asset, "level": r.level, "parent": r.parent,
             "started": r.started, "finished": r.finished, "bytes": r.bytes, "sha256": r.sha256,
-            "snapshot_gz": base64.b64encode(gzip.compress(r.snapshot, 1)).decode(), "encryption": r.encryption,
+            "snapshot_gz": base64.b64encode(packed[r.id]).decode(), "encryption": r.encryption,
             "kind": r.kind, "facts": json.loads(r.facts),
             "parts": [{"number": p.number, "volume": p.volume, "file": p.tape_file, "bytes": p.bytes,
                        "sha256": p.sha256} for p in r.parts],
@@ -511,8 +516,6 @@ def _to_tape(policy: Policy, pool: str, catalogue: Catalogue, drives: Drives, wr
     each (so several jobs share the drives, and a part is written again after a write error).
     The SHA-256 of the whole stream."""
     library = policy.pools[pool].library
-    digest = volume.Digest()
-    source = digest.feed(source)
     spool = policy.libraries[library].spool
 
     def attach(number: int) -> Mounter:
@@ -531,7 +534,7 @@ def _to_tape(policy: Policy, pool: str, catalogue: Catalogue, drives: Drives, wr
                 mounter.mark(writer.volume, "error", str(exc))
                 raise MediaError(f"{exc}; without a spool the part cannot be written again: the run is not "
                                  "catalogued and the next run redoes its level") from None
-        return digest.hexdigest()
+        return writer.sha256()
     filler = spool_.Filler(source, Path(spool.directory), stem, spool.segment_size)
     try:
         for segment in filler:
@@ -544,7 +547,7 @@ def _to_tape(policy: Policy, pool: str, catalogue: Catalogue, drives: Drives, wr
         raise
     if not writer.parts:
         raise OperationFailed("the stream was empty: nothing reached the spool")
-    return digest.hexdigest()
+    return writer.sha256()
 
 
 def extract_command(destination: str, paths: list[str]) -> list[str]:

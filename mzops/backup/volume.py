@@ -123,7 +123,11 @@ class StreamWriter:
     warning the part is closed and the stream goes on, as the next part, on the volume
     `next_volume()` loads (and returns the drive and barcode of). From a spool segment
     (`write_spooled`), a part that meets a write error is written again, whole, on the
-    volume `failed_volume(barcode, why)` gives instead."""
+    volume `failed_volume(barcode, why)` gives instead.
+
+    `sha256()`: the whole stream's. Each byte is hashed once while the stream is in its
+    first part (that part's hash is the stream's so far), twice after (its part's and
+    the stream's, carried on from a copy of the parts before)."""
 
     def __init__(self, drive: Drive | None, volume: str, block_size: int, fields: dict[str, str], extract: str,
                  next_volume: Callable[[], tuple[Drive, str]],
@@ -133,6 +137,8 @@ class StreamWriter:
         self.failed_volume = failed_volume
         self.parts: list[Part] = []
         self.bytes = 0
+        self._closed = hashlib.sha256()     # the stream's hash through the parts closed
+        self._hash: _PartHash | None = None
         self.rewritten: list[str] = []      # "part 2 on V1 (write error ...): written again on V2"
 
     def _begin_part(self) -> None:
@@ -144,14 +150,35 @@ class StreamWriter:
         self.drive.write(header({"kind": PART, "volume": self.volume, "file": str(file_number),
                                  "part": str(number), **self.fields, "written": now()},
                                 recipe(file_number, number, "", self.block_size, self.extract)))
-        self._part_hash, self._part_bytes, self._file = hashlib.sha256(), 0, file_number
+        self._part_bytes, self._file = 0, file_number
+        self._stop_hash()                   # a part begun again after a write error
+        # from the same closed parts; in part 1 the part's hash is the stream's
+        self._hash = _PartHash(self._closed.copy() if self.parts else None)
 
     def _end_part(self) -> None:
         self.drive.write_filemark()
+        hashed, self._hash = self._hash, None
+        hashed.finish()
         self.parts.append(Part(self.volume, self._file, len(self.parts) + 1, self._part_bytes,
-                               self._part_hash.hexdigest()))
+                               hashed.part.hexdigest()))
+        self._closed = hashed.part if hashed.stream is None else hashed.stream
+
+    def _stop_hash(self) -> None:
+        if self._hash is not None:
+            self._hash.finish()
+            self._hash = None
+
+    def sha256(self) -> str:
+        """The SHA-256 of the whole stream (the parts' bytes in order), once it is written."""
+        return self._closed.hexdigest()
 
     def write(self, chunks: Iterable[bytes]) -> list[Part]:
+        try:
+            return self._write(chunks)
+        finally:
+            self._stop_hash()               # a stream given up mid-part leaves no thread behind
+
+    def _write(self, chunks: Iterable[bytes]) -> list[Part]:
         self._begin_part()
         pending = b""
         for chunk in _records(chunks, self.block_size):
@@ -175,6 +202,12 @@ class StreamWriter:
         """The spool segment HANDLE (from its start) as the stream's next part(s) on the
         loaded volume. On a write error the volume is given up and the part begun on it
         is written again from the segment, so the stream on tape never has a hole."""
+        try:
+            self._write_spooled(handle)
+        finally:
+            self._stop_hash()
+
+    def _write_spooled(self, handle: BinaryIO) -> None:
         handle.seek(0)
         while True:
             start, saved = handle.tell(), self.bytes
@@ -203,39 +236,32 @@ class StreamWriter:
                 self.bytes = saved
 
     def _count(self, record: bytes) -> None:
-        self._part_hash.update(record)
+        self._hash.records.put(record)
         self._part_bytes += len(record)
         self.bytes += len(record)
 
 
-class Digest:
-    """The SHA-256 of a whole stream, taken in a thread of its own (hashlib lets go of the
-    GIL), so the thread that writes the tape only hashes each part once."""
+class _PartHash:
+    """A part's SHA-256, and the stream's carried on from STREAM when given, taken in a
+    thread of its own (hashlib lets go of the GIL for large data) while the writer's
+    thread writes the next records: the tape is written and hashed at once."""
 
-    def __init__(self):
-        self.hash = hashlib.sha256()
-        self.chunks: "queue.Queue[bytes | None]" = queue.Queue(maxsize=32)
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+    def __init__(self, stream):
+        self.part, self.stream = hashlib.sha256(), stream
+        self.records: "queue.Queue[bytes | None]" = queue.Queue(maxsize=64)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
 
     def _run(self) -> None:
-        while (chunk := self.chunks.get()) is not None:
-            self.hash.update(chunk)
+        while (record := self.records.get()) is not None:
+            self.part.update(record)
+            if self.stream is not None:
+                self.stream.update(record)
 
-    def feed(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        """CHUNKS passed on, each also hashed; the thread ends with them (or when the
-        consumer gives up and the generator is closed)."""
-        try:
-            for chunk in chunks:
-                self.chunks.put(chunk)
-                yield chunk
-        finally:
-            self.chunks.put(None)
-
-    def hexdigest(self) -> str:
-        """After the stream fed through `feed` has ended."""
-        self.thread.join()
-        return self.hash.hexdigest()
+    def finish(self) -> None:
+        """After the records put so far are hashed."""
+        self.records.put(None)
+        self._thread.join()
 
 
 def _records(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:

@@ -5,6 +5,7 @@ comparison of the database with the models); one from a newer mzops is refused."
 
 from __future__ import annotations
 
+import gzip
 import sqlite3
 
 import pytest
@@ -55,7 +56,10 @@ def test_an_older_catalogue_is_refused_until_upgraded_and_keeps_its_rows(tmp_pat
         run = session.scalars(select(Run)).one()
         assert (run.id, run.level, [p.volume for p in run.parts], run.copies) == ("r1/h", 0, ["V001"], [])
         assert (run.kind, run.facts) == ("files", "{}")                  # 0003: every older run was of files
-        assert run.sha256 == "ab" * 32 and run.snapshot.startswith(b"GNU tar-1.34-2\n")   # deflated, given back
+        assert run.sha256 == "ab" * 32
+    assert catalogue.snapshot_of("r1/h").startswith(b"GNU tar-1.34-2\n")     # zlib-deflated by schema 1: inflated
+    with catalogue.session() as session:                                      # ... and gzipped for a manifest
+        assert gzip.decompress(catalogue.snapshot_packed(session, "r1/h")) == catalogue.snapshot_of("r1/h")
     assert [(v.barcode, v.state, v.problem) for v in catalogue.volumes()] == [("V001", "append", "")]
     files = {f.path: f for f in catalogue.files_of("r1/h")}
     assert files["srv/a.txt"].raw_name is None and files["srv/a.txt"].raw == b"srv/a.txt"     # kept once

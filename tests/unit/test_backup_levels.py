@@ -27,7 +27,7 @@ def add(catalogue, key, level, parent, finished):
         if session.get(Volume, "V1") is None:
             session.add(Volume(barcode="V1", pool="p", library="l", labelled_at=finished))
         session.add(Run(id=key, run_id=key, job="j", asset="h", level=level, parent=parent, started=finished,
-                        finished=finished, bytes=1, sha256="0", snapshot=b"",
+                        finished=finished, bytes=1, sha256="0", snapshot_gz=b"",
                         parts=[Part(number=1, volume="V1", tape_file=1, bytes=1, sha256="0")]))
 
 

@@ -6,6 +6,7 @@ file-backed library, the catalogue); nothing half done is ever catalogued."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from pathlib import Path
 
@@ -183,3 +184,30 @@ def test_an_incremental_whose_directories_cannot_be_listed_fails_and_catalogues_
         in outcome.message, outcome.message
     assert [r.id for r in runs(catalogue)] == ["r0/j/h"]
     assert run(setup, "r2").record["level"] == 1                 # the level is redone, as a level 1
+
+
+@pytest.mark.parametrize("level", [0, 1])
+def test_a_snapshot_that_does_not_arrive_whole_fails_the_job_and_commits_nothing(setup, tmp_path, level):
+    """The snapshot tar wrote comes back gzipped after the stream (CREATE, on stderr): a
+    gzip that fails there (in a pipe, sh returns base64's status) must fail the job, and
+    the level's snapshot on the asset stays uncommitted, never a level catalogued with a
+    snapshot cut short."""
+    _, tree, lib, policy, catalogue, target = setup
+    if level:
+        assert run(setup).state == "changed"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    # gzip's output cut after its first 20 bytes, and its failure
+    (fake / "gzip").write_text("#!/bin/sh\n/bin/gzip \"$@\" | head -c 20\necho 'gzip: write error' >&2\nexit 1\n")
+    (fake / "gzip").chmod(0o755)
+    failing = engine.LocalTarget("h", target.state)
+    # only the stream's script (the directory walk beside it gzips too)
+    failing.argv = lambda command, **_: (["env", f"PATH={fake}:/usr/bin:/bin", "/bin/sh", "-c", command]
+                                         if engine.SNAPSHOT_MARK in shlex.split(command) else
+                                         ["/bin/sh", "-c", command])
+    (tree / "etc" / "hosts").write_text("127.0.0.2 changed\n")
+    outcome = engine.back_up(policy, "j", None, "h", catalogue, f"r{level}", target=failing)
+    assert outcome.state == "failed" and "the snapshot could not be read" in outcome.message, outcome.message
+    assert [r.id for r in runs(catalogue)] == (["r0/j/h"] if level else [])
+    assert not (Path(target.state) / "j" / f"level-{level}.snar").exists()
+    assert run(setup, "r9").record["level"] == level                 # the level is redone

@@ -91,7 +91,7 @@ def test_prune_previews_then_forgets_and_recycles(tmp_path, sample_inventory):
             session.add(Volume(barcode=f"V{n}", pool="daily", library="primary-library", labelled_at=when,
                                state="full"))
             session.add(Run(id=f"r{n}", run_id=f"r{n}", job="smc-system", asset="smc-log-01", level=0, parent=None,
-                            started=when, finished=when, bytes=1, sha256="0", snapshot=b"",
+                            started=when, finished=when, bytes=1, sha256="0", snapshot_gz=b"",
                             parts=[Part(number=1, volume=f"V{n}", tape_file=1, bytes=1, sha256="0")]))
     c.engine.dispose()
     preview = run_mzops("-i", str(sample_inventory), "backup", "prune", "--json", home=home)

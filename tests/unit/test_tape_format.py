@@ -54,10 +54,9 @@ def test_a_stream_spans_volumes_and_restores_with_dd_and_tar(tmp_path):
 
     writer = volume.StreamWriter(first, "V00001L8", 65536, {"job": "files", "asset": "app-01", "level": "0"},
                                  EXTRACT, next_volume)
-    digest = volume.Digest()
-    parts = writer.write(digest.feed(stream[i:i + 10240] for i in range(0, len(stream), 10240)))
+    parts = writer.write(stream[i:i + 10240] for i in range(0, len(stream), 10240))
     assert [(p.volume, p.file, p.number) for p in parts] == [("V00001L8", 1, 1), ("V00002L8", 1, 2)]
-    assert digest.hexdigest() == hashlib.sha256(stream).hexdigest() and writer.bytes == len(stream)
+    assert writer.sha256() == hashlib.sha256(stream).hexdigest() and writer.bytes == len(stream)
     assert [p.sha256 for p in parts] == [hashlib.sha256(stream[:parts[0].bytes]).hexdigest(),
                                          hashlib.sha256(stream[parts[0].bytes:]).hexdigest()]
     spare[0].close()
@@ -87,3 +86,31 @@ def test_manifests_are_found_on_the_tape(tmp_path):
     assert number == 2
     d.close()
     assert volume.read_manifests(d) == [{"job": "j", "parts": [p.__dict__ for p in parts]}]
+
+
+@pytest.mark.parametrize("failing_part", [1, 2, 3])
+def test_the_stream_checksum_counts_a_part_written_again_once(tmp_path, failing_part):
+    """The stream's SHA-256 is taken from its parts' bytes (once per byte in the first
+    part): a part written again after a write error must count once, from its start."""
+    stream = os.urandom(3 * 200_000 + 12_345)
+    segments = []
+    for n, offset in enumerate(range(0, len(stream), 200_000)):
+        segments.append(tmp_path / f"segment-{n}")
+        segments[-1].write_bytes(stream[offset:offset + 200_000])
+    # per load: the label, then a header and 4 records of 64 KiB per part; the error
+    # comes mid-way through FAILING_PART
+    bad = loaded(tmp_path, "BAD", fail_write_after=1 + (failing_part - 1) * 5 + 3)
+    good = loaded(tmp_path, "GOOD")
+    writer = volume.StreamWriter(bad, "BAD", 65536, {"job": "j"}, EXTRACT, lambda: (_ for _ in ()).throw(
+        AssertionError("no early warning here")), failed_volume=lambda barcode, why: (good, "GOOD"))
+    for segment in segments:
+        with open(segment, "rb") as handle:
+            writer.write_spooled(handle)
+    assert len(writer.rewritten) == 1 and writer.rewritten[0].startswith(f"part {failing_part} on BAD")
+    assert [p.volume for p in writer.parts] == ["BAD"] * (failing_part - 1) + ["GOOD"] * (5 - failing_part)
+    assert writer.bytes == len(stream) == sum(p.bytes for p in writer.parts)
+    assert writer.sha256() == hashlib.sha256(stream).hexdigest()
+    offset = 0
+    for p in writer.parts:
+        assert p.sha256 == hashlib.sha256(stream[offset:offset + p.bytes]).hexdigest()
+        offset += p.bytes
