@@ -166,18 +166,25 @@ def test_a_path_restore_reads_only_the_levels_that_hold_it(setup):
         restore.restore(policy, catalogue, "j", "h", tmp_path / "out4", paths=["/nowhere"])
 
 
+def with_program(tmp_path, target, name: str, body: str, only=lambda command: True) -> engine.LocalTarget:
+    """TARGET with program NAME replaced by a sh script of BODY, in the scripts ONLY picks."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / name).write_text("#!/bin/sh\n" + body)
+    (fake / name).chmod(0o755)
+    changed = engine.LocalTarget("h", target.state)
+    changed.argv = lambda command, **_: (["env", f"PATH={fake}:/usr/bin:/bin", "/bin/sh", "-c", command]
+                                         if only(command) else ["/bin/sh", "-c", command])
+    return changed
+
+
 def test_an_incremental_whose_directories_cannot_be_listed_fails_and_catalogues_nothing(setup, tmp_path):
     """The incremental is checked against the asset's directories (GNU tar's rename and
     re-created directory defects); a walk that fails is a failed job, never a check against
     fewer directories than there are."""
     _, tree, lib, policy, catalogue, target = setup
     assert run(setup).state == "changed"
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "find").write_text("#!/bin/sh\necho 'find: a directory vanished' >&2\nexit 1\n")
-    (fake / "find").chmod(0o755)
-    failing = engine.LocalTarget("h", target.state)
-    failing.argv = lambda command, **_: ["env", f"PATH={fake}:/usr/bin:/bin", "/bin/sh", "-c", command]
+    failing = with_program(tmp_path, target, "find", "echo 'find: a directory vanished' >&2\nexit 1\n")
     (tree / "etc" / "hosts").write_text("127.0.0.2 changed\n")
     outcome = engine.back_up(policy, "j", None, "h", catalogue, "r1", target=failing)
     assert outcome.state == "failed" and "directories could not be listed: find: a directory vanished" \
@@ -195,16 +202,10 @@ def test_a_snapshot_that_does_not_arrive_whole_fails_the_job_and_commits_nothing
     _, tree, lib, policy, catalogue, target = setup
     if level:
         assert run(setup).state == "changed"
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    # gzip's output cut after its first 20 bytes, and its failure
-    (fake / "gzip").write_text("#!/bin/sh\n/bin/gzip \"$@\" | head -c 20\necho 'gzip: write error' >&2\nexit 1\n")
-    (fake / "gzip").chmod(0o755)
-    failing = engine.LocalTarget("h", target.state)
-    # only the stream's script (the directory walk beside it gzips too)
-    failing.argv = lambda command, **_: (["env", f"PATH={fake}:/usr/bin:/bin", "/bin/sh", "-c", command]
-                                         if engine.SNAPSHOT_MARK in shlex.split(command) else
-                                         ["/bin/sh", "-c", command])
+    # gzip's output cut after its first 20 bytes, and its failure; only in the stream's
+    # script (the directory walk beside it gzips too)
+    failing = with_program(tmp_path, target, "gzip", "/bin/gzip \"$@\" | head -c 20\necho 'gzip: write error' >&2\n"
+                           "exit 1\n", only=lambda command: engine.SNAPSHOT_MARK in shlex.split(command))
     (tree / "etc" / "hosts").write_text("127.0.0.2 changed\n")
     outcome = engine.back_up(policy, "j", None, "h", catalogue, f"r{level}", target=failing)
     assert outcome.state == "failed" and "the snapshot could not be read" in outcome.message, outcome.message
