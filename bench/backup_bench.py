@@ -258,13 +258,12 @@ def main() -> None:
         full = (timed(tar.backup), timed(mz.backup), timed(lambda: bac.backup("Full")))
         rows.append(("full", *full))
         print("six incrementals (1 % changed before each) ...", flush=True)
-        levels = []
+        incrementals = []
         for level in range(1, 7):
             change(paths, 0.01, level)
-            levels.append((timed(tar.backup), timed(mz.backup), timed(lambda: bac.backup("Incremental"))))
+            incrementals.append((timed(tar.backup), timed(mz.backup), timed(lambda: bac.backup("Incremental"))))
         # one incremental of either varies by a tenth from run to run: the median of the six
-        rows.append(("incremental, 1 % changed", *(statistics.median(run[n] for run in levels) for n in range(3))))
-        incremental_runs = levels
+        rows.append(("incremental, 1 % changed", *(statistics.median(run[n] for run in incrementals) for n in range(3))))
         member = str(paths[len(paths) // 2].relative_to("/"))
         print("single-file restore from seven levels ...", flush=True)
         one = (timed(lambda: tar.restore_file(member, args.work / "out-tar")),
@@ -282,14 +281,14 @@ def main() -> None:
         bac.stop()
     print_rows(args, rows, per_file)
     print("incrementals, levels 1-6 (tar alone / mzops / Bacula, s): "
-          + "; ".join("/".join(f"{t:.1f}" for t in run) for run in incremental_runs))
+          + "; ".join("/".join(f"{t:.1f}" for t in run) for run in incrementals))
     throughput(args)
 
 
 def throughput(args) -> None:
     """A large-file tree to the file-backed drive by mzops, against tar | dd (the limit),
     taken in turns ARGS.REPEAT times (this machine's writeback makes one run of either vary
-    by a third): the medians, and their ratio."""
+    by half): the medians, and their ratio."""
     big = args.work / "big"
     shutil.rmtree(big, ignore_errors=True)
     big.mkdir(parents=True)

@@ -157,16 +157,17 @@ class StreamWriter:
 
     def _end_part(self) -> None:
         self.drive.write_filemark()
-        hashed, self._hash = self._hash, None
-        hashed.finish()
+        hashed = self._stop_hash()
         self.parts.append(Part(self.volume, self._file, len(self.parts) + 1, self._part_bytes,
                                hashed.part.hexdigest()))
         self._closed = hashed.part if hashed.stream is None else hashed.stream
 
-    def _stop_hash(self) -> None:
-        if self._hash is not None:
-            self._hash.finish()
-            self._hash = None
+    def _stop_hash(self) -> "_PartHash | None":
+        """The part's hash, once every record put is hashed (its thread ended)."""
+        hashed, self._hash = self._hash, None
+        if hashed is not None:
+            hashed.finish()
+        return hashed
 
     def sha256(self) -> str:
         """The SHA-256 of the whole stream (the parts' bytes in order), once it is written."""
