@@ -156,6 +156,17 @@ my_service() {   # start | stop fast|immediate
     i=0; while pgrep -x mariadbd >/dev/null 2>&1 && [ $i -lt 50 ]; do i=$((i + 1)); sleep 0.1; done
     return 0
   fi
+  if [ "$1" = stop ] && my_up; then
+    # A plain stop kills the binary log dump threads among the clients, in no order: a
+    # commit can be acknowledged and never sent. WAIT FOR ALL SLAVES (MariaDB 10.4.4+,
+    # "SHUTDOWN" in its SQL reference) stops the clients first and sends every connected
+    # replica the last event before it exits; the service manager's stop then finds it gone.
+    pid=$(cat "$(my_run "SELECT @@pid_file" 2>/dev/null)" 2>/dev/null) || pid=
+    echo "SHUTDOWN WAIT FOR ALL SLAVES" | my_sql >/dev/null 2>&1 || true
+    i=0; while my_up || { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }; do
+      i=$((i + 1)); [ $i -lt 600 ] || break; sleep 0.5
+    done
+  fi
   if [ -d /run/systemd/system ]; then systemctl "$1" mariadb; else /etc/init.d/mariadb "$1" >/dev/null; fi
 }
 my_sql() { "$my_client" $sock -NB; }   # SQL on stdin: never in argv (a password in it)

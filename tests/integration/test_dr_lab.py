@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from conftest import MZOPS, REPO, run_mzops
+from mzops.lab import topology
 
 pytestmark = pytest.mark.lab
 
@@ -433,3 +434,32 @@ def test_mariadb_protect_then_planned_failover_and_failback_lose_no_acknowledged
     drill = dr(home, inv, "drill", MY_PLAN, "--json")
     assert drill.returncode == 0 and "took a write" in drill.stdout, drill.stdout[-2000:]
     assert my(home, AWAY_DB, "SELECT @@read_only").stdout.strip() == "1"
+
+
+def test_mariadb_planned_failover_waits_until_the_replica_has_the_last_transaction(pair):
+    """A plain stop of a MariaDB primary kills its binary log dump threads among the
+    clients, so a committed transaction still being sent never reaches the replica
+    (MariaDB's SQL reference, SHUTDOWN WAIT FOR ALL SLAVES). Made certain here: the
+    primary's link throttled to 2 MB/s and a 24 MB transaction committed just before
+    the failover; the fence must wait until the replica has it, and nothing is lost."""
+    home, inv = pair
+    done = dr(home, inv, "protect", MY_PLAN, "--apply", "--restart")
+    assert done.returncode == 0, done.stdout + done.stderr
+    my(home, HOME_DB, "CREATE DATABASE dr; CREATE TABLE dr.big (n int PRIMARY KEY, pad longblob)")
+    toward_dr = next(topology.SITE_NETWORKS["dr"].hosts())
+    device = f"dev=$(ip -o route get {toward_dr} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p'); "
+    throttle = run_mzops("lab", "exec", HOME_DB, "--", "sh", "-c",
+                         device + 'tc qdisc replace dev "$dev" root tbf rate 16mbit burst 64kb latency 2s', home=home)
+    assert throttle.returncode == 0, throttle.stderr
+    try:
+        my(home, HOME_DB, "SET SESSION binlog_format = ROW; "
+                          "INSERT INTO dr.big SELECT seq, REPEAT('x', 400000) FROM dr.seq_1_to_60")
+        over = dr(home, inv, "failover", MY_PLAN, "--planned", "--yes", "--json")
+    finally:
+        run_mzops("lab", "exec", HOME_DB, "--", "sh", "-c", device + 'tc qdisc del dev "$dev" root', home=home)
+    assert over.returncode == 0, over.stdout[-3000:] + over.stderr[-2000:]
+    record = json.loads(over.stdout)
+    assert record["rpo"]["lost"] == 0, record["rpo"]
+    fence = next(s for s in record["steps"] if s["name"] == "fence")
+    assert fence["seconds"] > 5, f"the fence did not wait for the 24 MB to be sent: {fence}"
+    assert my(home, AWAY_DB, "SELECT COUNT(*), SUM(LENGTH(pad)) FROM dr.big").stdout.split() == ["60", "24000000"]
