@@ -162,10 +162,12 @@ my_service() {   # start | stop fast|immediate
     # "SHUTDOWN" in its SQL reference) stops the clients first and sends every connected
     # replica the last event before it exits; the service manager's stop then finds it gone.
     pid=$(cat "$(my_run "SELECT @@pid_file" 2>/dev/null)" 2>/dev/null) || pid=
-    echo "SHUTDOWN WAIT FOR ALL SLAVES" | my_sql >/dev/null 2>&1 || true
-    i=0; while my_up || { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }; do
-      i=$((i + 1)); [ $i -lt 600 ] || break; sleep 0.5
-    done
+    # (refused by a server before 10.4.4: then the service manager's stop alone)
+    if echo "SHUTDOWN WAIT FOR ALL SLAVES" | my_sql >/dev/null 2>&1; then
+      i=0; while my_up || { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }; do
+        i=$((i + 1)); [ $i -lt 600 ] || break; sleep 0.5
+      done
+    fi
   fi
   if [ -d /run/systemd/system ]; then systemctl "$1" mariadb; else /etc/init.d/mariadb "$1" >/dev/null; fi
 }
