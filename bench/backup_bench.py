@@ -20,9 +20,11 @@ and SHA256 signatures; tar writes its archives to files.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import random
 import re
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -308,6 +310,7 @@ def throughput(args) -> None:
               "bs=256k status=none")
     raw_name, hashed_name = "tar | dd", "tar | tee >(openssl sha256) | dd"
     times: dict[str, list[float]] = {raw_name: [], hashed_name: [], "mzops": []}
+    cpus: dict[str, list[float]] = {name: [] for name in times}    # CPU seconds of this process and its children
 
     def fresh() -> None:
         """Each run in the same state: no run's output on disk, no writeback pending (a
@@ -316,17 +319,22 @@ def throughput(args) -> None:
         (args.work / "raw.dd").unlink(missing_ok=True)
         os.sync()
 
+    def measured(name: str, fn) -> None:
+        before = cpu_seconds()
+        times[name].append(timed(fn))
+        cpus[name].append(cpu_seconds() - before)
+
     def shell_run(name: str, command: str):
         def run() -> None:
             fresh()
-            times[name].append(timed(lambda: sh("bash", "-c", command)))
+            measured(name, lambda: sh("bash", "-c", command))
         return run
 
     def our_run() -> None:
         fresh()
         mz_big = Mzops(args.work / "mzops-big", big)
         os.sync()
-        times["mzops"].append(timed(mz_big.backup))
+        measured("mzops", mz_big.backup)
 
     runs = [shell_run(raw_name, raw), shell_run(hashed_name, hashed), our_run]
     for turn in range(args.repeat):      # in turns, each starting a turn as often as the others
@@ -334,10 +342,34 @@ def throughput(args) -> None:
             run()
     rate = {name: size / statistics.median(seconds) / 1e6 for name, seconds in times.items()}
     limit = rate[raw_name]
+    gib = size / (1 << 30)
     print(f"\nthroughput, {size >> 20} MiB of large files, median of {args.repeat} (MB/s): "
           + "; ".join(f"{name} {rate[name]:.0f} ({rate[name] / limit:.0%})" for name in times)
           + "; runs: " + "; ".join(f"{name} " + ", ".join(f"{size / t / 1e6:.0f}" for t in seconds)
                                    for name, seconds in times.items()))
+    print("CPU seconds per GiB, median (all processes of the run): "
+          + "; ".join(f"{name} {statistics.median(c) / gib:.2f}" for name, c in cpus.items())
+          + f"; one SHA-256 pass (hashlib) {sha256_seconds(big) / gib:.2f}")
+
+
+def cpu_seconds() -> float:
+    """User and system CPU of this process and of its waited-for children (a pipeline's
+    processes are bash's children, counted when bash has waited for them)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def sha256_seconds(folder: Path) -> float:
+    """CPU seconds of SHA-256 over as many bytes as FOLDER holds: the hash alone (one MiB
+    of it hashed again and again, nothing read)."""
+    digest = hashlib.sha256()
+    with open(next(folder.iterdir()), "rb") as first:
+        chunk = first.read(1 << 20)
+    total = sum(p.stat().st_size for p in folder.iterdir())
+    start = time.process_time()
+    for _ in range(total // len(chunk)):
+        digest.update(chunk)
+    return time.process_time() - start
 
 
 def print_rows(args, rows, per_file) -> None:
