@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
@@ -35,8 +36,22 @@ def register(only: str | None = None) -> None:
     for name in ([only] if only in GROUPS else list(GROUPS)):
         if name not in _registered:
             module = importlib.import_module(f"mzops.cli.{GROUPS[name]}")
+            _summaries_on_one_line(module.app)
             app.add_typer(module.app, name=name)
             _registered.add(name)
+
+
+def _summaries_on_one_line(group: typer.Typer) -> None:
+    """Each command's first paragraph as running text: a group's --help lists it with the
+    docstring's line breaks kept (Typer's rich markup keeps single newlines there), where
+    the command's own --help joins them."""
+    for info in group.registered_commands:
+        text = info.help or inspect.getdoc(info.callback) or ""
+        first, gap, rest = text.partition("\n\n")
+        if "\n" in first and not first.startswith("\b"):    # \b: click's "keep these lines"
+            info.help = " ".join(first.split()) + gap + rest
+    for sub in group.registered_groups:
+        _summaries_on_one_line(sub.typer_instance)
 
 
 def _version(value: bool) -> None:
