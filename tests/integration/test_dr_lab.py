@@ -440,20 +440,27 @@ def test_mariadb_planned_failover_waits_until_the_replica_has_the_last_transacti
     """A plain stop of a MariaDB primary kills its binary log dump threads among the
     clients, so a committed transaction still being sent never reaches the replica
     (MariaDB's SQL reference, SHUTDOWN WAIT FOR ALL SLAVES). Made certain here: the
-    primary's link throttled to 2 MB/s and a 24 MB transaction committed just before
-    the failover; the fence must wait until the replica has it, and nothing is lost."""
+    primary's link throttled to 1 MB/s and a 24 MB transaction committed just before
+    the failover (not yet on the replica when it starts); the fence must wait until the
+    replica has it, and nothing is lost."""
     home, inv = pair
     done = dr(home, inv, "protect", MY_PLAN, "--apply", "--restart")
     assert done.returncode == 0, done.stdout + done.stderr
     my(home, HOME_DB, "CREATE DATABASE dr; CREATE TABLE dr.big (n int PRIMARY KEY, pad longblob)")
+    deadline = time.monotonic() + 30
+    while my(home, AWAY_DB, "SELECT COUNT(*) FROM dr.big", check=False).returncode != 0:
+        assert time.monotonic() < deadline, "the table did not reach the replica"
+        time.sleep(0.5)
     toward_dr = next(topology.SITE_NETWORKS["dr"].hosts())
     device = f"dev=$(ip -o route get {toward_dr} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p'); "
     throttle = run_mzops("lab", "exec", HOME_DB, "--", "sh", "-c",
-                         device + 'tc qdisc replace dev "$dev" root tbf rate 16mbit burst 64kb latency 2s', home=home)
+                         device + 'tc qdisc replace dev "$dev" root tbf rate 8mbit burst 64kb latency 2s', home=home)
     assert throttle.returncode == 0, throttle.stderr
     try:
         my(home, HOME_DB, "SET SESSION binlog_format = ROW; "
                           "INSERT INTO dr.big SELECT seq, REPEAT('x', 400000) FROM dr.seq_1_to_60")
+        # a replica applies a transaction once it has all of it: still in flight here
+        assert my(home, AWAY_DB, "SELECT COUNT(*) FROM dr.big").stdout.split() == ["0"]
         over = dr(home, inv, "failover", MY_PLAN, "--planned", "--yes", "--json")
     finally:
         run_mzops("lab", "exec", HOME_DB, "--", "sh", "-c", device + 'tc qdisc del dev "$dev" root', home=home)
@@ -461,5 +468,5 @@ def test_mariadb_planned_failover_waits_until_the_replica_has_the_last_transacti
     record = json.loads(over.stdout)
     assert record["rpo"]["lost"] == 0, record["rpo"]
     fence = next(s for s in record["steps"] if s["name"] == "fence")
-    assert fence["seconds"] > 5, f"the fence did not wait for the 24 MB to be sent: {fence}"
+    assert fence["seconds"] > 2, f"the fence did not wait for the 24 MB to be sent: {fence}"
     assert my(home, AWAY_DB, "SELECT COUNT(*), SUM(LENGTH(pad)) FROM dr.big").stdout.split() == ["60", "24000000"]
